@@ -1,0 +1,1 @@
+"""Custom actions for Vägvisaren, served by the rasa_sdk action server."""

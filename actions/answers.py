@@ -1,0 +1,40 @@
+"""Answers to the relative's questions, tailored to who they worry about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ResponseAction, has_response
+from bot.topics import answer_topics, topic_for_intent
+
+
+class ActionAnswerTopic(ResponseAction):
+    """Answers the topic of the latest message (and a second question in the same
+    message), picking the variant for a minor or an adult when we know which it is,
+    followed by the contacts configured for that topic."""
+
+    def name(self) -> str:
+        return "action_answer_topic"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        age_group = tracker.get_slot("person_age_group")
+        for topic in answer_topics(tracker.latest_message):
+            self.utter(dispatcher, response_for(topic, age_group, domain))
+            self.utter_contacts(dispatcher, domain, topic)
+        return []
+
+
+def response_for(topic: str, age_group: str | None, domain: dict[str, Any]) -> str:
+    """`utter_<topic>_<age_group>` when the domain has it, else `utter_<topic>`."""
+    tailored = f"utter_{topic}_{age_group}"
+    if age_group and has_response(domain, tailored):
+        return tailored
+    return f"utter_{topic}"
+
+
+__all__ = ["ActionAnswerTopic", "response_for", "topic_for_intent"]

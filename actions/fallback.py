@@ -1,0 +1,40 @@
+"""Two-stage fallback: ask whether we guessed the topic right, in Swedish.
+
+Rasa's built-in `action_default_ask_affirmation` asks in English using the intent's
+name; this one picks the domain response `utter_ask_affirmation_<intent>` for the most
+likely intent, or asks the relative to rephrase when there is no such response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ResponseAction, has_response
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def best_guess_intent(latest_message: dict[str, Any]) -> str | None:
+    for ranked in latest_message.get("intent_ranking") or []:
+        if ranked.get("name") != FALLBACK_INTENT:
+            return ranked.get("name")
+    return None
+
+
+class ActionDefaultAskAffirmation(ResponseAction):
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        guess = best_guess_intent(tracker.latest_message)
+        response = f"utter_ask_affirmation_{guess}"
+        if guess and has_response(domain, response):
+            self.utter(dispatcher, response)
+        else:
+            self.utter(dispatcher, "utter_ask_rephrase")
+        return []

@@ -1,0 +1,36 @@
+"""Session start: the short privacy notice comes before anything else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import ResponseAction
+
+
+class ActionSessionStart(ResponseAction):
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        self.utter(dispatcher, "utter_privacy_notice")
+        # What the relative told us in an earlier session stays, as Rasa's default
+        # session start does with carry_over_slots_to_new_session.
+        carried = [SlotSet(name, value) for name, value in _slots_to_carry(tracker, domain)]
+        return [SessionStarted(), *carried, ActionExecuted("action_listen")]
+
+
+def _slots_to_carry(tracker: Tracker, domain: dict[str, Any]) -> list[tuple[str, Any]]:
+    session_config = domain.get("session_config", {})
+    if not session_config.get("carry_over_slots_to_new_session", True):
+        return []
+    return [
+        (name, value)
+        for name, value in tracker.current_slot_values().items()
+        if value is not None and name != "session_started_metadata"
+    ]

@@ -1,0 +1,1 @@
+"""Vägvisaren: everything that is not Rasa training data or custom actions."""

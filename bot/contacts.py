@@ -1,0 +1,145 @@
+"""The contact directory: loading, validation and staleness checks.
+
+Phone numbers and opening hours differ per deployment and go out of date, so they live in
+a YAML file (`CONTACTS_FILE`), each entry with a source and a `verified_on` date, and never
+in the answer texts. Answers refer to them as `{phone_<id>}` placeholders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_FIELDS = ("id", "name", "description", "topics", "source", "verified_on")
+
+
+class ContactsError(ValueError):
+    """The contact file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: str
+    name: str
+    description: str
+    topics: tuple[str, ...]
+    source: str
+    verified_on: dt.date | None
+    phone: str | None = None
+    hours: str | None = None
+    enabled: bool = True
+
+    def is_stale(self, today: dt.date, max_age_days: int) -> bool:
+        if self.verified_on is None:
+            return True
+        return (today - self.verified_on).days > max_age_days
+
+
+def _parse_date(value: object, contact_id: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as error:
+        raise ContactsError(f"contact {contact_id!r}: verified_on {value!r} is not a date") from error
+
+
+def _parse_entry(raw: dict) -> Contact:
+    missing = [name for name in REQUIRED_FIELDS if name not in raw]
+    if missing:
+        raise ContactsError(f"contact {raw.get('id', '?')!r} lacks {', '.join(missing)}")
+    if not str(raw["source"]).strip():
+        raise ContactsError(f"contact {raw['id']!r} has an empty source")
+    return Contact(
+        id=str(raw["id"]),
+        name=str(raw["name"]),
+        description=str(raw["description"]),
+        topics=tuple(raw["topics"] or ()),
+        source=str(raw["source"]),
+        verified_on=_parse_date(raw["verified_on"], str(raw["id"])),
+        phone=None if raw.get("phone") is None else str(raw["phone"]),
+        hours=raw.get("hours"),
+        enabled=bool(raw.get("enabled", True)),
+    )
+
+
+def load_contacts(path: Path) -> list[Contact]:
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ContactsError(f"cannot read contact file {path}: {error}") from error
+    entries = (document or {}).get("contacts")
+    if not isinstance(entries, list):
+        raise ContactsError(f"{path} must have a top-level 'contacts' list")
+    contacts = [_parse_entry(entry) for entry in entries]
+    ids = [contact.id for contact in contacts]
+    duplicates = sorted({contact_id for contact_id in ids if ids.count(contact_id) > 1})
+    if duplicates:
+        raise ContactsError(f"duplicate contact ids: {', '.join(duplicates)}")
+    return contacts
+
+
+class ContactDirectory:
+    """Enabled contacts, looked up by topic or as template values."""
+
+    def __init__(self, contacts: list[Contact]):
+        self.contacts = contacts
+
+    @property
+    def enabled(self) -> list[Contact]:
+        return [contact for contact in self.contacts if contact.enabled]
+
+    def for_topic(self, topic: str) -> list[Contact]:
+        return [contact for contact in self.enabled if topic in contact.topics]
+
+    def phone_placeholders(self) -> dict[str, str]:
+        """`{phone_<id>}` values for the answer templates."""
+        return {f"phone_{c.id}": c.phone for c in self.enabled if c.phone}
+
+    def stale(self, today: dt.date, max_age_days: int) -> list[Contact]:
+        return [c for c in self.enabled if c.is_stale(today, max_age_days)]
+
+
+def warn_about_stale_contacts(
+    directory: ContactDirectory, max_age_days: int, today: dt.date | None = None
+) -> list[Contact]:
+    today = today or dt.date.today()
+    stale = directory.stale(today, max_age_days)
+    for contact in stale:
+        when = contact.verified_on.isoformat() if contact.verified_on else "never"
+        logger.warning(
+            "Contact %r was last verified %s (older than %d days): check it against %s "
+            "and update verified_on.",
+            contact.id,
+            when,
+            max_age_days,
+            contact.source,
+        )
+    return stale
+
+
+@lru_cache(maxsize=4)
+def load_directory(path: Path) -> ContactDirectory:
+    return ContactDirectory(load_contacts(path))
+
+
+def main() -> int:
+    """`python -m bot.contacts`: validate the configured file and list stale entries."""
+    from bot.settings import settings
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    directory = load_directory(settings.contacts_file)
+    stale = warn_about_stale_contacts(directory, settings.contacts_max_age_days)
+    print(f"{len(directory.enabled)} enabled contacts, {len(stale)} need verification")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""`make run`: starts the action server and the Rasa server, waits until both answer,
+prints where to talk to the bot, and stops both on Ctrl-C.
+
+`ServerProcesses` is also what the integration tests and the benchmark use to run the
+real servers on loopback ports of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from bot.contacts import load_directory, warn_about_stale_contacts
+from bot.retention import purge_inactive_conversations, sqlite_engine
+from bot.settings import PROJECT_ROOT, Settings, settings
+
+logger = logging.getLogger("vagvisaren")
+
+STARTUP_TIMEOUT_SECONDS = 240
+PURGE_INTERVAL_SECONDS = 3600
+
+
+class ServerError(RuntimeError):
+    """A server did not come up."""
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+class ServerProcesses:
+    """The action server and the Rasa server as child processes.
+
+    `overrides` are environment variables for the children (ports, database path), which
+    bot.settings in the children turns into their configuration.
+    """
+
+    def __init__(self, overrides: Mapping[str, str] | None = None, log_dir: Path | None = None):
+        self.environment = {**os.environ, **(overrides or {})}
+        child_settings = Settings.from_environment_mapping(self.environment)
+        self.rasa_url = f"http://127.0.0.1:{child_settings.rasa_port}"
+        self.action_url = f"http://127.0.0.1:{child_settings.action_server_port}"
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def _spawn(self, name: str) -> subprocess.Popen:
+        output = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the child)
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.servers", name],
+            cwd=PROJECT_ROOT,
+            env=self.environment,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,  # Ctrl-C goes to us; we stop the children in order
+        )
+
+    def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        self.processes["actions"] = self._spawn("actions")
+        self.processes["rasa"] = self._spawn("rasa")
+        deadline = time.monotonic() + timeout
+        checks = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/"}
+        pending = dict(checks)
+        while pending:
+            for name, url in list(pending.items()):
+                if self.processes[name].poll() is not None:
+                    self.stop()
+                    raise ServerError(f"the {name} server exited with code {self.processes[name].returncode}")
+                if _answers(url):
+                    del pending[name]
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServerError(f"timed out waiting for: {', '.join(pending)}")
+            time.sleep(0.5)
+
+    def pids(self) -> dict[str, int]:
+        return {name: process.pid for name, process in self.processes.items()}
+
+    def stop(self, grace_seconds: float = 15) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=grace_seconds)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def __enter__(self) -> ServerProcesses:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def preflight(config: Settings) -> None:
+    """Fails early and clearly on what would otherwise break a conversation later."""
+    if not config.rasa_jwt_secret:
+        raise SystemExit("RASA_JWT_SECRET is not set: run `make env` to create .env")
+    if not config.model_path.exists():
+        raise SystemExit(f"No trained model at {config.model_path}: run `make train`")
+    directory = load_directory(config.contacts_file)
+    warn_about_stale_contacts(directory, config.contacts_max_age_days)
+
+
+def _purge_periodically(config: Settings, stop: threading.Event) -> None:
+    while not stop.is_set():
+        if config.tracker_sqlite_path.exists():
+            try:
+                purge_inactive_conversations(
+                    sqlite_engine(config.tracker_sqlite_path), config.conversation_retention_days
+                )
+            except Exception:  # a failed purge must never stop the bot; retried next hour
+                logger.exception("Retention purge failed")
+        stop.wait(PURGE_INTERVAL_SECONDS)
+
+
+def _print_banner(servers: ServerProcesses) -> None:
+    print(
+        "\nVägvisaren is running.\n"
+        f"  Talk to the bot (REST channel): POST {servers.rasa_url}/webhooks/rest/webhook\n"
+        f'    curl -s {servers.rasa_url}/webhooks/rest/webhook -H "Content-Type: application/json" '
+        '-d \'{"sender": "test", "message": "hej"}\'\n'
+        f"  Rasa HTTP API (JWT required): {servers.rasa_url}/model/parse\n"
+        f"  Action server: {servers.action_url}\n"
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+
+
+def main() -> int:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    preflight(settings)
+    servers = ServerProcesses()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("Starting the action server and the Rasa server (loading the model takes a while)...", flush=True)
+    try:
+        servers.start()
+        threading.Thread(target=_purge_periodically, args=(settings, stop), daemon=True).start()
+        _print_banner(servers)
+        while not stop.is_set():
+            if any(process.poll() is not None for process in servers.processes.values()):
+                logger.error("A server stopped unexpectedly; stopping the other one.")
+                return 1
+            stop.wait(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        print("\nStopping Vägvisaren...", flush=True)
+        servers.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

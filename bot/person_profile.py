@@ -1,0 +1,132 @@
+"""What the relative has told us about the person they worry about.
+
+Only two coarse facts are kept: the relation ("son", "brother", ...) and whether the person
+is under 18 or an adult. Both change which answer is right (LVU applies to young people;
+an adult's support is voluntary). Exact ages, names and other details are never stored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.text import fold
+
+MINOR = "minor"
+ADULT = "adult"
+ADULT_AGE = 18
+
+# Folded (å/ä/ö -> a/a/o, lower case) relation words -> slot value. Listed longest first
+# where one word contains another (e.g. "bonusson" before "son").
+RELATIONS: dict[str, str] = {
+    "bonusson": "child",
+    "bonusdotter": "child",
+    "styvson": "child",
+    "styvdotter": "child",
+    "barnbarn": "grandchild",
+    "sonson": "grandchild",
+    "dotterson": "grandchild",
+    "sondotter": "grandchild",
+    "dotterdotter": "grandchild",
+    "son": "child",
+    "sonen": "child",
+    "dotter": "child",
+    "dottern": "child",
+    "barn": "child",
+    "barnet": "child",
+    "grabben": "child",
+    "tjejen": "child",
+    "bror": "sibling",
+    "brorsan": "sibling",
+    "lillebror": "sibling",
+    "storebror": "sibling",
+    "syster": "sibling",
+    "syrran": "sibling",
+    "lillasyster": "sibling",
+    "storasyster": "sibling",
+    "man": "partner",
+    "fru": "partner",
+    "sambo": "partner",
+    "pojkvan": "partner",
+    "flickvan": "partner",
+    "partner": "partner",
+    "brorson": "relative",
+    "brorsdotter": "relative",
+    "systerson": "relative",
+    "systerdotter": "relative",
+    "kusin": "relative",
+    "van": "friend",
+    "kompis": "friend",
+}
+
+# A relation only counts after a possessive ("min son", "mitt barnbarn", "var dotter").
+_POSSESSIVE = r"(?:min|mitt|mina|var|vart|vara|hans|hennes)"
+_RELATION_RE = re.compile(
+    rf"\b{_POSSESSIVE}\s+(?:[\w-]+\s+)?({'|'.join(sorted(RELATIONS, key=len, reverse=True))})\b"
+)
+
+# Ages: "16 år", "16-årig", "16 åring", "(16)", "är 16", "fyllt 22".
+_AGE_PATTERNS = [
+    re.compile(r"\b(\d{1,2})\s*(?:-\s*)?(?:ar|arig\w*|aring\w*|arsaldern|bast)\b"),
+    re.compile(r"\((\d{1,2})\)"),
+    re.compile(r"\b(?:ar|fyllt|fyller|fyllde|blivit)\s+(\d{1,2})\b"),
+]
+_MINOR_WORDS = re.compile(
+    r"\b(tonaring\w*|tonars\w*|hogstadie\w*|mellanstadie\w*|omyndig\w*|minderarig\w*"
+    r"|under 18|inte fyllt 18|gar i (?:sjuan|attan|nian|ettan pa gymnasiet))\b"
+)
+_ADULT_WORDS = re.compile(r"\b(vuxen|vuxna|myndig|over 18|fyllt 18)\b")
+_ADULT_RELATIONS = {"partner"}
+
+
+@dataclass(frozen=True)
+class PersonProfile:
+    relation: str | None = None
+    age_group: str | None = None
+
+
+def _age_group_from_number(text: str) -> str | None:
+    for pattern in _AGE_PATTERNS:
+        for match in pattern.finditer(text):
+            age = int(match.group(1))
+            # Numbers below 5 are more likely counts ("2 år sedan" is caught below).
+            if 5 <= age <= 99 and not _is_duration(text, match):
+                return MINOR if age < ADULT_AGE else ADULT
+    return None
+
+
+def _is_duration(text: str, match: re.Match[str]) -> bool:
+    """'för 2 år sedan', 'i tre år': a time span, not an age."""
+    before = text[max(0, match.start() - 12) : match.start()]
+    after = text[match.end() : match.end() + 8]
+    return bool(_DURATION_BEFORE.search(before)) or "sedan" in after
+
+
+# Words before a number that make it a time span: "i 3 år", "bott 5 år", "varit 2 år".
+_DURATION_BEFORE = re.compile(
+    r"\b(for|i|sedan|senaste|pa|under|efter|bott|varit|levt|pagatt|jobbat|suttit|hallit pa)\s*$"
+)
+
+
+def detect_relation(text: str) -> str | None:
+    match = _RELATION_RE.search(fold(text))
+    return RELATIONS[match.group(1)] if match else None
+
+
+def detect_age_group(text: str, relation: str | None = None) -> str | None:
+    folded = fold(text)
+    by_number = _age_group_from_number(folded)
+    if by_number:
+        return by_number
+    if _MINOR_WORDS.search(folded):
+        return MINOR
+    if _ADULT_WORDS.search(folded):
+        return ADULT
+    if relation in _ADULT_RELATIONS:
+        return ADULT
+    return None
+
+
+def detect_profile(text: str) -> PersonProfile:
+    relation = detect_relation(text)
+    return PersonProfile(relation=relation, age_group=detect_age_group(text, relation))

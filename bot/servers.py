@@ -1,0 +1,65 @@
+"""Entry points for the two server processes, started by bot.launcher.
+
+Both run in-process (not through the `rasa` CLI) so that the JWT secret is passed as an
+argument from bot.settings and never appears on a command line, where `ps` would show it.
+
+    python -m bot.servers rasa      # Rasa server: REST channel + JWT-protected HTTP API
+    python -m bot.servers actions   # rasa_sdk action server
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from bot.settings import PROJECT_ROOT, settings
+
+logger = logging.getLogger(__name__)
+
+
+def run_rasa_server() -> None:
+    settings.export_for_rasa()
+    settings.tracker_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    import rasa.core.run
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.utils.common import configure_logging_and_warnings
+
+    configure_logging_and_warnings(logging.getLevelName(settings.log_level))
+    if not settings.rasa_jwt_secret:
+        raise SystemExit("RASA_JWT_SECRET is empty: run `make env` or set it in .env")
+    rasa.core.run.serve_application(
+        model_path=str(settings.model_path),
+        interface=settings.rasa_host,
+        port=settings.rasa_port,
+        credentials=str(PROJECT_ROOT / "credentials.yml"),
+        enable_api=True,
+        jwt_secret=settings.rasa_jwt_secret,
+        jwt_method="HS256",
+        endpoints=AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "endpoints.yml")),
+    )
+
+
+def run_action_server() -> None:
+    settings.export_for_rasa()
+    from rasa_sdk import endpoint
+
+    from bot.contacts import load_directory, warn_about_stale_contacts
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    warn_about_stale_contacts(
+        load_directory(settings.contacts_file), settings.contacts_max_age_days
+    )
+    endpoint.run("actions", port=settings.action_server_port, cors_origins=[])
+
+
+def main(argv: list[str]) -> int:
+    servers = {"rasa": run_rasa_server, "actions": run_action_server}
+    if len(argv) != 2 or argv[1] not in servers:
+        print(f"usage: python -m bot.servers {{{'|'.join(servers)}}}", file=sys.stderr)
+        return 2
+    servers[argv[1]]()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,65 @@
+"""Shared fixtures: a real domain, a dispatcher, and trackers built from messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict[str, Any]:
+    """The project's real domain, as the action server receives it."""
+    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+def parsed_message(
+    text: str, intent: str, ranking: list[tuple[str, float]] | None = None
+) -> dict[str, Any]:
+    ranking = ranking or [(intent, 0.95)]
+    return {
+        "text": text,
+        "intent": {"name": intent, "confidence": ranking[0][1]},
+        "intent_ranking": [{"name": name, "confidence": conf} for name, conf in ranking],
+        "entities": [],
+    }
+
+
+@pytest.fixture
+def make_tracker():
+    """Builds a tracker whose latest message is `text` classified as `intent`."""
+
+    def build(
+        text: str = "hej",
+        intent: str = "greet",
+        slots: dict[str, Any] | None = None,
+        ranking: list[tuple[str, float]] | None = None,
+    ) -> Tracker:
+        message = parsed_message(text, intent, ranking)
+        return Tracker(
+            sender_id="test-conversation",
+            slots={"person_relation": None, "person_age_group": None, **(slots or {})},
+            latest_message=message,
+            events=[{"event": "user", "text": text, "parse_data": message}],
+            paused=False,
+            followup_action=None,
+            active_loop={},
+            latest_action_name="action_listen",
+        )
+
+    return build
+
+
+def response_names(dispatcher: CollectingDispatcher) -> list[str]:
+    return [message["response"] for message in dispatcher.messages]

@@ -1,0 +1,132 @@
+"""ActionAnswerTopic: the right response for the topic, tailored by age group."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.answers import ActionAnswerTopic, response_for
+from bot.topics import TOPIC_INTENTS, topic_for_intent
+from tests.conftest import response_names
+
+
+async def run_answer(make_tracker, dispatcher, domain, **tracker_args):
+    events = await ActionAnswerTopic().run(dispatcher, make_tracker(**tracker_args), domain)
+    assert events == []
+    return response_names(dispatcher)
+
+
+@pytest.mark.parametrize("intent", TOPIC_INTENTS)
+async def test_every_topic_intent_has_an_answer(make_tracker, dispatcher, domain, intent):
+    names = await run_answer(make_tracker, dispatcher, domain, text="fråga", intent=intent)
+    assert names[0] == f"utter_{topic_for_intent(intent)}"
+    assert names[0] in domain["responses"]
+
+
+@pytest.mark.parametrize(
+    ("age_group", "expected"),
+    [
+        ("minor", "utter_social_services_minor"),
+        ("adult", "utter_social_services_adult"),
+        (None, "utter_social_services"),
+    ],
+)
+async def test_social_services_answer_depends_on_age_group(
+    make_tracker, dispatcher, domain, age_group, expected
+):
+    names = await run_answer(
+        make_tracker,
+        dispatcher,
+        domain,
+        text="vad gör soc",
+        intent="ask_social_services",
+        slots={"person_age_group": age_group},
+    )
+    assert names == [expected]
+
+
+@pytest.mark.parametrize("age_group", ["minor", "adult"])
+async def test_child_custody_answer_depends_on_age_group(make_tracker, dispatcher, domain, age_group):
+    names = await run_answer(
+        make_tracker,
+        dispatcher,
+        domain,
+        text="kan de ta honom",
+        intent="ask_child_custody",
+        slots={"person_age_group": age_group},
+    )
+    assert names == [f"utter_child_custody_{age_group}"]
+
+
+async def test_topic_without_age_variants_ignores_age_group(make_tracker, dispatcher, domain):
+    names = await run_answer(
+        make_tracker,
+        dispatcher,
+        domain,
+        text="vad gör säpo",
+        intent="ask_police",
+        slots={"person_age_group": "minor"},
+    )
+    assert names == ["utter_police"]
+
+
+def test_response_for_falls_back_when_variant_missing(domain):
+    assert response_for("police", "adult", domain) == "utter_police"
+    assert response_for("how_to_report", "adult", domain) == "utter_how_to_report_adult"
+
+
+async def test_contacts_are_listed_after_the_topic_answer(make_tracker, dispatcher, domain):
+    names = await run_answer(make_tracker, dispatcher, domain, text="nummer?", intent="ask_contacts")
+    assert names[:2] == ["utter_contacts", "utter_contact_list"]
+    listing = dispatcher.messages[1]["contact_lines"]
+    assert "112" in listing and "114 14" in listing and "90101" in listing
+    # The municipality has not filled in its own entries in the shipped file.
+    assert names[2] == "utter_municipality_switchboard"
+
+
+async def test_answers_carry_the_configured_phone_numbers(make_tracker, dispatcher, domain):
+    await run_answer(make_tracker, dispatcher, domain, text="polisen", intent="ask_police")
+    message = dispatcher.messages[0]
+    assert message["phone_emergency"] == "112"
+    assert message["phone_police"] == "114 14"
+
+
+async def test_two_questions_in_one_message_get_two_answers(make_tracker, dispatcher, domain):
+    names = await run_answer(
+        make_tracker,
+        dispatcher,
+        domain,
+        text="vad händer om soc kopplas in? och får han veta att det var jag som ringde?",
+        intent="ask_social_services",
+        ranking=[("ask_social_services", 0.55), ("ask_confidentiality", 0.35), ("ask_police", 0.05)],
+    )
+    assert names == ["utter_social_services", "utter_confidentiality"]
+
+
+async def test_one_question_gets_one_answer_even_with_a_close_runner_up(
+    make_tracker, dispatcher, domain
+):
+    names = await run_answer(
+        make_tracker,
+        dispatcher,
+        domain,
+        text="vad gör soc",
+        intent="ask_social_services",
+        ranking=[("ask_social_services", 0.55), ("ask_confidentiality", 0.35)],
+    )
+    assert names == ["utter_social_services"]
+
+
+async def test_weak_second_intent_is_not_answered(make_tracker, dispatcher, domain):
+    names = await run_answer(
+        make_tracker,
+        dispatcher,
+        domain,
+        text="vad händer om soc kopplas in? jag är så rädd för det hela.",
+        intent="ask_social_services",
+        ranking=[("ask_social_services", 0.9), ("ask_confidentiality", 0.05)],
+    )
+    assert names == ["utter_social_services"]
+
+
+async def test_non_topic_intent_sends_nothing(make_tracker, dispatcher, domain):
+    assert await run_answer(make_tracker, dispatcher, domain, text="hej", intent="greet") == []

@@ -1,0 +1,100 @@
+"""The contact directory: validation, placeholders and staleness warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.contacts import ContactDirectory, ContactsError, load_contacts, warn_about_stale_contacts
+from bot.settings import PROJECT_ROOT
+
+SHIPPED = PROJECT_ROOT / "deployment/contacts.yml"
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "contacts.yml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_shipped_file_is_valid_and_has_sources():
+    contacts = load_contacts(SHIPPED)
+    assert {c.id for c in contacts} >= {
+        "emergency", "police", "healthcare", "bris", "mind_suicide", "orostelefonen",
+        "municipality_coordinator", "municipality_defector_support",
+    }
+    assert all(c.source.strip() for c in contacts)
+
+
+def test_every_placeholder_in_the_domain_is_filled(domain):
+    values = {**ContactDirectory(load_contacts(SHIPPED)).phone_placeholders(), "retention_days": 30}
+    values |= {"contact_lines": "", "name": "", "phone": "", "hours": "", "description": ""}
+    used = {
+        name
+        for variations in domain["responses"].values()
+        for variation in variations
+        for name in PLACEHOLDER.findall(variation.get("text", ""))
+    }
+    assert used, "the domain should use placeholders"
+    assert used <= set(values), f"unfilled placeholders: {used - set(values)}"
+
+
+def test_no_phone_number_is_written_into_a_response(domain):
+    digits = re.compile(r"\d[\d \-]{2,}\d")
+    for name, variations in domain["responses"].items():
+        for variation in variations:
+            text = variation.get("text", "")
+            assert not digits.search(text.replace("2023", "")), (name, text)
+
+
+def test_disabled_entries_are_not_offered():
+    directory = ContactDirectory(load_contacts(SHIPPED))
+    assert "phone_municipality_coordinator" not in directory.phone_placeholders()
+    assert all(c.enabled for c in directory.for_topic("leaving_support"))
+
+
+def test_missing_source_is_rejected(tmp_path):
+    path = write(tmp_path, "contacts:\n- id: x\n  name: X\n  description: d\n  topics: []\n  verified_on: 2026-01-01\n")
+    with pytest.raises(ContactsError, match="source"):
+        load_contacts(path)
+
+
+def test_bad_date_is_rejected(tmp_path):
+    path = write(
+        tmp_path,
+        "contacts:\n- {id: x, name: X, description: d, topics: [], source: s, verified_on: igår}\n",
+    )
+    with pytest.raises(ContactsError, match="not a date"):
+        load_contacts(path)
+
+
+def test_duplicate_ids_are_rejected(tmp_path):
+    entry = "- {id: x, name: X, description: d, topics: [], source: s, verified_on: null}\n"
+    with pytest.raises(ContactsError, match="duplicate"):
+        load_contacts(write(tmp_path, "contacts:\n" + entry + entry))
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ContactsError, match="cannot read"):
+        load_contacts(tmp_path / "missing.yml")
+
+
+def test_stale_and_unverified_entries_are_warned_about(tmp_path, caplog):
+    path = write(
+        tmp_path,
+        "contacts:\n"
+        "- {id: fresh, name: A, description: d, topics: [], source: s, verified_on: 2026-06-01}\n"
+        "- {id: old, name: B, description: d, topics: [], source: s, verified_on: 2025-01-01}\n"
+        "- {id: never, name: C, description: d, topics: [], source: s, verified_on: null}\n"
+        "- {id: off, name: D, description: d, topics: [], source: s, verified_on: null, enabled: false}\n",
+    )
+    directory = ContactDirectory(load_contacts(path))
+    with caplog.at_level(logging.WARNING):
+        stale = warn_about_stale_contacts(directory, 365, today=dt.date(2026, 11, 21))
+    assert [c.id for c in stale] == ["old", "never"]
+    assert "'old'" in caplog.text and "'never'" in caplog.text and "'fresh'" not in caplog.text

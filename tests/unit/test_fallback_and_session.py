@@ -1,0 +1,44 @@
+"""The Swedish two-stage fallback question, and the privacy notice at session start."""
+
+from __future__ import annotations
+
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+
+from actions.fallback import ActionDefaultAskAffirmation
+from actions.session import ActionSessionStart
+from tests.conftest import response_names
+
+
+async def test_affirmation_asks_about_the_most_likely_topic(make_tracker, dispatcher, domain):
+    tracker = make_tracker(
+        text="soc?? polis??",
+        intent="nlu_fallback",
+        ranking=[("nlu_fallback", 0.4), ("ask_police", 0.3), ("ask_social_services", 0.2)],
+    )
+    await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_ask_affirmation_ask_police"]
+    buttons = domain["responses"]["utter_ask_affirmation_ask_police"][0]["buttons"]
+    assert [b["payload"] for b in buttons] == ["/affirm", "/deny"]
+
+
+async def test_affirmation_asks_to_rephrase_without_a_topic_guess(make_tracker, dispatcher, domain):
+    tracker = make_tracker(
+        text="asdf", intent="nlu_fallback", ranking=[("nlu_fallback", 0.4), ("greet", 0.3)]
+    )
+    await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_ask_rephrase"]
+
+
+async def test_session_start_shows_privacy_notice_first(make_tracker, dispatcher, domain):
+    events = await ActionSessionStart().run(dispatcher, make_tracker(), domain)
+    assert response_names(dispatcher) == ["utter_privacy_notice"]
+    assert dispatcher.messages[0]["retention_days"] == 30
+    assert events[0] == SessionStarted()
+    assert events[-1] == ActionExecuted("action_listen")
+
+
+async def test_session_start_carries_over_what_the_relative_told(make_tracker, dispatcher, domain):
+    tracker = make_tracker(slots={"person_relation": "child", "person_age_group": "minor"})
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
+    assert SlotSet("person_relation", "child") in events
+    assert SlotSet("person_age_group", "minor") in events
