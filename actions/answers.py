@@ -8,13 +8,17 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ResponseAction, has_response
-from bot.topics import answer_topics, topic_for_intent
+from bot.rasa_client import RasaParser
+from bot.settings import settings
+from bot.topics import Classifier, answer_topics, topic_for_intent
 
 
 class ActionAnswerTopic(ResponseAction):
-    """Answers the topic of the latest message (and a second question in the same
-    message), picking the variant for a minor or an adult when we know which it is,
-    followed by the contacts configured for that topic."""
+    """Answers every question in the latest message (bot.topics), each in the variant for
+    a minor or an adult when we know which it is, followed by that topic's contacts."""
+
+    def __init__(self, classify: Classifier | None = None):
+        self.classify = classify or RasaParser(settings.rasa_internal_url, settings.rasa_jwt_secret)
 
     def name(self) -> str:
         return "action_answer_topic"
@@ -23,7 +27,7 @@ class ActionAnswerTopic(ResponseAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         age_group = tracker.get_slot("person_age_group")
-        for topic in answer_topics(tracker.latest_message):
+        for topic in await answer_topics(tracker.latest_message, self.classify):
             self.utter(dispatcher, response_for(topic, age_group, domain))
             self.utter_contacts(dispatcher, domain, topic)
         return []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ResponseAction, has_response
@@ -38,3 +39,18 @@ class ActionDefaultAskAffirmation(ResponseAction):
         else:
             self.utter(dispatcher, "utter_ask_rephrase")
         return []
+
+
+class ActionDefaultFallback(ResponseAction):
+    """Last stage of the fallback: like Rasa's own, but `utter_default` can name the
+    configured emergency number."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        self.utter(dispatcher, "utter_default")
+        # Forget the message we could not understand, so it does not steer what follows.
+        return [UserUtteranceReverted()]

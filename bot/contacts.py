@@ -48,7 +48,9 @@ def _parse_date(value: object, contact_id: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError as error:
-        raise ContactsError(f"contact {contact_id!r}: verified_on {value!r} is not a date") from error
+        raise ContactsError(
+            f"contact {contact_id!r}: verified_on {value!r} is not a date"
+        ) from error
 
 
 def _parse_entry(raw: dict) -> Contact:

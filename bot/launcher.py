@@ -80,7 +80,9 @@ class ServerProcesses:
             for name, url in list(pending.items()):
                 if self.processes[name].poll() is not None:
                     self.stop()
-                    raise ServerError(f"the {name} server exited with code {self.processes[name].returncode}")
+                    raise ServerError(
+                        f"the {name} server exited with code {self.processes[name].returncode}"
+                    )
                 if _answers(url):
                     del pending[name]
             if time.monotonic() > deadline:
@@ -151,7 +153,10 @@ def main() -> int:
     servers = ServerProcesses()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print("Starting the action server and the Rasa server (loading the model takes a while)...", flush=True)
+    print(
+        "Starting the action server and the Rasa server (loading the model takes a while)...",
+        flush=True,
+    )
     try:
         servers.start()
         threading.Thread(target=_purge_periodically, args=(settings, stop), daemon=True).start()

@@ -33,7 +33,9 @@ def sqlite_engine(path: Path) -> Engine:
     return create_engine(f"sqlite:///{path}", future=True)
 
 
-def purge_inactive_conversations(engine: Engine, retention_days: int, now: float | None = None) -> int:
+def purge_inactive_conversations(
+    engine: Engine, retention_days: int, now: float | None = None
+) -> int:
     """Deletes every conversation whose latest event is older than the retention period.
     Returns how many conversations were deleted."""
     cutoff = (now if now is not None else time.time()) - retention_days * SECONDS_PER_DAY
@@ -63,8 +65,10 @@ def main() -> int:
     deleted = purge_inactive_conversations(
         sqlite_engine(settings.tracker_sqlite_path), settings.conversation_retention_days
     )
-    print(f"Deleted {deleted} conversations inactive for more than "
-          f"{settings.conversation_retention_days} days.")
+    print(
+        f"Deleted {deleted} conversations inactive for more than "
+        f"{settings.conversation_retention_days} days."
+    )
     return 0
 
 

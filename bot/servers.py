@@ -17,6 +17,12 @@ from bot.settings import PROJECT_ROOT, settings
 logger = logging.getLogger(__name__)
 
 
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
 def run_rasa_server() -> None:
     settings.export_for_rasa()
     settings.tracker_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,6 +30,7 @@ def run_rasa_server() -> None:
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.common import configure_logging_and_warnings
 
+    _configure_logging()
     configure_logging_and_warnings(logging.getLevelName(settings.log_level))
     if not settings.rasa_jwt_secret:
         raise SystemExit("RASA_JWT_SECRET is empty: run `make env` or set it in .env")
@@ -45,7 +52,7 @@ def run_action_server() -> None:
 
     from bot.contacts import load_directory, warn_about_stale_contacts
 
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _configure_logging()
     warn_about_stale_contacts(
         load_directory(settings.contacts_file), settings.contacts_max_age_days
     )

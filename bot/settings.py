@@ -48,6 +48,9 @@ class Settings:
     conversation_retention_days: int = 30
     model_path: Path = field(default_factory=lambda: PROJECT_ROOT / "models/vagvisaren.tar.gz")
     log_level: str = "INFO"
+    # How the action server reaches Rasa's HTTP API (to classify each question of a
+    # multi-question message). Behind a load balancer, point it at the balancer.
+    rasa_internal_url: str = "http://127.0.0.1:5005"
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -69,6 +72,9 @@ class Settings:
             conversation_retention_days=int(_get("CONVERSATION_RETENTION_DAYS", "30")),
             model_path=_resolve(_get("RASA_MODEL", "models/vagvisaren.tar.gz")),
             log_level=_get("LOG_LEVEL", "INFO"),
+            rasa_internal_url=_get(
+                "RASA_INTERNAL_URL", f"http://127.0.0.1:{_get('RASA_PORT', '5005')}"
+            ),
         )
 
     def rasa_environment(self) -> dict[str, str]:

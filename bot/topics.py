@@ -1,16 +1,20 @@
 """Which topics a message asks about.
 
 A topic is the part of a question intent after `ask_` ("ask_police" -> "police"); the
-intents `request_human` and `share_worry` are topics of their own. Relatives often ask two
-things at once ("vad händer om soc kopplas in och får han veta att det var jag?"); DIET
-then ranks both intents high, so a second topic is answered too when its confidence is
-high enough and the message really holds more than one sentence or question.
+intents `request_human` and `share_worry` are topics of their own.
+
+Relatives often ask two or three things at once ("vad händer om soc kopplas in? och får
+han veta att det var jag?"). The classifier gives one intent per message, so a message that
+holds several questions is split into clauses, each clause is classified on its own, and
+every confidently recognised topic is answered, in the order asked.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+
+from bot.text import fold
 
 TOPIC_INTENTS = (
     "ask_anonymity",
@@ -29,11 +33,21 @@ TOPIC_INTENTS = (
     "share_worry",
 )
 
-# A second topic must reach this confidence to be answered as well.
-SECOND_TOPIC_MIN_CONFIDENCE = 0.2
-MAX_TOPICS = 2
+# A clause's topic is answered only when the classifier is this sure of it.
+CLAUSE_MIN_CONFIDENCE = 0.6
+MAX_TOPICS = 3
+MIN_CLAUSE_WORDS = 3
 
-_CLAUSE_BREAK = re.compile(r"[?.!\n]+|\s(?:och|samt|plus|men)\s")
+# "... och vad gör polisen": a conjunction followed by a question word starts a new question.
+_QUESTION_WORDS = (
+    r"vad|hur|kan|kann|far|vem|vilk\w*|nar|var|vart|varfor|ska|skulle|maste|ar|blir|finns"
+    r"|kommer|tar|gor|har|vet"
+)
+_CLAUSE_BREAK = re.compile(
+    rf"[?!.;\n]+|\s(?:och|samt|men|plus|eller)\s+(?=(?:{_QUESTION_WORDS})\b)"
+)
+
+Classifier = Callable[[str], Awaitable[tuple[str | None, float]]]
 
 
 def topic_for_intent(intent: str | None) -> str | None:
@@ -42,25 +56,45 @@ def topic_for_intent(intent: str | None) -> str | None:
     return intent.removeprefix("ask_")
 
 
-def _looks_like_several_questions(text: str) -> bool:
-    clauses = [part for part in _CLAUSE_BREAK.split(text or "") if len(part.split()) >= 3]
-    return len(clauses) >= 2
+def split_questions(text: str) -> list[str]:
+    """Clauses of at least three words, in order. One clause means one question."""
+    folded = fold(text or "")
+    clauses, start = [], 0
+    for match in _CLAUSE_BREAK.finditer(folded):
+        clauses.append(text[start : match.start()])
+        start = match.end()
+    clauses.append(text[start:])
+    return [clause.strip() for clause in clauses if len(clause.split()) >= MIN_CLAUSE_WORDS]
 
 
-def answer_topics(latest_message: dict[str, Any]) -> list[str]:
-    """The topics to answer for a parsed message, best first, at most two."""
-    intent = (latest_message.get("intent") or {}).get("name")
-    primary = topic_for_intent(intent)
+def _ordered_unique(topics: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for topic in topics:
+        if topic not in seen:
+            seen.append(topic)
+    return seen
+
+
+async def answer_topics(latest_message: dict, classify: Classifier | None = None) -> list[str]:
+    """The topics to answer for a parsed message, in the order asked, at most three.
+
+    `classify` maps a clause to (intent, confidence); without it, or for a one-question
+    message, only the message's own intent counts.
+    """
+    primary = topic_for_intent((latest_message.get("intent") or {}).get("name"))
     if primary is None:
         return []
-    topics = [primary]
-    if not _looks_like_several_questions(latest_message.get("text", "")):
-        return topics
-    for ranked in latest_message.get("intent_ranking") or []:
-        topic = topic_for_intent(ranked.get("name"))
-        if len(topics) == MAX_TOPICS:
-            break
-        if topic and topic not in topics and topic != "share_worry":
-            if ranked.get("confidence", 0.0) >= SECOND_TOPIC_MIN_CONFIDENCE:
-                topics.append(topic)
-    return topics
+    clauses = split_questions(latest_message.get("text", ""))
+    if classify is None or len(clauses) < 2:
+        return [primary]
+    found = []
+    for clause in clauses:
+        intent, confidence = await classify(clause)
+        topic = topic_for_intent(intent)
+        if topic and confidence >= CLAUSE_MIN_CONFIDENCE:
+            found.append(topic)
+    topics = _ordered_unique([*found, primary] if primary in found else [primary, *found])
+    # Telling the story and asking in the same message: the questions get the answers.
+    if len(topics) > 1 and "share_worry" in topics:
+        topics.remove("share_worry")
+    return topics[:MAX_TOPICS]

@@ -9,8 +9,13 @@ from bot.topics import TOPIC_INTENTS, topic_for_intent
 from tests.conftest import response_names
 
 
+async def never_called(clause: str):
+    raise AssertionError("a one-question message needs no clause classification")
+
+
 async def run_answer(make_tracker, dispatcher, domain, **tracker_args):
-    events = await ActionAnswerTopic().run(dispatcher, make_tracker(**tracker_args), domain)
+    action = ActionAnswerTopic(never_called)
+    events = await action.run(dispatcher, make_tracker(**tracker_args), domain)
     assert events == []
     return response_names(dispatcher)
 
@@ -45,7 +50,9 @@ async def test_social_services_answer_depends_on_age_group(
 
 
 @pytest.mark.parametrize("age_group", ["minor", "adult"])
-async def test_child_custody_answer_depends_on_age_group(make_tracker, dispatcher, domain, age_group):
+async def test_child_custody_answer_depends_on_age_group(
+    make_tracker, dispatcher, domain, age_group
+):
     names = await run_answer(
         make_tracker,
         dispatcher,
@@ -75,7 +82,9 @@ def test_response_for_falls_back_when_variant_missing(domain):
 
 
 async def test_contacts_are_listed_after_the_topic_answer(make_tracker, dispatcher, domain):
-    names = await run_answer(make_tracker, dispatcher, domain, text="nummer?", intent="ask_contacts")
+    names = await run_answer(
+        make_tracker, dispatcher, domain, text="nummer?", intent="ask_contacts"
+    )
     assert names[:2] == ["utter_contacts", "utter_contact_list"]
     listing = dispatcher.messages[1]["contact_lines"]
     assert "112" in listing and "114 14" in listing and "90101" in listing
@@ -90,42 +99,59 @@ async def test_answers_carry_the_configured_phone_numbers(make_tracker, dispatch
     assert message["phone_police"] == "114 14"
 
 
+def clause_classifier(answers: dict[str, tuple[str, float]]):
+    """Stands in for Rasa's /model/parse: clause keyword -> (intent, confidence)."""
+
+    async def classify(clause: str):
+        for keyword, result in answers.items():
+            if keyword in clause:
+                return result
+        return "nlu_fallback", 0.3
+
+    return classify
+
+
+TWO_QUESTIONS = "vad händer om soc kopplas in? och får han veta att det var jag som ringde?"
+
+
 async def test_two_questions_in_one_message_get_two_answers(make_tracker, dispatcher, domain):
-    names = await run_answer(
-        make_tracker,
-        dispatcher,
-        domain,
-        text="vad händer om soc kopplas in? och får han veta att det var jag som ringde?",
-        intent="ask_social_services",
-        ranking=[("ask_social_services", 0.55), ("ask_confidentiality", 0.35), ("ask_police", 0.05)],
+    classify = clause_classifier(
+        {"soc": ("ask_social_services", 0.97), "veta": ("ask_confidentiality", 0.92)}
     )
-    assert names == ["utter_social_services", "utter_confidentiality"]
+    tracker = make_tracker(text=TWO_QUESTIONS, intent="ask_confidentiality")
+    await ActionAnswerTopic(classify).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_social_services", "utter_confidentiality"]
 
 
-async def test_one_question_gets_one_answer_even_with_a_close_runner_up(
+async def test_unsure_clause_is_not_answered(make_tracker, dispatcher, domain):
+    classify = clause_classifier(
+        {"soc": ("ask_social_services", 0.97), "veta": ("ask_confidentiality", 0.4)}
+    )
+    tracker = make_tracker(text=TWO_QUESTIONS, intent="ask_social_services")
+    await ActionAnswerTopic(classify).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_social_services"]
+
+
+async def test_story_and_question_answer_the_question(make_tracker, dispatcher, domain):
+    classify = clause_classifier(
+        {"nazister": ("share_worry", 0.95), "soc": ("ask_social_services", 0.9)}
+    )
+    tracker = make_tracker(
+        text="min son umgås med nazister. vad händer om jag ringer soc?", intent="share_worry"
+    )
+    await ActionAnswerTopic(classify).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_social_services"]
+
+
+async def test_failed_clause_classification_still_answers_the_message(
     make_tracker, dispatcher, domain
 ):
-    names = await run_answer(
-        make_tracker,
-        dispatcher,
-        domain,
-        text="vad gör soc",
-        intent="ask_social_services",
-        ranking=[("ask_social_services", 0.55), ("ask_confidentiality", 0.35)],
-    )
-    assert names == ["utter_social_services"]
+    async def unreachable(clause: str):
+        return None, 0.0
 
-
-async def test_weak_second_intent_is_not_answered(make_tracker, dispatcher, domain):
-    names = await run_answer(
-        make_tracker,
-        dispatcher,
-        domain,
-        text="vad händer om soc kopplas in? jag är så rädd för det hela.",
-        intent="ask_social_services",
-        ranking=[("ask_social_services", 0.9), ("ask_confidentiality", 0.05)],
-    )
-    assert names == ["utter_social_services"]
+    tracker = make_tracker(text=TWO_QUESTIONS, intent="ask_confidentiality")
+    await ActionAnswerTopic(unreachable).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_confidentiality"]
 
 
 async def test_non_topic_intent_sends_nothing(make_tracker, dispatcher, domain):

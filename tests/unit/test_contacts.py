@@ -25,8 +25,14 @@ def write(tmp_path: Path, body: str) -> Path:
 def test_shipped_file_is_valid_and_has_sources():
     contacts = load_contacts(SHIPPED)
     assert {c.id for c in contacts} >= {
-        "emergency", "police", "healthcare", "bris", "mind_suicide", "orostelefonen",
-        "municipality_coordinator", "municipality_defector_support",
+        "emergency",
+        "police",
+        "healthcare",
+        "bris",
+        "mind_suicide",
+        "orostelefonen",
+        "municipality_coordinator",
+        "municipality_defector_support",
     }
     assert all(c.source.strip() for c in contacts)
 
@@ -59,7 +65,11 @@ def test_disabled_entries_are_not_offered():
 
 
 def test_missing_source_is_rejected(tmp_path):
-    path = write(tmp_path, "contacts:\n- id: x\n  name: X\n  description: d\n  topics: []\n  verified_on: 2026-01-01\n")
+    path = write(
+        tmp_path,
+        "contacts:\n- id: x\n  name: X\n  description: d\n  topics: []\n"
+        "  verified_on: 2026-01-01\n",
+    )
     with pytest.raises(ContactsError, match="source"):
         load_contacts(path)
 
@@ -91,7 +101,8 @@ def test_stale_and_unverified_entries_are_warned_about(tmp_path, caplog):
         "- {id: fresh, name: A, description: d, topics: [], source: s, verified_on: 2026-06-01}\n"
         "- {id: old, name: B, description: d, topics: [], source: s, verified_on: 2025-01-01}\n"
         "- {id: never, name: C, description: d, topics: [], source: s, verified_on: null}\n"
-        "- {id: off, name: D, description: d, topics: [], source: s, verified_on: null, enabled: false}\n",
+        "- {id: off, name: D, description: d, topics: [], source: s, verified_on: null,"
+        " enabled: false}\n",
     )
     directory = ContactDirectory(load_contacts(path))
     with caplog.at_level(logging.WARNING):

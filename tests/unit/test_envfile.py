@@ -11,11 +11,17 @@ def test_secrets_are_generated_and_differ_between_installs(tmp_path):
     first, second = tmp_path / "a.env", tmp_path / "b.env"
     assert create_env_file(example, first)
     assert create_env_file(example, second)
-    secret = [line for line in first.read_text().splitlines() if line.startswith("RASA_JWT_SECRET=")]
+    secret = [
+        line for line in first.read_text().splitlines() if line.startswith("RASA_JWT_SECRET=")
+    ]
     assert len(secret) == 1 and len(secret[0].split("=", 1)[1]) >= 48
-    assert "generate" not in first.read_text().replace("# Vägvisaren configuration", "").split(
-        "RASA_JWT_SECRET="
-    )[1].splitlines()[0]
+    assert (
+        "generate"
+        not in first.read_text()
+        .replace("# Vägvisaren configuration", "")
+        .split("RASA_JWT_SECRET=")[1]
+        .splitlines()[0]
+    )
     assert first.read_text() != second.read_text()
     assert oct(first.stat().st_mode & 0o777) == "0o600"
 
@@ -32,7 +38,9 @@ def test_example_turns_telemetry_off():
 
 
 def test_settings_from_a_mapping():
-    config = Settings.from_environment_mapping({"RASA_PORT": "6000", "TRACKER_SQLITE_PATH": "/tmp/x.db"})
+    config = Settings.from_environment_mapping(
+        {"RASA_PORT": "6000", "TRACKER_SQLITE_PATH": "/tmp/x.db"}
+    )
     assert config.rasa_port == 6000
     assert str(config.tracker_sqlite_path) == "/tmp/x.db"
     assert config.rasa_environment()["RASA_TELEMETRY_ENABLED"] == "false"

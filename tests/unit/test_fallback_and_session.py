@@ -42,3 +42,18 @@ async def test_session_start_carries_over_what_the_relative_told(make_tracker, d
     events = await ActionSessionStart().run(dispatcher, tracker, domain)
     assert SlotSet("person_relation", "child") in events
     assert SlotSet("person_age_group", "minor") in events
+
+
+async def test_last_fallback_names_the_emergency_number_and_reverts(
+    make_tracker, dispatcher, domain
+):
+    from rasa_sdk.events import UserUtteranceReverted
+
+    from actions.fallback import ActionDefaultFallback
+
+    events = await ActionDefaultFallback().run(
+        dispatcher, make_tracker(intent="nlu_fallback"), domain
+    )
+    assert response_names(dispatcher) == ["utter_default"]
+    assert dispatcher.messages[0]["phone_emergency"] == "112"
+    assert events == [UserUtteranceReverted()]

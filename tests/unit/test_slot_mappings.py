@@ -10,7 +10,9 @@ def slot_events(events):
 
 
 async def test_relation_and_age_group_are_extracted(make_tracker, dispatcher, domain):
-    tracker = make_tracker(text="min son är 16 och har börjat umgås med nazister", intent="share_worry")
+    tracker = make_tracker(
+        text="min son är 16 och har börjat umgås med nazister", intent="share_worry"
+    )
     events = await ValidateSlotMappings().run(dispatcher, tracker, domain)
     assert slot_events(events) == {"person_relation": "child", "person_age_group": "minor"}
     assert dispatcher.messages == []

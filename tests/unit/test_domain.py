@@ -1,0 +1,68 @@
+"""Consistency of domain, rules and actions: every text the relative can see is reachable
+and every placeholder in it can be filled."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from bot.settings import PROJECT_ROOT
+from bot.topics import TOPIC_INTENTS
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+FIXED_INTENTS = {
+    "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope",
+    "ask_anonymity", "request_human", "ask_social_services", "ask_child_custody", "ask_police",
+    "ask_how_to_report", "ask_confidentiality", "ask_warning_signs", "ask_how_to_talk",
+    "ask_support_for_me", "ask_leaving_support", "ask_returnee", "ask_contacts", "share_worry",
+}  # fmt: skip
+
+
+def rule_steps():
+    rules = yaml.safe_load((PROJECT_ROOT / "data/stories/rules.yml").read_text())["rules"]
+    return [step for rule in rules for step in rule["steps"]]
+
+
+def test_intents_are_the_fixed_interface(domain):
+    assert set(domain["intents"]) == FIXED_INTENTS
+
+
+def test_every_intent_has_at_least_40_training_examples():
+    counts = {}
+    for path in (PROJECT_ROOT / "data/nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text())["nlu"]:
+            if "intent" in block:
+                examples = [line for line in block["examples"].splitlines() if line.strip()]
+                counts[block["intent"]] = counts.get(block["intent"], 0) + len(examples)
+    assert set(counts) == FIXED_INTENTS
+    assert min(counts.values()) >= 40, counts
+
+
+def test_responses_sent_directly_by_rules_have_no_placeholders(domain):
+    """Rasa can fill placeholders only from slots; ours come from the custom actions."""
+    direct = {
+        step["action"] for step in rule_steps() if step.get("action", "").startswith("utter_")
+    }
+    for name in direct:
+        for variation in domain["responses"][name]:
+            assert not PLACEHOLDER.search(variation["text"]), name
+
+
+def test_every_topic_intent_is_answered_by_the_topic_action():
+    steps = rule_steps()
+    for index, step in enumerate(steps):
+        if step.get("intent") in TOPIC_INTENTS:
+            assert steps[index + 1] == {"action": "action_answer_topic"}, step
+
+
+def test_main_menu_buttons_are_intents(domain):
+    buttons = domain["responses"]["utter_main_menu"][0]["buttons"]
+    assert len(buttons) >= 8
+    for button in buttons:
+        assert button["payload"].removeprefix("/") in FIXED_INTENTS
+
+
+def test_every_affirmation_response_belongs_to_a_topic_intent(domain):
+    names = [name for name in domain["responses"] if name.startswith("utter_ask_affirmation_")]
+    assert {name.removeprefix("utter_ask_affirmation_") for name in names} == set(TOPIC_INTENTS)
