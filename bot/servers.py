@@ -29,9 +29,14 @@ def run_rasa_server() -> None:
     import rasa.core.run
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
 
+    # What `rasa run` sets up, minus telemetry and error reporting to third parties.
+    # Without configure_structlog, Rasa's debug events (with message text) reach stdout.
+    level = logging.getLevelName(settings.log_level)
     _configure_logging()
-    configure_logging_and_warnings(logging.getLevelName(settings.log_level))
+    configure_logging_and_warnings(level)
+    configure_structlog(level)
     if not settings.rasa_jwt_secret:
         raise SystemExit("RASA_JWT_SECRET is empty: run `make env` or set it in .env")
     rasa.core.run.serve_application(

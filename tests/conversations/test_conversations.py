@@ -45,8 +45,8 @@ def test_conversation_stories_pass_without_prediction_errors(tmp_path):
     assert result.returncode == 0, output[-6000:]
     # Rasa reads only files named test_*.yml as test stories and passes on zero stories:
     # make sure every story and every action was really evaluated.
-    story_count = (PROJECT_ROOT / "tests/conversations/test_stories.yml").read_text().count(
-        "- story:"
+    story_count = (
+        (PROJECT_ROOT / "tests/conversations/test_stories.yml").read_text().count("- story:")
     )
     correct = re.findall(r"Correct:\s+(\d+) / (\d+)", output)
     assert correct[0] == (str(story_count), str(story_count)), correct
