@@ -27,10 +27,27 @@ class ActionAnswerTopic(ResponseAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         age_group = tracker.get_slot("person_age_group")
-        for topic in await answer_topics(tracker.latest_message, self.classify):
+        topics = await answer_topics(tracker.latest_message, self.classify)
+        if topics == ["share_worry"] and age_group:
+            # "han är 16" right after a general answer that asked for the age: give that
+            # answer again, now for a minor or an adult.
+            topics = [pending_age_topic(tracker) or "share_worry"]
+        for topic in topics:
             self.utter(dispatcher, response_for(topic, age_group, domain))
             self.utter_contacts(dispatcher, domain, topic)
         return []
+
+
+# General answers that end by asking whether the person is under 18 or an adult.
+ASKS_FOR_AGE = {"utter_social_services": "social_services", "utter_child_custody": "child_custody"}
+
+
+def pending_age_topic(tracker: Tracker) -> str | None:
+    """The topic whose general answer asked for the age, if that was the bot's last answer."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return ASKS_FOR_AGE.get((event.get("metadata") or {}).get("utter_action"))
+    return None
 
 
 def response_for(topic: str, age_group: str | None, domain: dict[str, Any]) -> str:

@@ -49,8 +49,9 @@ class ServerProcesses:
     """
 
     def __init__(self, overrides: Mapping[str, str] | None = None, log_dir: Path | None = None):
-        self.environment = {**os.environ, **(overrides or {})}
-        child_settings = Settings.from_environment_mapping(self.environment)
+        environment = {**os.environ, **(overrides or {})}
+        child_settings = Settings.from_environment_mapping(environment)
+        self.environment = {**environment, **child_settings.rasa_environment()}
         self.rasa_url = f"http://127.0.0.1:{child_settings.rasa_port}"
         self.action_url = f"http://127.0.0.1:{child_settings.action_server_port}"
         self.log_dir = log_dir

@@ -90,6 +90,10 @@ class Settings:
             "LOG_LEVEL_LIBRARIES": "ERROR",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            # Rasa's pinned dependencies emit dozens of deprecation warnings at start-up
+            # that bury the lines an operator needs to see.
+            "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning,"
+            "ignore::FutureWarning",
         }
 
     def export_for_rasa(self) -> None:

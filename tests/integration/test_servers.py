@@ -56,6 +56,18 @@ def test_without_age_the_general_answer_asks_for_it(bot):
     assert bot.bot_responses(sender)[-1] == "utter_social_services"
 
 
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [("han är 16", "utter_social_services_minor"), ("hon är vuxen", "utter_social_services_adult")],
+)
+def test_answering_the_age_question_gives_the_tailored_answer(bot, reply, expected):
+    sender = new_sender()
+    bot.say(sender, "vad gör socialtjänsten om jag ringer dem")
+    assert bot.bot_responses(sender)[-1] == "utter_social_services"
+    bot.say(sender, reply)
+    assert bot.bot_responses(sender)[-1] == expected
+
+
 def test_two_questions_in_one_message_are_both_answered(bot):
     sender = new_sender()
     bot.say(sender, "vad händer om soc kopplas in? och får han veta att det var jag som ringde?")

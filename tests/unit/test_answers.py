@@ -156,3 +156,38 @@ async def test_failed_clause_classification_still_answers_the_message(
 
 async def test_non_topic_intent_sends_nothing(make_tracker, dispatcher, domain):
     assert await run_answer(make_tracker, dispatcher, domain, text="hej", intent="greet") == []
+
+
+async def test_age_reply_after_general_answer_gets_the_tailored_answer(dispatcher, domain):
+    from rasa_sdk import Tracker
+
+    message = {"text": "han är 16", "intent": {"name": "share_worry", "confidence": 0.9}}
+    tracker = Tracker(
+        sender_id="t",
+        slots={"person_age_group": "minor", "person_relation": None},
+        latest_message=message,
+        events=[
+            {"event": "user", "text": "vad gör soc"},
+            {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_social_services"}},
+            {"event": "user", "text": "han är 16", "parse_data": message},
+            {"event": "slot", "name": "person_age_group", "value": "minor"},
+        ],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_social_services_minor"]
+
+
+async def test_story_without_pending_question_is_acknowledged(make_tracker, dispatcher, domain):
+    names = await run_answer(
+        make_tracker,
+        dispatcher,
+        domain,
+        text="min son är 16",
+        intent="share_worry",
+        slots={"person_age_group": "minor"},
+    )
+    assert names == ["utter_share_worry"]
