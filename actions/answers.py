@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ResponseAction, has_response
+from bot.person_profile import PersonProfile, profile_of_conversation
 from bot.rasa_client import RasaParser
 from bot.settings import settings
 from bot.topics import Classifier, answer_topics, topic_for_intent
@@ -15,7 +17,11 @@ from bot.topics import Classifier, answer_topics, topic_for_intent
 
 class ActionAnswerTopic(ResponseAction):
     """Answers every question in the latest message (bot.topics), each in the variant for
-    a minor or an adult when we know which it is, followed by that topic's contacts."""
+    a minor or an adult when we know which it is, followed by that topic's contacts.
+
+    It also remembers who the relative worries about (relation, under 18 or adult) in the
+    slots. That is worked out here, where it is used, rather than in a slot validation
+    action, which would cost one more call to the action server on every message."""
 
     def __init__(self, classify: Classifier | None = None):
         self.classify = classify or RasaParser(settings.rasa_internal_url, settings.rasa_jwt_secret)
@@ -26,7 +32,8 @@ class ActionAnswerTopic(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        age_group = tracker.get_slot("person_age_group")
+        profile = remembered_profile(tracker)
+        age_group = profile.age_group
         topics = await answer_topics(tracker.latest_message, self.classify)
         if topics == ["share_worry"] and age_group:
             # "han är 16" right after a general answer that asked for the age: give that
@@ -35,7 +42,27 @@ class ActionAnswerTopic(ResponseAction):
         for topic in topics:
             self.utter(dispatcher, response_for(topic, age_group, domain))
             self.utter_contacts(dispatcher, domain, topic)
-        return []
+        return profile_slot_events(tracker, profile)
+
+
+def remembered_profile(tracker: Tracker) -> PersonProfile:
+    """Who the relative worries about, from everything they wrote in this conversation
+    (the newest statement wins) and what earlier sessions carried over in the slots."""
+    texts = [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
+    told = profile_of_conversation(texts)
+    return PersonProfile(
+        relation=told.relation or tracker.get_slot("person_relation"),
+        age_group=told.age_group or tracker.get_slot("person_age_group"),
+    )
+
+
+def profile_slot_events(tracker: Tracker, profile: PersonProfile) -> list[dict[str, Any]]:
+    slots = {"person_relation": profile.relation, "person_age_group": profile.age_group}
+    return [
+        SlotSet(name, value)
+        for name, value in slots.items()
+        if value is not None and tracker.get_slot(name) != value
+    ]
 
 
 # General answers that end by asking whether the person is under 18 or an adult.

@@ -130,3 +130,13 @@ def detect_age_group(text: str, relation: str | None = None) -> str | None:
 def detect_profile(text: str) -> PersonProfile:
     relation = detect_relation(text)
     return PersonProfile(relation=relation, age_group=detect_age_group(text, relation))
+
+
+def profile_of_conversation(texts: list[str]) -> PersonProfile:
+    """The newest relation and age group stated across the relative's messages."""
+    relation = age_group = None
+    for text in texts:
+        profile = detect_profile(text)
+        relation = profile.relation or relation
+        age_group = detect_age_group(text, relation) or age_group
+    return PersonProfile(relation=relation, age_group=age_group)

@@ -38,13 +38,16 @@ CLAUSE_MIN_CONFIDENCE = 0.6
 MAX_TOPICS = 3
 MIN_CLAUSE_WORDS = 3
 
-# "... och vad gör polisen": a conjunction followed by a question word starts a new question.
-_QUESTION_WORDS = (
-    r"vad|hur|kan|kann|far|vem|vilk\w*|nar|var|vart|varfor|ska|skulle|maste|ar|blir|finns"
-    r"|kommer|tar|gor|har|vet"
+# A conjunction starts a new question when a question word follows ("... och vad gör
+# polisen") or a verb before its subject ("... och får han veta"), but not in a statement
+# ("min son och hans kompisar", "... och har börjat umgås").
+_WH_WORD = r"vad|hur|vem|vilk\w*|nar|vart|varfor"
+_INVERTED_QUESTION = (
+    r"(?:kan|kommer|far|ska|skulle|maste|blir|ar|har|tar|gor|finns|vet)\s+"
+    r"(?:jag|du|han|hon|hen|de|dom|vi|man|det|soc|socialen|socialtjansten|polisen|sapo|nan|nagon)"
 )
 _CLAUSE_BREAK = re.compile(
-    rf"[?!.;\n]+|\s(?:och|samt|men|plus|eller)\s+(?=(?:{_QUESTION_WORDS})\b)"
+    rf"[?!.;\n]+|\s(?:och|samt|men|plus|eller)\s+(?=(?:{_WH_WORD})\b|{_INVERTED_QUESTION}\b)"
 )
 
 Classifier = Callable[[str], Awaitable[tuple[str | None, float]]]

@@ -15,8 +15,7 @@ async def never_called(clause: str):
 
 async def run_answer(make_tracker, dispatcher, domain, **tracker_args):
     action = ActionAnswerTopic(never_called)
-    events = await action.run(dispatcher, make_tracker(**tracker_args), domain)
-    assert events == []
+    await action.run(dispatcher, make_tracker(**tracker_args), domain)
     return response_names(dispatcher)
 
 
@@ -191,3 +190,49 @@ async def test_story_without_pending_question_is_acknowledged(make_tracker, disp
         slots={"person_age_group": "minor"},
     )
     assert names == ["utter_share_worry"]
+
+
+def conversation(*user_texts: str, latest_intent: str, slots=None):
+    from rasa_sdk import Tracker
+
+    message = {"text": user_texts[-1], "intent": {"name": latest_intent, "confidence": 0.9}}
+    return Tracker(
+        sender_id="t",
+        slots={"person_age_group": None, "person_relation": None, **(slots or {})},
+        latest_message=message,
+        events=[{"event": "user", "text": text} for text in user_texts],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+async def test_what_was_told_earlier_tailors_a_later_answer(dispatcher, domain):
+    from rasa_sdk.events import SlotSet
+
+    tracker = conversation(
+        "hej, min dotter är 22 och har konverterat",
+        "vad gör soc",
+        latest_intent="ask_social_services",
+    )
+    events = await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_social_services_adult"]
+    assert events == [SlotSet("person_relation", "child"), SlotSet("person_age_group", "adult")]
+
+
+async def test_newest_statement_wins(dispatcher, domain):
+    tracker = conversation(
+        "min son är 17", "förlåt, han fyllde 18 i somras", "vad gör soc",
+        latest_intent="ask_social_services",
+    )  # fmt: skip
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_social_services_adult"]
+
+
+async def test_slots_from_an_earlier_session_are_used(dispatcher, domain):
+    tracker = conversation("vad gör soc", latest_intent="ask_social_services",
+                           slots={"person_age_group": "minor"})  # fmt: skip
+    events = await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_social_services_minor"]
+    assert events == []
