@@ -11,6 +11,7 @@ every confidently recognised topic is answered, in the order asked.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -90,12 +91,13 @@ async def answer_topics(latest_message: dict, classify: Classifier | None = None
     clauses = split_questions(latest_message.get("text", ""))
     if classify is None or len(clauses) < 2:
         return [primary]
-    found = []
-    for clause in clauses:
-        intent, confidence = await classify(clause)
-        topic = topic_for_intent(intent)
-        if topic and confidence >= CLAUSE_MIN_CONFIDENCE:
-            found.append(topic)
+    # All clauses at once: the relative waits for one classification, not one per clause.
+    results = await asyncio.gather(*(classify(clause) for clause in clauses))
+    found = [
+        topic
+        for intent, confidence in results
+        if (topic := topic_for_intent(intent)) and confidence >= CLAUSE_MIN_CONFIDENCE
+    ]
     topics = _ordered_unique([*found, primary] if primary in found else [primary, *found])
     # Telling the story and asking in the same message: the questions get the answers.
     if len(topics) > 1 and "share_worry" in topics:
