@@ -53,5 +53,7 @@ def test_service_token_is_a_short_lived_hs256_jwt():
 
 
 async def test_unreachable_rasa_counts_as_not_recognised():
-    parser = RasaParser("http://127.0.0.1:9", "secret")  # port 9: nothing listens
+    parser = RasaParser(
+        "http://127.0.0.1:9", "a-test-secret-of-at-least-32-bytes-long"
+    )  # port 9: nothing listens
     assert await parser("vad gör polisen") == (None, 0.0)
