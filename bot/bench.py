@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from bot.launcher import ServerProcesses, _answers
+from bot.launcher import ServerProcesses, answers, free_port
 from bot.settings import PROJECT_ROOT, settings
 
 BASELINE_DIR = PROJECT_ROOT / "models/bench-baseline"
@@ -144,12 +143,6 @@ def measure(
     return result
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def rasa_env() -> dict[str, str]:
     return {**os.environ, **settings.rasa_environment()}
 
@@ -189,7 +182,7 @@ def bench_baseline(relatives: int, rounds: int, workdir: Path) -> RunResult:
     process = subprocess.Popen(command, cwd=BASELINE_DIR, env=rasa_env(), stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 240
-        while not _answers(f"http://127.0.0.1:{port}/"):
+        while not answers(f"http://127.0.0.1:{port}/"):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"baseline server did not start; see {workdir}/baseline.log")
             time.sleep(0.5)

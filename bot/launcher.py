@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,7 +34,14 @@ class ServerError(RuntimeError):
     """A server did not come up."""
 
 
-def _answers(url: str) -> bool:
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for tests and the benchmark)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
@@ -84,7 +92,7 @@ class ServerProcesses:
                     raise ServerError(
                         f"the {name} server exited with code {self.processes[name].returncode}"
                     )
-                if _answers(url):
+                if answers(url):
                     del pending[name]
             if time.monotonic() > deadline:
                 self.stop()

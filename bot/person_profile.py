@@ -113,7 +113,8 @@ def detect_relation(text: str) -> str | None:
     return RELATIONS[match.group(1)] if match else None
 
 
-def detect_age_group(text: str, relation: str | None = None) -> str | None:
+def detect_age_group(text: str) -> str | None:
+    """The age group a message states, by number or by word; None when it states none."""
     folded = fold(text)
     by_number = _age_group_from_number(folded)
     if by_number:
@@ -122,21 +123,20 @@ def detect_age_group(text: str, relation: str | None = None) -> str | None:
         return MINOR
     if _ADULT_WORDS.search(folded):
         return ADULT
-    if relation in _ADULT_RELATIONS:
-        return ADULT
     return None
 
 
 def detect_profile(text: str) -> PersonProfile:
-    relation = detect_relation(text)
-    return PersonProfile(relation=relation, age_group=detect_age_group(text, relation))
+    return profile_of_conversation([text])
 
 
 def profile_of_conversation(texts: list[str]) -> PersonProfile:
-    """The newest relation and age group stated across the relative's messages."""
+    """The newest relation and age group stated across the relative's messages. A partner
+    is taken to be an adult only when no age was stated at all."""
     relation = age_group = None
     for text in texts:
-        profile = detect_profile(text)
-        relation = profile.relation or relation
-        age_group = detect_age_group(text, relation) or age_group
+        relation = detect_relation(text) or relation
+        age_group = detect_age_group(text) or age_group
+    if age_group is None and relation in _ADULT_RELATIONS:
+        age_group = ADULT
     return PersonProfile(relation=relation, age_group=age_group)

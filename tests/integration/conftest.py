@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -13,16 +12,10 @@ from typing import Any
 import jwt
 import pytest
 
-from bot.launcher import ServerProcesses
+from bot.launcher import ServerProcesses, free_port
 from bot.settings import settings
 
 TEST_JWT_SECRET = "integration-test-secret-that-is-long-enough-for-hs256"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def admin_token(secret: str = TEST_JWT_SECRET) -> str:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.person_profile import ADULT, MINOR, detect_age_group, detect_profile, detect_relation
+from bot.person_profile import (
+    ADULT,
+    MINOR,
+    detect_age_group,
+    detect_profile,
+    detect_relation,
+    profile_of_conversation,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,3 +58,8 @@ def test_words_signal_age_group():
     assert detect_age_group("han är bara en tonåring") == MINOR
     assert detect_age_group("hon är vuxen nu") == ADULT
     assert detect_age_group("han är myndig") == ADULT
+
+
+def test_stated_age_beats_the_partner_guess_in_later_messages():
+    profile = profile_of_conversation(["min pojkvän är 17", "vad gör soc"])
+    assert (profile.relation, profile.age_group) == ("partner", MINOR)
