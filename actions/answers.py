@@ -49,11 +49,11 @@ def remembered_profile(tracker: Tracker) -> PersonProfile:
     """Who the relative worries about, from everything they wrote in this conversation
     (the newest statement wins) and what earlier sessions carried over in the slots."""
     texts = [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
-    told = profile_of_conversation(texts)
-    return PersonProfile(
-        relation=told.relation or tracker.get_slot("person_relation"),
-        age_group=told.age_group or tracker.get_slot("person_age_group"),
+    carried_over = PersonProfile(
+        relation=tracker.get_slot("person_relation"),
+        age_group=tracker.get_slot("person_age_group"),
     )
+    return profile_of_conversation(texts, known=carried_over)
 
 
 def profile_slot_events(tracker: Tracker, profile: PersonProfile) -> list[dict[str, Any]]:

@@ -130,10 +130,11 @@ def detect_profile(text: str) -> PersonProfile:
     return profile_of_conversation([text])
 
 
-def profile_of_conversation(texts: list[str]) -> PersonProfile:
-    """The newest relation and age group stated across the relative's messages. A partner
-    is taken to be an adult only when no age was stated at all."""
-    relation = age_group = None
+def profile_of_conversation(texts: list[str], known: PersonProfile | None = None) -> PersonProfile:
+    """The newest relation and age group stated across the relative's messages, on top of
+    what was `known` before (e.g. carried over from an earlier session). A partner is taken
+    to be an adult only when no age is known at all."""
+    relation, age_group = (known.relation, known.age_group) if known else (None, None)
     for text in texts:
         relation = detect_relation(text) or relation
         age_group = detect_age_group(text) or age_group

@@ -63,3 +63,10 @@ def test_words_signal_age_group():
 def test_stated_age_beats_the_partner_guess_in_later_messages():
     profile = profile_of_conversation(["min pojkvän är 17", "vad gör soc"])
     assert (profile.relation, profile.age_group) == ("partner", MINOR)
+
+
+def test_known_age_beats_the_partner_guess():
+    from bot.person_profile import PersonProfile
+
+    profile = profile_of_conversation(["min man"], known=PersonProfile(age_group=MINOR))
+    assert (profile.relation, profile.age_group) == ("partner", MINOR)
