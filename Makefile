@@ -11,7 +11,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 SPACY_MODEL := models/spacy/sv_vagvisaren
 MODEL := models/vagvisaren.tar.gz
-TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+# Rasa's training data; data/risk (risk patterns and labelled risk messages) and the
+# notification texts are not Rasa data.
+TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' -not -path 'data/risk/*' -not -name notifications.yml 2>/dev/null)
+RISK_MODEL := models/risk/risk_model.joblib
+RISK_TRAINING := $(wildcard data/risk/train*.yml)
 
 # Rasa sends usage data to its own servers unless this is off: off for every command here.
 export RASA_TELEMETRY_ENABLED := false
@@ -19,12 +23,14 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install spacy env train run test lint format eval-nlu bench purge lock clean
+.PHONY: help install spacy env train run test lint format eval-nlu eval-risk migrate bench purge lock clean
 
 help:
 	@echo "make run       set up everything and start the bot (Ctrl-C stops it)"
 	@echo "make test      set up everything and run the whole test suite"
 	@echo "make eval-nlu  NLU cross-validation report (macro F1)"
+	@echo "make eval-risk risk screening: recall per level, false escalations"
+	@echo "make migrate   create or upgrade the escalation store's tables"
 	@echo "make bench     load benchmark against a minimal Rasa bot"
 	@echo "make purge     delete conversations past the retention period"
 	@echo "make lint      ruff"
@@ -46,8 +52,10 @@ $(SPACY_MODEL)/meta.json: bot/spacy_pipeline.py $(VENV)/.installed
 
 spacy: $(SPACY_MODEL)/meta.json
 
-.env: | $(VENV)/.installed
+# Written on first run; settings added to .env.example later are appended, values kept.
+.env: .env.example | $(VENV)/.installed
 	$(BIN)/python -m bot.envfile
+	touch $@
 
 env: .env
 
@@ -55,17 +63,24 @@ env: .env
 $(MODEL): $(TRAINING_DATA) $(SPACY_MODEL)/meta.json
 	$(BIN)/rasa train --fixed-model-name vagvisaren --out models
 
-train: $(MODEL)
+# The trained risk model (bot/risk/classifier.py), from the labelled messages in data/risk.
+$(RISK_MODEL): $(RISK_TRAINING) bot/risk/classifier.py | $(VENV)/.installed
+	$(BIN)/python -m bot.risk.classifier --force
+
+train: $(MODEL) $(RISK_MODEL)
 
 # --- running ------------------------------------------------------------------------
-run: $(MODEL) .env
+run: $(MODEL) $(RISK_MODEL) .env
 	$(BIN)/python -m bot.launcher
+
+migrate: .env
+	$(BIN)/python -m bot.escalations.migrate
 
 purge: .env
 	$(BIN)/python -m bot.retention
 
 # --- checks -------------------------------------------------------------------------
-test: $(MODEL) .env
+test: $(MODEL) $(RISK_MODEL) .env
 	$(BIN)/ruff check bot actions tests
 	$(BIN)/pytest
 
@@ -78,6 +93,9 @@ format: $(VENV)/.installed
 
 eval-nlu: $(SPACY_MODEL)/meta.json
 	$(BIN)/python -m bot.eval_nlu
+
+eval-risk: $(SPACY_MODEL)/meta.json
+	$(BIN)/python -m bot.eval_risk --cross-validate
 
 bench: $(MODEL) .env
 	$(BIN)/python -m bot.bench

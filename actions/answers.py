@@ -39,10 +39,48 @@ class ActionAnswerTopic(ResponseAction):
             # "han är 16" right after a general answer that asked for the age: give that
             # answer again, now for a minor or an adult.
             topics = [pending_age_topic(tracker) or "share_worry"]
+        if risk_answered_this_turn(tracker):
+            # The risk answer already replied to the story; questions in the same message
+            # are still answered.
+            topics = [topic for topic in topics if topic != "share_worry"]
         for topic in topics:
             self.utter(dispatcher, response_for(topic, age_group, domain))
             self.utter_contacts(dispatcher, domain, topic)
         return profile_slot_events(tracker, profile)
+
+
+class ActionAnswerOutOfScope(ResponseAction):
+    """Out-of-scope messages get a polite "I can't help with that" and the menu, unless the
+    message carried a risk signal: then it is in scope, whatever the classifier thought.
+    The risk answer of this turn covers it; without one (the signal was already answered
+    earlier in the conversation) the relative gets the acknowledgement of their story."""
+
+    def name(self) -> str:
+        return "action_answer_out_of_scope"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if risk_answered_this_turn(tracker):
+            return []
+        if tracker.get_slot("risk_in_message") in ("elevated", "acute"):
+            self.utter(dispatcher, "utter_share_worry")
+            return []
+        self.utter(dispatcher, "utter_out_of_scope")
+        self.utter(dispatcher, "utter_main_menu")
+        return []
+
+
+def risk_answered_this_turn(tracker: Tracker) -> bool:
+    """Whether the risk screening (actions/risk.py) replied to the latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot":
+            action = (event.get("metadata") or {}).get("utter_action") or ""
+            if action.startswith("utter_risk_"):
+                return True
+    return False
 
 
 def remembered_profile(tracker: Tracker) -> PersonProfile:
@@ -85,4 +123,4 @@ def response_for(topic: str, age_group: str | None, domain: dict[str, Any]) -> s
     return f"utter_{topic}"
 
 
-__all__ = ["ActionAnswerTopic", "response_for", "topic_for_intent"]
+__all__ = ["ActionAnswerOutOfScope", "ActionAnswerTopic", "response_for", "topic_for_intent"]

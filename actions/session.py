@@ -32,5 +32,9 @@ def _slots_to_carry(tracker: Tracker, domain: dict[str, Any]) -> list[tuple[str,
     return [
         (name, value)
         for name, value in tracker.current_slot_values().items()
-        if value is not None and name != "session_started_metadata"
+        if value is not None and name not in NOT_CARRIED_OVER
     ]
+
+
+# Per-message and per-session values that must not leak into the next session.
+NOT_CARRIED_OVER = {"session_started_metadata", "risk_in_message"}

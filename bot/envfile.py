@@ -1,7 +1,8 @@
 """Creates `.env` from `.env.example` on first run, with freshly generated secrets.
 
-Every value written as `generate` in the example becomes a new random secret. An existing
-`.env` is never touched, so secrets stay stable across runs.
+Every value written as `generate` in the example becomes a new random secret. Values in an
+existing `.env` are never changed, so secrets stay stable across runs; settings that a newer
+version added to the example are appended (with fresh secrets) so an upgrade just works.
 
 Usage: python -m bot.envfile [EXAMPLE] [TARGET]
 """
@@ -27,11 +28,35 @@ def render(example: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _keys(text: str) -> list[str]:
+    return [
+        line.partition("=")[0].strip()
+        for line in text.splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    ]
+
+
+def missing_settings(example: str, existing: str) -> str:
+    """The example's lines for keys that `existing` lacks, rendered with fresh secrets."""
+    present = set(_keys(existing))
+    lines = [
+        line for line in example.splitlines() if "=" in line and not line.lstrip().startswith("#")
+    ]
+    return "".join(render(line) for line in lines if line.partition("=")[0].strip() not in present)
+
+
 def create_env_file(example: Path, target: Path) -> bool:
-    """Returns True when a new file was written."""
+    """Returns True when a new file was written or missing settings were appended."""
+    template = example.read_text(encoding="utf-8")
     if target.exists():
-        return False
-    target.write_text(render(example.read_text(encoding="utf-8")), encoding="utf-8")
+        existing = target.read_text(encoding="utf-8")
+        additions = missing_settings(template, existing)
+        if not additions:
+            return False
+        separator = "" if existing.endswith("\n") or not existing else "\n"
+        target.write_text(existing + separator + additions, encoding="utf-8")
+        return True
+    target.write_text(render(template), encoding="utf-8")
     target.chmod(0o600)
     return True
 
@@ -40,7 +65,7 @@ def main(argv: list[str]) -> int:
     example = Path(argv[1]) if len(argv) > 1 else PROJECT_ROOT / ".env.example"
     target = Path(argv[2]) if len(argv) > 2 else PROJECT_ROOT / ".env"
     if create_env_file(example, target):
-        print(f"Wrote {target} with new secrets.")
+        print(f"Wrote {target} (new settings get fresh secrets; existing values are kept).")
     return 0
 
 

@@ -61,7 +61,42 @@ def run_action_server() -> None:
     warn_about_stale_contacts(
         load_directory(settings.contacts_file), settings.contacts_max_age_days
     )
+    prepare_risk_screening()
     endpoint.run("actions", port=settings.action_server_port, cors_origins=[])
+
+
+def prepare_risk_screening() -> None:
+    """Migrates the escalation store and loads the screening before the first message.
+
+    A database that cannot be reached is logged, not fatal: the relative still gets the
+    safety answers, and escalations wait in the retry file until the database is back and
+    `make migrate` (or a restart) has created the tables."""
+    from bot.escalations.database import migrate
+    from bot.risk.screening import default_screen
+
+    if not settings.pseudonym_key:
+        logger.error("PSEUDONYM_KEY is empty: escalations cannot be stored. Run `make env`.")
+    try:
+        migrate(settings.escalation_database_url)
+        logger.info("Escalation store ready")
+        _store_waiting_escalations()
+    except Exception as error:
+        logger.error(
+            "Escalation store not reachable at start-up (%s): escalations will be retried",
+            type(error).__name__,
+        )
+    default_screen()  # loads the spaCy pipeline, patterns and risk model now, not mid-conversation
+
+
+def _store_waiting_escalations() -> None:
+    """Escalations a previous run could not store are stored before the first message."""
+    import asyncio
+
+    from actions.risk import default_escalator
+
+    stored = asyncio.run(default_escalator().retry_pending())
+    if stored:
+        logger.info("Stored %d escalation(s) left over from an earlier failure", stored)
 
 
 def main(argv: list[str]) -> int:

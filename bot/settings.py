@@ -36,6 +36,14 @@ def _resolve(path: str) -> Path:
     return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
 
 
+def _database_url(url: str) -> str:
+    """A relative SQLite path is relative to the project root, not the working directory."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(PROJECT_ROOT / url[len(prefix) :])
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     rasa_host: str = "127.0.0.1"
@@ -51,6 +59,30 @@ class Settings:
     # How the action server reaches Rasa's HTTP API (to classify each question of a
     # multi-question message). Behind a load balancer, point it at the balancer.
     rasa_internal_url: str = "http://127.0.0.1:5005"
+    spacy_model: Path = field(default_factory=lambda: PROJECT_ROOT / "models/spacy/sv_vagvisaren")
+    risk_patterns_file: Path = field(
+        default_factory=lambda: PROJECT_ROOT / "data/risk/patterns.yml"
+    )
+    risk_model_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "models/risk")
+    escalation_database_url: str = f"sqlite:///{PROJECT_ROOT / 'var/escalations.db'}"
+    escalation_retry_file: Path = field(
+        default_factory=lambda: PROJECT_ROOT / "var/escalation-retry.jsonl"
+    )
+    escalation_retry_seconds: float = 30.0
+    # Key for the pseudonymous conversation reference (HMAC-SHA256 of the sender id).
+    pseudonym_key: str = ""
+    dashboard_url: str = "http://127.0.0.1:8080"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    notify_email_from: str = ""
+    notify_email_to: tuple[str, ...] = ()
+    notify_webhook_url: str = ""
+    notify_webhook_secret: str = ""
+    # A PostgreSQL server where the test suite may create throw-away databases.
+    test_postgres_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -74,6 +106,34 @@ class Settings:
             log_level=_get("LOG_LEVEL", "INFO"),
             rasa_internal_url=_get(
                 "RASA_INTERNAL_URL", f"http://127.0.0.1:{_get('RASA_PORT', '5005')}"
+            ),
+            spacy_model=_resolve(_get("SPACY_MODEL", "models/spacy/sv_vagvisaren")),
+            risk_patterns_file=_resolve(_get("RISK_PATTERNS_FILE", "data/risk/patterns.yml")),
+            risk_model_dir=_resolve(_get("RISK_MODEL_DIR", "models/risk")),
+            escalation_database_url=_database_url(
+                _get("ESCALATION_DATABASE_URL", "sqlite:///var/escalations.db")
+            ),
+            escalation_retry_file=_resolve(
+                _get("ESCALATION_RETRY_FILE", "var/escalation-retry.jsonl")
+            ),
+            escalation_retry_seconds=float(_get("ESCALATION_RETRY_SECONDS", "30")),
+            pseudonym_key=_get("PSEUDONYM_KEY", ""),
+            dashboard_url=_get("DASHBOARD_URL", "http://127.0.0.1:8080").rstrip("/"),
+            smtp_host=_get("SMTP_HOST", ""),
+            smtp_port=int(_get("SMTP_PORT", "25")),
+            smtp_user=_get("SMTP_USER", ""),
+            smtp_password=_get("SMTP_PASSWORD", ""),
+            smtp_starttls=_get("SMTP_STARTTLS", "false").strip().lower() in {"1", "true", "yes"},
+            notify_email_from=_get("NOTIFY_EMAIL_FROM", ""),
+            notify_email_to=tuple(
+                address.strip()
+                for address in _get("NOTIFY_EMAIL_TO", "").split(",")
+                if address.strip()
+            ),
+            notify_webhook_url=_get("NOTIFY_WEBHOOK_URL", ""),
+            notify_webhook_secret=_get("NOTIFY_WEBHOOK_SECRET", ""),
+            test_postgres_url=_get(
+                "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
             ),
         )
 

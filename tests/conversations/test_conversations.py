@@ -67,9 +67,17 @@ def test_training_data_validates():
     sent_by_actions = {
         name
         for name in unused
-        if name.startswith(("utter_ask_affirmation_", "utter_contact", "utter_default"))
+        if name.startswith(
+            ("utter_ask_affirmation_", "utter_contact", "utter_default", "utter_risk_")
+        )
         or name.removeprefix("utter_").split("_minor")[0].split("_adult")[0] in _topics()
-        or name in {"utter_privacy_notice", "utter_municipality_switchboard", "utter_ask_rephrase"}
+        or name
+        in {
+            "utter_privacy_notice",
+            "utter_municipality_switchboard",
+            "utter_ask_rephrase",
+            "utter_out_of_scope",
+        }
     }
     assert unused == sent_by_actions
 

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
+from aiosmtpd.controller import Controller
 
 from bot.launcher import ServerProcesses, free_port
 from bot.settings import settings
 
 TEST_JWT_SECRET = "integration-test-secret-that-is-long-enough-for-hs256"
+TEST_PSEUDONYM_KEY = "integration-test-pseudonym-key"
+TEST_WEBHOOK_SECRET = "integration-test-webhook-secret"
 
 
 def admin_token(secret: str = TEST_JWT_SECRET) -> str:
@@ -34,6 +40,7 @@ class Bot:
     database: Path
     log_dir: Path
     processes: ServerProcesses
+    escalation_database: Path
 
     def request(
         self, path: str, payload: Any = None, token: str | None = None, raw: bytes | None = None
@@ -70,13 +77,92 @@ class Bot:
             if event["event"] == "bot"
         ]
 
+    def turn(self, sender: str, message: str) -> list[str]:
+        """Sends one message; the names of the responses of this turn, in order."""
+        before = len(self.bot_responses(sender))
+        self.say(sender, message)
+        return self.bot_responses(sender)[before:]
+
+    def slots(self, sender: str) -> dict[str, Any]:
+        reply = self.request(f"/conversations/{sender}/tracker", token=admin_token())
+        return reply.body["slots"]
+
+    def escalations(self) -> list[dict[str, Any]]:
+        """Rows of the escalation store, waiting briefly for background writes."""
+        import sqlite3
+        import time
+
+        deadline = time.monotonic() + 10
+        while True:
+            if self.escalation_database.exists():
+                with sqlite3.connect(self.escalation_database) as connection:
+                    connection.row_factory = sqlite3.Row
+                    try:
+                        rows = [
+                            dict(row)
+                            for row in connection.execute("select * from escalations order by id")
+                        ]
+                    except sqlite3.OperationalError:
+                        rows = []
+                if rows or time.monotonic() > deadline:
+                    return rows
+            if time.monotonic() > deadline:
+                return []
+            time.sleep(0.2)
+
     def logs(self) -> str:
         return "".join(path.read_text(errors="replace") for path in self.log_dir.glob("*.log"))
 
 
+class WebhookReceiver(BaseHTTPRequestHandler):
+    """Records signed staff notifications, as a municipality's chat tool would receive them."""
+
+    calls: list
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.calls.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@dataclass
+class Staff:
+    """What staff receive from the running servers: webhook calls and e-mails."""
+
+    webhook_calls: list
+    inbox: Inbox
+
+
 @pytest.fixture(scope="session")
-def bot(tmp_path_factory) -> Bot:
+def staff():
+    handler = type("Handler", (WebhookReceiver,), {"calls": []})
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    yield Staff(handler.calls, inbox), server.server_port, smtp.port
+    smtp.stop()
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory, staff) -> Bot:
     assert settings.model_path.exists(), "run `make test`, which trains the model first"
+    _, webhook_port, smtp_port = staff
     base = tmp_path_factory.mktemp("servers")
     rasa_port, action_port = free_port(), free_port()
     database = base / "tracker.db"
@@ -86,10 +172,22 @@ def bot(tmp_path_factory) -> Bot:
             "ACTION_SERVER_PORT": str(action_port),
             "RASA_JWT_SECRET": TEST_JWT_SECRET,
             "TRACKER_SQLITE_PATH": str(database),
+            "ESCALATION_DATABASE_URL": f"sqlite:///{base / 'escalations.db'}",
+            "ESCALATION_RETRY_FILE": str(base / "escalation-retry.jsonl"),
+            "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+            "NOTIFY_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/vagvisaren",
+            "NOTIFY_WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "NOTIFY_EMAIL_FROM": "vagvisaren@kommun.example",
+            "NOTIFY_EMAIL_TO": "jour@kommun.example",
+            "DASHBOARD_URL": "https://granskning.kommun.example",
             "LOG_LEVEL": "INFO",
         },
         log_dir=base / "logs",
     )
     processes.start()
-    yield Bot(f"http://127.0.0.1:{rasa_port}", database, base / "logs", processes)
+    yield Bot(
+        f"http://127.0.0.1:{rasa_port}", database, base / "logs", processes, base / "escalations.db"
+    )
     processes.stop()

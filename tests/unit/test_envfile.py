@@ -26,11 +26,23 @@ def test_secrets_are_generated_and_differ_between_installs(tmp_path):
     assert oct(first.stat().st_mode & 0o777) == "0o600"
 
 
-def test_existing_env_is_never_overwritten(tmp_path):
+def test_existing_values_are_kept_and_new_settings_appended(tmp_path):
     target = tmp_path / ".env"
     target.write_text("RASA_JWT_SECRET=mine\n")
+    assert create_env_file(PROJECT_ROOT / ".env.example", target)
+    text = target.read_text()
+    assert text.startswith("RASA_JWT_SECRET=mine\n")
+    assert text.count("RASA_JWT_SECRET=") == 1
+    key = [line for line in text.splitlines() if line.startswith("PSEUDONYM_KEY=")]
+    assert len(key) == 1 and len(key[0].split("=", 1)[1]) >= 48
+
+
+def test_a_complete_env_is_left_alone(tmp_path):
+    target = tmp_path / ".env"
+    create_env_file(PROJECT_ROOT / ".env.example", target)
+    before = target.read_text()
     assert not create_env_file(PROJECT_ROOT / ".env.example", target)
-    assert target.read_text() == "RASA_JWT_SECRET=mine\n"
+    assert target.read_text() == before
 
 
 def test_example_turns_telemetry_off():
@@ -43,4 +55,5 @@ def test_settings_from_a_mapping():
     )
     assert config.rasa_port == 6000
     assert str(config.tracker_sqlite_path) == "/tmp/x.db"
+    assert config.escalation_database_url == f"sqlite:///{PROJECT_ROOT}/var/escalations.db"
     assert config.rasa_environment()["RASA_TELEMETRY_ENABLED"] == "false"

@@ -1,0 +1,79 @@
+"""The escalation table (SQLAlchemy 1.4 with the 2.0-style API).
+
+One row per conversation. It holds no message text and no identifier: the conversation is
+a keyed hash (bot/pseudonym.py) and the excerpt is the redacted signal words only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy.orm import registry
+
+from bot.risk.levels import CATEGORIES, RiskLevel
+
+metadata = MetaData()
+mapper_registry = registry(metadata=metadata)
+
+
+class Status(str, Enum):
+    NEW = "new"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+# Priority 1 is the most urgent, as in P1/P2 incident queues.
+PRIORITY_BY_LEVEL = {RiskLevel.ACUTE: 1, RiskLevel.ELEVATED: 2}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_ref", String(64), nullable=False, unique=True),
+    Column("level", String(16), nullable=False),
+    Column("categories", String(200), nullable=False, default=""),
+    Column("status", String(16), nullable=False, default=Status.NEW.value),
+    Column("priority", Integer, nullable=False),
+    Column("excerpt", Text, nullable=False, default=""),
+    Column("last_message_key", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass
+class Escalation:
+    conversation_ref: str
+    level: str
+    categories: str
+    priority: int
+    created_at: datetime
+    updated_at: datetime
+    status: str = Status.NEW.value
+    excerpt: str = ""
+    last_message_key: str | None = None
+    id: int | None = field(default=None)
+
+    @property
+    def risk_level(self) -> RiskLevel:
+        return RiskLevel(self.level)
+
+    @property
+    def category_list(self) -> list[str]:
+        return [category for category in self.categories.split(",") if category]
+
+
+mapper_registry.map_imperatively(Escalation, escalations)
+
+
+def join_categories(categories: set[str] | list[str] | tuple[str, ...]) -> str:
+    """Categories in their fixed order, so the stored value is stable."""
+    return ",".join(category for category in CATEGORIES if category in set(categories))

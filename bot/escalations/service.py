@@ -1,0 +1,132 @@
+"""Use case: record a risk signal as an escalation (one per conversation).
+
+- No escalation yet: create one (status new).
+- The level rises: upgrade the same row (and reopen it if it was resolved).
+- New categories at the same level: add them to the row; staff see them, nobody is paged.
+- The same message again (a retry): nothing changes.
+
+The caller learns which of these happened, so it notifies staff only for `created` and
+`upgraded`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.escalations.model import PRIORITY_BY_LEVEL, Escalation, Status, join_categories, utcnow
+from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
+from bot.risk.levels import RiskLevel
+
+MAX_EXCERPT_CHARS = 1000
+
+
+class Change(str, Enum):
+    CREATED = "created"
+    UPGRADED = "upgraded"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+    @property
+    def notifies_staff(self) -> bool:
+        return self in (Change.CREATED, Change.UPGRADED)
+
+
+@dataclass(frozen=True)
+class Signal:
+    conversation_ref: str
+    level: RiskLevel
+    categories: tuple[str, ...]
+    excerpt: str  # already redacted
+    message_key: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    change: Change
+    escalation_id: int
+    level: RiskLevel
+    categories: tuple[str, ...]
+    at: datetime
+
+
+def record_signal(
+    uow: SqlAlchemyUnitOfWork, signal: Signal, now: datetime | None = None
+) -> Outcome:
+    if signal.level is RiskLevel.NONE:
+        raise ValueError("only elevated or acute signals are escalated")
+    now = now or utcnow()
+    try:
+        return _record(uow, signal, now)
+    except IntegrityError:
+        # Another worker created this conversation's escalation at the same moment:
+        # the unique conversation_ref refused the second row. Update that one instead.
+        return _record(uow, signal, now)
+
+
+def _record(uow: SqlAlchemyUnitOfWork, signal: Signal, now: datetime) -> Outcome:
+    with uow:
+        escalation = uow.escalations.for_conversation(signal.conversation_ref)
+        if escalation is None:
+            escalation = _new(signal, now)
+            uow.escalations.add(escalation)
+            change = Change.CREATED
+        elif escalation.last_message_key == signal.message_key:
+            return _outcome(Change.UNCHANGED, escalation)
+        else:
+            change = _update(escalation, signal, now)
+        uow.commit()
+        return _outcome(change, escalation)
+
+
+def _new(signal: Signal, now: datetime) -> Escalation:
+    return Escalation(
+        conversation_ref=signal.conversation_ref,
+        level=signal.level.value,
+        categories=join_categories(signal.categories),
+        priority=PRIORITY_BY_LEVEL[signal.level],
+        status=Status.NEW.value,
+        excerpt=signal.excerpt[:MAX_EXCERPT_CHARS],
+        last_message_key=signal.message_key,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
+    old_level = escalation.risk_level
+    new_level = RiskLevel.highest(old_level, signal.level)
+    categories = join_categories(set(escalation.category_list) | set(signal.categories))
+    escalation.last_message_key = signal.message_key
+    if new_level.rank > old_level.rank:
+        change = Change.UPGRADED
+        escalation.level = new_level.value
+        escalation.priority = PRIORITY_BY_LEVEL[new_level]
+        if escalation.status == Status.RESOLVED.value:
+            escalation.status = Status.NEW.value
+    elif categories != escalation.categories:
+        change = Change.UPDATED
+    else:
+        return Change.UNCHANGED
+    escalation.categories = categories
+    escalation.excerpt = _append_excerpt(escalation.excerpt, signal.excerpt)
+    escalation.updated_at = now
+    return change
+
+
+def _append_excerpt(old: str, new: str) -> str:
+    combined = f"{old}\n{new}" if old else new
+    return combined[-MAX_EXCERPT_CHARS:]
+
+
+def _outcome(change: Change, escalation: Escalation) -> Outcome:
+    return Outcome(
+        change=change,
+        escalation_id=escalation.id,
+        level=escalation.risk_level,
+        categories=tuple(escalation.category_list),
+        at=escalation.updated_at,
+    )

@@ -1,0 +1,167 @@
+"""`make eval-risk`: how well the risk screening does on the project's labelled messages.
+
+The screening (patterns + trained model, bot/risk/screening.py) is measured on the
+held-out set tests/data/risk_holdout.yml: 330 labelled messages written independently of
+the training data (data/risk/train*.yml) and never used to write patterns or train the
+model. With --cross-validate it also reports 5-fold cross-validation on the training data
+(the model retrained on four folds, measured on the fifth; the patterns were written on
+this data, so these figures flatter them).
+
+Printed per set: recall per level (an acute message must come out acute; an elevated one
+counts as caught when it comes out elevated or acute), the false-escalation rate on
+messages labelled none, and with --verbose every miss and false escalation. Exits non-zero
+when the held-out set misses a target.
+
+Usage: python -m bot.eval_risk [--cross-validate] [--verbose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.risk import RiskDetector, RiskLevel
+from bot.risk.classifier import TRAINING_FILES, RiskClassifier, load_items
+from bot.risk.screening import RiskScreen
+from bot.settings import PROJECT_ROOT, settings
+
+HOLDOUT = PROJECT_ROOT / "tests/data/risk_holdout.yml"
+FOLDS = 5
+TARGETS = {"acute_recall": 1.0, "elevated_recall": 0.95, "false_escalation_rate": 0.03}
+RESULTS = PROJECT_ROOT / "results/risk"
+
+
+@dataclass
+class Report:
+    name: str
+    counts: dict[str, int] = field(default_factory=dict)
+    acute_recall: float = 0.0
+    elevated_raised_to_acute: float = 0.0
+    elevated_recall: float = 0.0
+    false_escalation_rate: float = 0.0
+    category_recall: float = 0.0
+    misses: list[dict] = field(default_factory=list)
+    false_escalations: list[dict] = field(default_factory=list)
+
+    def meets_targets(self) -> bool:
+        return (
+            self.acute_recall >= TARGETS["acute_recall"]
+            and self.elevated_recall >= TARGETS["elevated_recall"]
+            and self.false_escalation_rate <= TARGETS["false_escalation_rate"]
+        )
+
+
+def load_set(path: Path) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def evaluate(screen, name: str, items: list[dict], screenings: list | None = None) -> Report:
+    report = Report(name)
+    screenings = screenings or [screen.screen(item["text"]) for item in items]
+    by_level: dict[str, list[tuple[dict, RiskLevel, tuple[str, ...]]]] = {
+        level.value: [] for level in RiskLevel
+    }
+    category_hits = category_total = 0
+    for item, screening in zip(items, screenings, strict=True):
+        by_level[item["level"]].append((item, screening.level, screening.categories))
+        if item["level"] != "none":
+            category_total += 1
+            category_hits += bool(set(item["categories"]) & set(screening.categories))
+    report.counts = {level: len(entries) for level, entries in by_level.items()}
+
+    def rate(entries, accepted) -> float:
+        return sum(level in accepted for _, level, _ in entries) / len(entries) if entries else 1.0
+
+    acute, elevated, benign = by_level["acute"], by_level["elevated"], by_level["none"]
+    report.acute_recall = rate(acute, {RiskLevel.ACUTE})
+    report.elevated_recall = rate(elevated, {RiskLevel.ELEVATED, RiskLevel.ACUTE})
+    report.elevated_raised_to_acute = 1 - rate(elevated, {RiskLevel.ELEVATED, RiskLevel.NONE})
+    report.false_escalation_rate = 1 - rate(benign, {RiskLevel.NONE})
+    report.category_recall = category_hits / category_total if category_total else 1.0
+    report.misses = [
+        _row(item, level, categories)
+        for item, level, categories in acute + elevated
+        if (item["level"] == "acute" and level is not RiskLevel.ACUTE) or level is RiskLevel.NONE
+    ]
+    report.false_escalations = [
+        _row(item, level, categories)
+        for item, level, categories in benign
+        if level is not RiskLevel.NONE
+    ]
+    return report
+
+
+def _row(item: dict, level: RiskLevel, categories: tuple[str, ...]) -> dict:
+    return {
+        "text": item["text"],
+        "expected": item["level"],
+        "expected_categories": item["categories"],
+        "got": level.value,
+        "got_categories": list(categories),
+    }
+
+
+def print_report(report: Report, verbose: bool) -> None:
+    counts = ", ".join(f"{count} {level}" for level, count in report.counts.items())
+    print(f"\n== {report.name} ({counts})")
+    print(f"  acute recall      {report.acute_recall:6.1%}  (target 100 %)")
+    print(f"  elevated recall   {report.elevated_recall:6.1%}  (target ≥ 95 %; acute also counts)")
+    print(f"  false escalations {report.false_escalation_rate:6.1%}  (target ≤ 3 %)")
+    raised = report.elevated_raised_to_acute
+    print(f"  elevated -> acute {raised:6.1%}  (elevated messages answered as acute)")
+    print(f"  category recall   {report.category_recall:6.1%}  (right category when signalled)")
+    if verbose:
+        for row in report.misses:
+            levels = f"{row['expected']}->{row['got']}"
+            print(f"  MISS {levels} {row['expected_categories']}: {row['text']}")
+        for row in report.false_escalations:
+            print(f"  FALSE {row['got']} {row['got_categories']}: {row['text']}")
+
+
+def cross_validate(detector: RiskDetector, items: list[dict]) -> Report:
+    order = list(range(len(items)))
+    random.Random(0).shuffle(order)
+    screenings: list = [None] * len(items)
+    for fold in range(FOLDS):
+        held = set(order[fold::FOLDS])
+        model = RiskClassifier.train([items[i] for i in order if i not in held])
+        screen = RiskScreen(detector, model)
+        for i in held:
+            screenings[i] = screen.screen(items[i]["text"])
+    return evaluate(None, f"training data, {FOLDS}-fold cross-validation", items, screenings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--cross-validate", action="store_true", help="also cross-validate on the training data"
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="list every miss and false escalation"
+    )
+    args = parser.parse_args(argv)
+    detector = RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file)
+    training = load_items(TRAINING_FILES)
+    screen = RiskScreen(detector, RiskClassifier.train(training))
+    held_out = evaluate(screen, "held-out set (tests/data/risk_holdout.yml)", load_set(HOLDOUT))
+    reports = [held_out]
+    if args.cross_validate:
+        reports.append(cross_validate(detector, training))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for report, file_name in zip(reports, ["holdout.json", "cross-validation.json"], strict=False):
+        print_report(report, args.verbose)
+        (RESULTS / file_name).write_text(json.dumps(asdict(report), ensure_ascii=False, indent=2))
+    print(f"\nDetails: {RESULTS}/")
+    verdict = "meets" if held_out.meets_targets() else "MISSES"
+    targets = "acute 100 %, elevated ≥ 95 %, false escalations ≤ 3 %"
+    print(f"Held-out set: {verdict} the targets ({targets})")
+    return 0 if held_out.meets_targets() else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""Staff notifications for new and upgraded escalations: e-mail over SMTP and a signed
+webhook, each sent when configured in .env.
+
+A notification carries the level, the categories, the time and a link to the dashboard.
+It never carries message text, the conversation reference or anything else that could
+identify the relative: mail servers and chat tools keep copies.
+
+Webhook signature (like Stripe's): header `X-Vagvisaren-Signature: t=<unix time>,v1=<hex>`
+where hex = HMAC-SHA256(NOTIFY_WEBHOOK_SECRET, "<unix time>.<raw body>"). Receivers should
+reject signatures older than five minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from bot.settings import PROJECT_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_FILE = PROJECT_ROOT / "data/notifications.yml"
+SIGNATURE_HEADER = "X-Vagvisaren-Signature"
+TIMEOUT_SECONDS = 10
+ATTEMPTS = 3
+LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+
+
+@dataclass(frozen=True)
+class Notification:
+    change: str  # "created" or "upgraded"
+    escalation_id: int
+    level: str
+    categories: tuple[str, ...]
+    at: datetime
+
+    def link(self, dashboard_url: str) -> str:
+        return f"{dashboard_url}/escalations/{self.escalation_id}"
+
+    def payload(self, dashboard_url: str) -> dict:
+        return {
+            "event": f"escalation.{self.change}",
+            "level": self.level,
+            "categories": list(self.categories),
+            "at": self.at.isoformat(),
+            "link": self.link(dashboard_url),
+        }
+
+
+@lru_cache(maxsize=4)
+def load_templates(path: Path = TEMPLATES_FILE) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["notifications"]
+
+
+def email_message(
+    notification: Notification, config: Settings, templates: dict | None = None
+) -> EmailMessage:
+    templates = templates or load_templates()
+    values = {
+        "level": templates["levels"].get(notification.level, notification.level),
+        "categories": ", ".join(templates["categories"].get(c, c) for c in notification.categories),
+        "time": notification.at.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M"),
+        "link": notification.link(config.dashboard_url),
+    }
+    message = EmailMessage()
+    message["Subject"] = templates["subject"][notification.change].format(**values)
+    message["From"] = config.notify_email_from
+    message["To"] = ", ".join(config.notify_email_to)
+    message.set_content(templates["body"].format(**values))
+    return message
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(
+    secret: str, header: str, body: bytes, now: float | None = None, tolerance: int = 300
+) -> bool:
+    """What a receiver does; used by the tests and documented for integrators."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (ValueError, KeyError):
+        return False
+    if abs((now or time.time()) - timestamp) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), header)
+
+
+class Notifier:
+    def __init__(self, config: Settings) -> None:
+        self.config = config
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.config.smtp_host and self.config.notify_email_to)
+
+    @property
+    def webhook_enabled(self) -> bool:
+        return bool(self.config.notify_webhook_url)
+
+    async def notify(self, notification: Notification) -> dict[str, bool]:
+        """Sends every configured notification; returns which channels succeeded."""
+        results: dict[str, bool] = {}
+        if self.email_enabled:
+            results["email"] = await self._with_retries("email", self.send_email, notification)
+        if self.webhook_enabled:
+            results["webhook"] = await self._with_retries(
+                "webhook", self.send_webhook, notification
+            )
+        return results
+
+    async def _with_retries(self, channel: str, send, notification: Notification) -> bool:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                await asyncio.to_thread(send, notification)
+                logger.info(
+                    "Staff notified by %s: escalation %s %s",
+                    channel,
+                    notification.escalation_id,
+                    notification.change,
+                )
+                return True
+            except Exception as error:  # any failure: log without content, retry, never raise
+                logger.warning(
+                    "Staff notification by %s failed (attempt %d of %d): %s",
+                    channel, attempt, ATTEMPTS, type(error).__name__,
+                )  # fmt: skip
+                await asyncio.sleep(min(2**attempt, 10) if attempt < ATTEMPTS else 0)
+        logger.error(
+            "Staff notification by %s gave up for escalation %s",
+            channel,
+            notification.escalation_id,
+        )
+        return False
+
+    def send_email(self, notification: Notification) -> None:
+        message = email_message(notification, self.config)
+        with smtplib.SMTP(
+            self.config.smtp_host, self.config.smtp_port, timeout=TIMEOUT_SECONDS
+        ) as smtp:
+            if self.config.smtp_starttls:
+                smtp.starttls()
+            if self.config.smtp_user:
+                smtp.login(self.config.smtp_user, self.config.smtp_password)
+            smtp.send_message(message)
+
+    def send_webhook(self, notification: Notification) -> None:
+        body = json.dumps(notification.payload(self.config.dashboard_url)).encode()
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self.config.notify_webhook_secret, int(time.time()), body),
+        }
+        request = urllib.request.Request(
+            self.config.notify_webhook_url, data=body, headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            if response.status >= 300:
+                raise RuntimeError(f"webhook answered {response.status}")

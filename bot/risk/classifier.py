@@ -1,0 +1,180 @@
+"""The trained risk model: what the deterministic patterns cannot foresee.
+
+Two scikit-learn logistic regressions over word and character n-grams of the lower-cased,
+å/ä/ö-folded text: one for the level (none, elevated, acute) and one per category. They are
+trained by `make train` (python -m bot.risk.classifier) from the labelled messages in
+data/risk/train*.yml and saved in models/risk/. The held-out sets in tests/data/ are never
+used for training.
+
+The model only ever raises a level (bot/risk/screening.py), so its thresholds are set for
+few false escalations: it reports `elevated` when P(elevated or acute) >= ELEVATED_THRESHOLD
+and `acute` when P(acute) >= ACUTE_THRESHOLD.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import yaml
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from bot.risk.levels import CATEGORIES, RiskLevel
+from bot.settings import PROJECT_ROOT, settings
+from bot.text import fold
+
+TRAINING_FILES = sorted((PROJECT_ROOT / "data/risk").glob("train*.yml"))
+MODEL_FILE = "risk_model.joblib"
+META_FILE = "meta.json"
+ELEVATED_THRESHOLD = 0.7
+ACUTE_THRESHOLD = 0.5
+CATEGORY_THRESHOLD = 0.35
+LEVELS = [level.value for level in RiskLevel]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    level: RiskLevel
+    categories: tuple[str, ...]
+    probabilities: dict[str, float]
+
+
+def _features() -> FeatureUnion:
+    return FeatureUnion(
+        [
+            (
+                "words",
+                TfidfVectorizer(preprocessor=fold, ngram_range=(1, 2), min_df=1, sublinear_tf=True),
+            ),
+            (
+                "chars",
+                TfidfVectorizer(
+                    preprocessor=fold, analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True
+                ),
+            ),
+        ]
+    )
+
+
+def _level_model() -> Pipeline:
+    return Pipeline(
+        [
+            ("features", _features()),
+            ("model", LogisticRegression(C=10, max_iter=5000, class_weight="balanced")),
+        ]
+    )
+
+
+def _category_model() -> Pipeline:
+    return Pipeline(
+        [
+            ("features", _features()),
+            ("model", LogisticRegression(C=10, max_iter=5000, class_weight="balanced")),
+        ]
+    )
+
+
+class RiskClassifier:
+    def __init__(self, level_model: Pipeline, category_models: dict[str, Pipeline]) -> None:
+        self.level_model = level_model
+        self.category_models = category_models
+
+    @classmethod
+    def train(cls, items: list[dict]) -> RiskClassifier:
+        texts = [item["text"] for item in items]
+        level_model = _level_model().fit(texts, [item["level"] for item in items])
+        signalled = [item for item in items if item["level"] != "none"]
+        category_models = {}
+        for category in CATEGORIES:
+            labels = [category in item["categories"] for item in signalled]
+            if any(labels) and not all(labels):
+                category_models[category] = _category_model().fit(
+                    [item["text"] for item in signalled], labels
+                )
+        return cls(level_model, category_models)
+
+    def predict(self, text: str) -> Prediction:
+        probabilities = dict(
+            zip(self.level_model.classes_, self.level_model.predict_proba([text])[0], strict=True)
+        )
+        acute = probabilities.get("acute", 0.0)
+        signalled = acute + probabilities.get("elevated", 0.0)
+        if acute >= ACUTE_THRESHOLD:
+            level = RiskLevel.ACUTE
+        elif signalled >= ELEVATED_THRESHOLD:
+            level = RiskLevel.ELEVATED
+        else:
+            return Prediction(RiskLevel.NONE, (), probabilities)
+        return Prediction(level, self._categories(text), probabilities)
+
+    def _categories(self, text: str) -> tuple[str, ...]:
+        scores = {
+            category: model.predict_proba([text])[0][list(model.classes_).index(True)]
+            for category, model in self.category_models.items()
+        }
+        chosen = [
+            category for category in CATEGORIES if scores.get(category, 0.0) >= CATEGORY_THRESHOLD
+        ]
+        return tuple(chosen or [max(scores, key=scores.get)])
+
+    def save(self, directory: Path, training_hash: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        joblib.dump(
+            {"level": self.level_model, "categories": self.category_models}, directory / MODEL_FILE
+        )
+        (directory / META_FILE).write_text(json.dumps({"training_hash": training_hash}))
+
+    @classmethod
+    def load(cls, directory: Path) -> RiskClassifier | None:
+        path = directory / MODEL_FILE
+        if not path.exists():
+            return None
+        stored = joblib.load(path)
+        return cls(stored["level"], stored["categories"])
+
+
+def load_items(paths: list[Path]) -> list[dict]:
+    items: list[dict] = []
+    for path in paths:
+        items.extend(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return items
+
+
+def training_hash(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def is_current(directory: Path, paths: list[Path]) -> bool:
+    meta = directory / META_FILE
+    return meta.exists() and json.loads(meta.read_text()).get("training_hash") == training_hash(
+        paths
+    )
+
+
+def main(argv: list[str]) -> int:
+    directory = settings.risk_model_dir
+    if "--force" not in argv and is_current(directory, TRAINING_FILES):
+        print(f"Risk model in {directory} is up to date.")
+        return 0
+    items = load_items(TRAINING_FILES)
+    RiskClassifier.train(items).save(directory, training_hash(TRAINING_FILES))
+    counts = {level: sum(item["level"] == level for item in items) for level in LEVELS}
+    print(f"Risk model trained on {len(items)} messages {counts} into {directory}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
+
+
+__all__ = ["Prediction", "RiskClassifier"]

@@ -1,0 +1,349 @@
+"""Deterministic risk screening over spaCy tokens.
+
+Each message is tokenised and lemmatised by the project's Swedish spaCy pipeline, every
+token is compared lower-case and with å/ä/ö folded, and the rules of the pattern file
+(bot/risk/patterns.py) are applied sentence by sentence. A rule's terms are set aside when
+
+- a negation cue stands shortly before them in the same clause ("han har inte ... vapen");
+- their sentence is about news, fiction, games, sport, hunting or homework (`contexts`);
+- their clause is a general or hypothetical question ("vad händer om någon åker ner"),
+  unless the same clause says when ("ikväll"): a relative's "what if he leaves tonight"
+  is taken as meant.
+
+An elevated signal becomes acute when the message carries an imminence cue that is not
+negated ("ikväll", "biljett", "på väg"). The detector never lowers a level: combining it
+with the NLU model happens in the action (actions/risk.py).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from spacy.language import Language
+
+from bot.risk.levels import CATEGORIES, RiskLevel
+from bot.risk.patterns import CLAUSE_END, GAP, Patterns, Rule, load_patterns
+from bot.text import fold
+
+MAX_GAP = 3
+SENTENCE_ENDS = {".", "!", "?", "…"}
+CLAUSE_PUNCTUATION = {",", ";", ":", "–", "—", "-", "(", ")", '"'}
+# Longer messages are screened in full; this only bounds the work on pathological input.
+MAX_SCREENED_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class SignalMatch:
+    rule_id: str
+    category: str
+    level: RiskLevel
+    start: int  # character offsets in the screened text
+    end: int
+
+
+@dataclass(frozen=True)
+class SetAside:
+    rule_id: str
+    reason: str  # "negated", "context:<name>" or "hypothetical"
+
+
+@dataclass(frozen=True)
+class Screening:
+    level: RiskLevel
+    categories: tuple[str, ...]
+    matches: tuple[SignalMatch, ...] = ()
+    set_aside: tuple[SetAside, ...] = ()
+    imminent: bool = False
+    by_model: bool = False  # the trained model raised the level (bot/risk/screening.py)
+
+    @property
+    def rule_ids(self) -> set[str]:
+        return {match.rule_id for match in self.matches}
+
+
+NO_RISK = Screening(level=RiskLevel.NONE, categories=())
+
+
+@dataclass(frozen=True)
+class _Word:
+    pattern: str
+    lemma: str | None  # set when the word is written in its base form
+
+    def matches(self, text: str, lemma: str) -> bool:
+        if self.lemma is None:
+            return fnmatch.fnmatchcase(text, self.pattern)
+        return text == self.pattern or lemma == self.lemma
+
+
+@dataclass
+class _Tokens:
+    texts: list[str]
+    lemmas: list[str]
+    char_starts: list[int]
+    char_ends: list[int]
+    sentence_of: list[int]
+    clause_of: list[int]
+    spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    by_text: dict[str, list[int]] | None = None
+    by_lemma: dict[str, list[int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def candidates(self, first: _Word) -> list[int]:
+        """Positions where a phrase's first word can match: looked up, not scanned, when exact."""
+        if first.lemma is None and any(char in first.pattern for char in "*?["):
+            return [
+                i for i, text in enumerate(self.texts) if fnmatch.fnmatchcase(text, first.pattern)
+            ]
+        if self.by_text is None:
+            self.by_text, self.by_lemma = {}, {}
+            for i, (text, lemma) in enumerate(zip(self.texts, self.lemmas, strict=True)):
+                self.by_text.setdefault(text, []).append(i)
+                self.by_lemma.setdefault(lemma, []).append(i)
+        positions = self.by_text.get(first.pattern, [])
+        if first.lemma is not None:
+            positions = sorted(set(positions) | set(self.by_lemma.get(first.lemma, [])))
+        return positions
+
+
+class RiskDetector:
+    """Screens one message at a time; build it once per process (it holds the pipeline)."""
+
+    def __init__(self, nlp: Language, patterns: Patterns) -> None:
+        self.nlp = nlp
+        self.patterns = patterns
+        self._compiled: dict[str, list[_Word | str | None]] = {}
+
+    @classmethod
+    def from_files(cls, spacy_model: Path, patterns_file: Path) -> RiskDetector:
+        import spacy  # imported here so that importing this module stays cheap
+
+        return cls(spacy.load(spacy_model), load_patterns(patterns_file))
+
+    @cached_property
+    def _clause_break_words(self) -> set[str]:
+        return {fold(word) for word in self.patterns.clause_breaks}
+
+    def screen(self, text: str) -> Screening:
+        text = (text or "")[:MAX_SCREENED_CHARS]
+        if not text.strip():
+            return NO_RISK
+        tokens = self._tokens(text)
+        imminent = bool(self._live_spans(tokens, self.patterns.imminence_cues))
+        matches: list[SignalMatch] = []
+        set_aside: list[SetAside] = []
+        for rule in self.patterns.rules:
+            outcome = self._apply(rule, tokens)
+            if isinstance(outcome, SetAside):
+                set_aside.append(outcome)
+            elif outcome is not None:
+                start, end = outcome
+                level = RiskLevel.ACUTE if imminent else rule.level
+                matches.append(
+                    SignalMatch(
+                        rule.id,
+                        rule.category,
+                        level,
+                        tokens.char_starts[start],
+                        tokens.char_ends[end - 1],
+                    )
+                )
+        if not matches:
+            return Screening(RiskLevel.NONE, (), (), tuple(set_aside), imminent)
+        seen = {match.category for match in matches}
+        return Screening(
+            level=RiskLevel.highest(*(match.level for match in matches)),
+            categories=tuple(category for category in CATEGORIES if category in seen),
+            matches=tuple(matches),
+            set_aside=tuple(set_aside),
+            imminent=imminent,
+        )
+
+    # -- applying one rule ----------------------------------------------------------------
+
+    def _apply(self, rule: Rule, tokens: _Tokens) -> tuple[int, int] | SetAside | None:
+        """The token span of the rule's first live match, why it was set aside, or None."""
+        reason: str | None = None
+        for unit in self._units(rule.scope, tokens):
+            found: list[tuple[int, int]] = []
+            for alternatives in rule.requirements:
+                spans = [
+                    span
+                    for phrase in alternatives
+                    for span in self._spans(tokens, phrase)
+                    if span[0] in unit
+                ]
+                if not spans:
+                    break
+                live = [span for span in spans if not self._negated(tokens, span)]
+                if not live:
+                    reason = reason or "negated"
+                    break
+                found.extend(live)
+            else:
+                start = min(span[0] for span in found)
+                end = max(span[1] for span in found)
+                why = self._non_literal(rule, tokens, found)
+                if why is None:
+                    return start, end
+                reason = reason or why
+        return SetAside(rule.id, reason) if reason else None
+
+    def _units(self, scope: str, tokens: _Tokens) -> list[range | set[int]]:
+        if scope == "message":
+            return [range(len(tokens))]
+        index = tokens.sentence_of if scope == "sentence" else tokens.clause_of
+        units: dict[int, set[int]] = {}
+        for position, unit in enumerate(index):
+            units.setdefault(unit, set()).add(position)
+        return list(units.values())
+
+    def _non_literal(self, rule: Rule, tokens: _Tokens, found: list[tuple[int, int]]) -> str | None:
+        sentences = {tokens.sentence_of[start] for start, _ in found}
+        for name, cues in self.patterns.contexts.items():
+            if name in rule.ignores_contexts:
+                continue
+            if any(
+                tokens.sentence_of[start] in sentences
+                for start, _ in self._live_spans(tokens, cues)
+            ):
+                return f"context:{name}"
+        if rule.hypothetical_applies and self._hypothetical(tokens, found):
+            return "hypothetical"
+        return None
+
+    def _hypothetical(self, tokens: _Tokens, found: list[tuple[int, int]]) -> bool:
+        clauses = {tokens.clause_of[start] for start, _ in found}
+        cue_clauses = {
+            tokens.clause_of[start]
+            for phrase in self.patterns.hypothetical_cues
+            for start, _ in self._spans(tokens, phrase)
+        }
+        if not clauses <= cue_clauses:
+            return False
+        timed = {
+            tokens.clause_of[start]
+            for start, _ in self._live_spans(tokens, self.patterns.imminence_cues)
+        }
+        return not (clauses & timed)
+
+    # -- negation ---------------------------------------------------------------------------
+
+    def _negated(self, tokens: _Tokens, span: tuple[int, int]) -> bool:
+        start = span[0]
+        clause = tokens.clause_of[start]
+        window = self.patterns.negation_window
+        for phrase in self.patterns.negation_cues:
+            for cue_start, cue_end in self._spans(tokens, phrase):
+                if (
+                    cue_end <= start
+                    and start - cue_end < window
+                    and tokens.clause_of[cue_start] == clause
+                ):
+                    return True
+        return False
+
+    def _live_spans(self, tokens: _Tokens, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
+        return [
+            span
+            for phrase in phrases
+            for span in self._spans(tokens, phrase)
+            if not self._negated(tokens, span)
+        ]
+
+    # -- matching phrases ------------------------------------------------------------------
+
+    def _spans(self, tokens: _Tokens, phrase: str) -> list[tuple[int, int]]:
+        if phrase not in tokens.spans:
+            words = self._compile(phrase)
+            tokens.spans[phrase] = [
+                (start, end)
+                for start in tokens.candidates(words[0])
+                if (end := _match_at(words, tokens, start)) is not None
+            ]
+        return tokens.spans[phrase]
+
+    def _compile(self, phrase: str) -> list[_Word | str | None]:
+        if phrase not in self._compiled:
+            self._compiled[phrase] = [
+                None if word == GAP else CLAUSE_END if word == CLAUSE_END else self._word(word)
+                for word in phrase.split()
+            ]
+        return self._compiled[phrase]
+
+    def _word(self, word: str) -> _Word:
+        folded = fold(word)
+        if any(char in folded for char in "*?["):
+            return _Word(folded, None)
+        lemma = fold(self.nlp(word)[0].lemma_)
+        # Only a word written in its base form stands for its inflections: "ska" has the
+        # lemma "skola" in the lookup table and must not match "skolan".
+        return _Word(folded, folded if lemma == folded else None)
+
+    def _tokens(self, text: str) -> _Tokens:
+        doc = self.nlp(text)
+        texts, lemmas, starts, ends, sentence_of, clause_of = [], [], [], [], [], []
+        sentence = clause = 0
+        for token in doc:
+            if token.is_space:
+                if "\n" in token.text:
+                    sentence += 1
+                    clause += 1
+                continue
+            folded = fold(token.text)
+            is_break = (
+                folded in SENTENCE_ENDS
+                or folded in CLAUSE_PUNCTUATION
+                or folded in self._clause_break_words
+            )
+            if is_break:
+                clause += 1
+            texts.append(folded)
+            lemmas.append(fold(token.lemma_))
+            starts.append(token.idx)
+            ends.append(token.idx + len(token.text))
+            sentence_of.append(sentence)
+            clause_of.append(clause)
+            if folded in SENTENCE_ENDS:
+                sentence += 1
+        return _Tokens(texts, lemmas, starts, ends, sentence_of, clause_of)
+
+
+def _match_at(words: list[_Word | str | None], tokens: _Tokens, start: int) -> int | None:
+    """End of the phrase if it matches at `start` (gaps allow up to MAX_GAP tokens)."""
+    position = start
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word == CLAUSE_END:
+            at_end = (
+                position >= len(tokens)
+                or tokens.clause_of[position] != tokens.clause_of[position - 1]
+            )
+            return position if at_end else None
+        if word is None:
+            following = words[index + 1]
+            if not isinstance(following, _Word):
+                return None
+            for skip in range(MAX_GAP + 1):
+                candidate = position + skip
+                if candidate < len(tokens) and following.matches(
+                    tokens.texts[candidate], tokens.lemmas[candidate]
+                ):
+                    position = candidate
+                    break
+            else:
+                return None
+            index += 1
+            continue
+        if position >= len(tokens) or not word.matches(
+            tokens.texts[position], tokens.lemmas[position]
+        ):
+            return None
+        position += 1
+        index += 1
+    return position

@@ -1,0 +1,34 @@
+"""Risk levels and signal categories: the interface of slots `risk_level` and `risk_signals`."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+# The order of this tuple is the order categories are listed in slots and notifications.
+CATEGORIES = (
+    "travel",
+    "weapons",
+    "attack",
+    "threat",
+    "child_at_risk",
+    "suicide",
+    "grooming",
+)
+
+
+class RiskLevel(str, Enum):
+    NONE = "none"
+    ELEVATED = "elevated"
+    ACUTE = "acute"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    @classmethod
+    def highest(cls, *levels: RiskLevel | str | None) -> RiskLevel:
+        known = [cls(level) for level in levels if level]
+        return max(known, key=lambda level: level.rank, default=cls.NONE)
+
+
+_RANKS = {RiskLevel.NONE: 0, RiskLevel.ELEVATED: 1, RiskLevel.ACUTE: 2}

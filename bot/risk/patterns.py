@@ -1,0 +1,234 @@
+"""The risk pattern file: what staff can read and extend without touching Python.
+
+The file (data/risk/patterns.yml by default, RISK_PATTERNS_FILE in .env) holds:
+
+- `terms`: named word lists, used in rules as `@name`.
+- `rules`: a category, a level and the terms that must all occur in one sentence.
+- `negation`, `contexts`, `hypothetical`, `imminence`: cue lists that cancel a signal
+  ("han har inte pratat om vapen"), set it aside as news, games, sport or homework, mark a
+  general question ("vad händer om någon reser"), or raise it to acute ("ikväll").
+
+How a term is written:
+- one or more words: `ta livet av sig` matches those words in a row;
+- `*` anywhere in a word is a wildcard: `självmord*`, `*bomb*`; `[0-9]` a digit;
+- `...` between words allows up to three other words: `gifta ... bort`;
+- `$` as the last word means the end of a clause: `nu $` is "nu" closing a clause;
+- `@group` inside a phrase stands for every entry of that group: `skada ... @person`;
+- a word in its base form (`hota`) also matches its inflections through the lemma table
+  (`hotade`, `hotat`); everything is compared lower-case and with å/ä/ö folded, so
+  `sjalvmord` and `självmord` are the same word.
+
+`load_patterns` validates the whole file and raises `PatternError` naming what is wrong,
+so a typo made by staff stops the server at start-up instead of silently missing signals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.risk.levels import CATEGORIES, RiskLevel
+
+GAP = "..."
+CLAUSE_END = "$"
+MAX_EXPANSION = 2000
+SCOPES = ("clause", "sentence", "message")
+
+
+class PatternError(ValueError):
+    """The pattern file cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    level: RiskLevel
+    # Each entry is a list of alternative phrases; every entry must match.
+    requirements: tuple[tuple[str, ...], ...]
+    scope: str = "sentence"
+    # Context groups that do NOT set this rule aside (e.g. a threat is real even if the
+    # relative mentions the news in the same sentence).
+    ignores_contexts: tuple[str, ...] = ()
+    # Whether the general-question rule applies ("är det brottsligt att åka till Syrien").
+    hypothetical_applies: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Patterns:
+    rules: tuple[Rule, ...]
+    negation_cues: tuple[str, ...]
+    negation_window: int
+    clause_breaks: tuple[str, ...]
+    contexts: dict[str, tuple[str, ...]]
+    hypothetical_cues: tuple[str, ...]
+    imminence_cues: tuple[str, ...]
+    terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def load_patterns(path: Path) -> Patterns:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise PatternError(f"{path}: cannot read the risk pattern file ({error})") from error
+    if not isinstance(raw, dict):
+        raise PatternError(f"{path}: expected a mapping at the top level")
+    return parse_patterns(raw, source=str(path))
+
+
+def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
+    plain = {
+        name: _phrases(values, f"{source}: terms.{name}")
+        for name, values in _mapping(raw, "terms", source).items()
+    }
+    terms = _expand_terms(plain, source)
+    rules = tuple(_rule(entry, terms, source) for entry in _list(raw, "signals", source))
+    _check_unique_ids(rules, source)
+    negation = _mapping(raw, "negation", source)
+    contexts = {
+        name: _phrases(values, f"{source}: contexts.{name}")
+        for name, values in _mapping(raw, "contexts", source).items()
+    }
+    for rule in rules:
+        unknown = set(rule.ignores_contexts) - set(contexts)
+        if unknown:
+            raise PatternError(
+                f"{source}: rule {rule.id} ignores unknown contexts {sorted(unknown)}"
+            )
+    return Patterns(
+        rules=rules,
+        negation_cues=_phrases(negation.get("cues"), f"{source}: negation.cues"),
+        negation_window=int(negation.get("window", 5)),
+        clause_breaks=(
+            _phrases(negation["clause_breaks"], f"{source}: negation.clause_breaks")
+            if negation.get("clause_breaks")
+            else ()
+        ),
+        contexts=contexts,
+        hypothetical_cues=_phrases(
+            _mapping(raw, "hypothetical", source).get("cues"), f"{source}: hypothetical.cues"
+        ),
+        imminence_cues=_phrases(
+            _mapping(raw, "imminence", source).get("cues"), f"{source}: imminence.cues"
+        ),
+        terms=terms,
+    )
+
+
+def _expand_terms(plain: dict[str, tuple[str, ...]], source: str) -> dict[str, tuple[str, ...]]:
+    """Resolve `@group` references inside term lists, in any order, refusing cycles."""
+    resolved: dict[str, tuple[str, ...]] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> tuple[str, ...]:
+        if name in resolved:
+            return resolved[name]
+        if name in chain:
+            circle = " -> ".join((*chain, name))
+            raise PatternError(f"{source}: term groups refer to each other in a circle: {circle}")
+        where = f"{source}: terms.{name}"
+        needed = {
+            word[1:] for phrase in plain[name] for word in phrase.split() if word.startswith("@")
+        }
+        context = {other: resolve(other, chain + (name,)) for other in needed if other in plain}
+        resolved[name] = tuple(
+            item for phrase in plain[name] for item in _expand(phrase, context, where)
+        )
+        return resolved[name]
+
+    for name in plain:
+        resolve(name, ())
+    return resolved
+
+
+def _rule(entry: object, terms: dict[str, tuple[str, ...]], source: str) -> Rule:
+    if not isinstance(entry, dict) or "id" not in entry:
+        raise PatternError(f"{source}: every rule needs an id (got {entry!r})")
+    where = f"{source}: rule {entry['id']}"
+    category = entry.get("category")
+    if category not in CATEGORIES:
+        raise PatternError(f"{where}: category must be one of {', '.join(CATEGORIES)}")
+    try:
+        level = RiskLevel(entry.get("level", "elevated"))
+    except ValueError as error:
+        raise PatternError(f"{where}: level must be elevated or acute") from error
+    if level is RiskLevel.NONE:
+        raise PatternError(f"{where}: a rule's level must be elevated or acute")
+    scope = entry.get("scope", "sentence")
+    if scope not in SCOPES:
+        raise PatternError(f"{where}: scope must be one of {', '.join(SCOPES)}")
+    requirements = entry.get("all")
+    if not isinstance(requirements, list) or not requirements:
+        raise PatternError(f"{where}: `all` must list at least one term or @group")
+    return Rule(
+        id=str(entry["id"]),
+        category=category,
+        level=level,
+        requirements=tuple(_requirement(item, terms, where) for item in requirements),
+        scope=scope,
+        ignores_contexts=tuple(entry.get("ignores_contexts", ())),
+        hypothetical_applies=bool(entry.get("hypothetical_applies", True)),
+        description=str(entry.get("description", "")),
+    )
+
+
+def _requirement(item: object, terms: dict[str, tuple[str, ...]], where: str) -> tuple[str, ...]:
+    if isinstance(item, list):
+        return tuple(phrase for part in item for phrase in _requirement(part, terms, where))
+    if not isinstance(item, str) or not item.strip():
+        raise PatternError(f"{where}: empty or non-text term {item!r}")
+    return _expand(_phrases([item], where)[0], terms, where)
+
+
+def _expand(phrase: str, terms: dict[str, tuple[str, ...]], where: str) -> tuple[str, ...]:
+    """`@group` inside a phrase stands for each of the group's entries in turn."""
+    expanded = [""]
+    for word in phrase.split():
+        if word.startswith("@"):
+            if word[1:] not in terms:
+                raise PatternError(f"{where}: unknown term group {word}")
+            options = terms[word[1:]]
+        else:
+            options = (word,)
+        expanded = [f"{head} {option}".strip() for head in expanded for option in options]
+        if len(expanded) > MAX_EXPANSION:
+            raise PatternError(f"{where}: {phrase!r} expands to more than {MAX_EXPANSION} phrases")
+    return tuple(expanded)
+
+
+def _phrases(values: object, where: str) -> tuple[str, ...]:
+    if not isinstance(values, list) or not values:
+        raise PatternError(f"{where}: expected a non-empty list of words or phrases")
+    phrases = []
+    for value in values:
+        if not isinstance(value, str | int) or not str(value).strip():
+            raise PatternError(f"{where}: empty or non-text entry {value!r}")
+        words = str(value).split()
+        if words[0] in (GAP, CLAUSE_END) or words[-1] == GAP or CLAUSE_END in words[:-1]:
+            raise PatternError(f"{where}: '{GAP}' must stand between words, '$' last, in {value!r}")
+        phrases.append(" ".join(words))
+    return tuple(phrases)
+
+
+def _mapping(raw: dict, key: str, source: str) -> dict:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise PatternError(f"{source}: `{key}` must be a mapping")
+    return value
+
+
+def _list(raw: dict, key: str, source: str) -> list:
+    value = raw.get(key)
+    if not isinstance(value, list) or not value:
+        raise PatternError(f"{source}: `{key}` must be a non-empty list")
+    return value
+
+
+def _check_unique_ids(rules: tuple[Rule, ...], source: str) -> None:
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise PatternError(f"{source}: rule id {rule.id} is used twice")
+        seen.add(rule.id)

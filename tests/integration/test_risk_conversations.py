@@ -1,0 +1,143 @@
+"""Risk messages in real conversations over the REST channel (both servers running):
+whatever the conversation was doing, the safety answer comes first in that turn, the
+slots hold the level and categories, one escalation is stored and staff are notified."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from bot.notify import SIGNATURE_HEADER, verify
+from tests.integration.conftest import TEST_WEBHOOK_SECRET
+
+ACUTE = "min son har köpt biljett och ska åka till syrien ikväll"
+ELEVATED = "min bror pratar mer och mer om att resa till syrien"
+
+
+def new_sender() -> str:
+    return f"risk-{uuid.uuid4().hex}"
+
+
+def test_an_acute_first_message_gets_112_right_after_the_privacy_notice(bot):
+    sender = new_sender()
+    bot.say(sender, ACUTE)
+    responses = bot.bot_responses(sender)
+    assert responses == ["utter_privacy_notice", "utter_risk_acute", "utter_risk_offer_human"]
+    assert bot.slots(sender)["risk_level"] == "acute"
+    assert bot.slots(sender)["risk_signals"] == ["travel"]
+
+
+@pytest.mark.parametrize(
+    "flow",
+    [
+        ["hej"],  # after the greeting and menu
+        ["vad gör socialtjänsten om jag ringer"],  # after an answer that asked for the age
+        ["vad gör polisen med ett tips", "tack"],  # mid-conversation, after an answer
+        ["jkjkjk qwpoe zzxv"],  # inside the two-stage fallback
+        ["jag vill prata med en människa"],  # after asking for a person
+    ],
+    ids=["greeting", "age-question", "answer", "fallback", "human"],
+)
+def test_an_acute_message_interrupts_every_flow_and_comes_first(bot, flow):
+    sender = new_sender()
+    for message in flow:
+        bot.turn(sender, message)
+    responses = bot.turn(sender, ACUTE)
+    assert responses[:2] == ["utter_risk_acute", "utter_risk_offer_human"], responses
+
+
+def test_suicide_risk_gets_the_suicide_line_first(bot):
+    sender = new_sender()
+    bot.turn(sender, "hej")
+    assert (
+        bot.turn(sender, "min dotter har tagit en massa tabletter nu och vill dö")[0]
+        == "utter_risk_acute_suicide"
+    )
+
+
+def test_a_question_in_the_acute_message_is_still_answered_after_112(bot):
+    sender = new_sender()
+    bot.turn(sender, "hej")
+    responses = bot.turn(sender, "han ska åka till syrien ikväll. vad gör polisen om jag ringer?")
+    assert responses[0] == "utter_risk_acute"
+    assert "utter_police" in responses
+
+
+def test_elevated_is_acknowledged_and_the_conversation_goes_on(bot):
+    sender = new_sender()
+    bot.turn(sender, "hej")
+    responses = bot.turn(sender, ELEVATED)
+    assert responses[:2] == ["utter_risk_elevated", "utter_risk_why_travel"]
+    assert bot.slots(sender)["risk_level"] == "elevated"
+    # The same signal again is not explained again; the next question is just answered.
+    assert "utter_risk_elevated" not in bot.turn(sender, ELEVATED)
+    assert "utter_how_to_talk" in bot.turn(sender, "hur pratar jag med honom om det")
+
+
+def test_one_escalation_per_conversation_upgraded_and_notified(bot, staff):
+    received, _, _ = staff
+    sender = new_sender()
+    calls_before = len(received.webhook_calls)
+    bot.turn(sender, "hej")
+    bot.turn(sender, ELEVATED)
+    bot.turn(sender, ELEVATED)  # nothing new
+    bot.turn(sender, ACUTE)  # upgrade
+    deadline = time.monotonic() + 15
+    while len(received.webhook_calls) < calls_before + 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    rows = [
+        row
+        for row in bot.escalations()
+        if row["level"] == "acute" and row["categories"] == "travel"
+    ]
+    assert len(rows) >= 1
+    new_calls = received.webhook_calls[calls_before:]
+    events = [json.loads(body)["event"] for _, body in new_calls]
+    assert events == ["escalation.created", "escalation.upgraded"]
+    for headers, body in new_calls:
+        assert verify(TEST_WEBHOOK_SECRET, headers[SIGNATURE_HEADER], body)
+        assert sender not in body.decode() and "syrien" not in body.decode().lower()
+    assert received.inbox.messages, "an e-mail reaches staff too"
+
+
+def test_the_escalation_store_holds_no_sender_id_and_no_full_message(bot):
+    sender = new_sender()
+    bot.turn(
+        sender, "Hej, jag heter Lena Svensson, 0701234567. Min son ska åka till Syrien ikväll."
+    )
+    time.sleep(1)
+    rows = bot.escalations()
+    dump = json.dumps(rows, default=str)
+    assert sender not in dump and "Lena" not in dump and "0701234567" not in dump
+
+
+def test_risk_messages_are_not_written_to_the_logs(bot):
+    sender = new_sender()
+    bot.turn(sender, "min kusin har skaffat en pistol och ska hämnas på killen imorgon")
+    logs = bot.logs()
+    assert "pistol" not in logs and "hämnas" not in logs
+    assert "Escalation" in logs  # the event itself is logged, without content
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "a" * 10_000,
+        "😀🙏🔥" * 20,
+        "\x00\x07\x1b[2J hej",
+        "hello, I need help, je ne sais pas, hjälp",
+    ],
+    ids=["10000-chars", "emoji", "control-chars", "mixed-languages"],
+)
+def test_bad_input_after_an_escalation_is_answered_and_changes_nothing(bot, message):
+    sender = new_sender()
+    bot.turn(sender, ACUTE)
+    before = [row for row in bot.escalations()]
+    responses = bot.turn(sender, message)
+    assert responses, "a polite answer"
+    assert "utter_risk_acute" not in responses
+    assert bot.slots(sender)["risk_level"] == "acute"
+    assert len(bot.escalations()) == len(before)

@@ -1,0 +1,347 @@
+"""action_validate_slot_mappings: screening, the safety answer, slots and escalation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from actions.answers import ActionAnswerOutOfScope, ActionAnswerTopic
+from actions.risk import ActionValidateSlotMappings, excerpt
+from bot.escalations.database import migrate, session_factory
+from bot.escalations.escalator import Escalator
+from bot.escalations.model import Escalation
+from bot.notify import Notifier
+from bot.risk import RiskDetector, RiskLevel
+from bot.risk.screening import RiskScreen
+from bot.settings import Settings, settings
+from tests.conftest import response_names
+
+
+@pytest.fixture(scope="module")
+def screen() -> RiskScreen:
+    # Patterns only: these tests are about the action, the model is tested on its own.
+    return RiskScreen(RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file))
+
+
+@pytest.fixture
+def database(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'escalations.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def escalator(database, tmp_path) -> Escalator:
+    return Escalator(database, Notifier(Settings()), tmp_path / "retry.jsonl")
+
+
+CONFIG = Settings(pseudonym_key="unit-test-pseudonym-key")
+
+
+@pytest.fixture
+def action(screen, escalator) -> ActionValidateSlotMappings:
+    return ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
+
+
+def stored(url: str) -> list[Escalation]:
+    with session_factory(url)() as session:
+        return list(session.execute(select(Escalation)).scalars())
+
+
+def slots_of(events) -> dict:
+    return {event["name"]: event["value"] for event in events if event["event"] == "slot"}
+
+
+async def run(action, dispatcher, tracker, domain):
+    events = await action.run(dispatcher, tracker, domain)
+    await action.escalator.wait_idle()
+    return events
+
+
+async def test_acute_message_gets_112_first_then_the_offer_of_a_human(
+    action, dispatcher, make_tracker, domain, database
+):
+    tracker = make_tracker("min son ska åka till syrien ikväll", "share_worry")
+    events = await run(action, dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_risk_acute", "utter_risk_offer_human"]
+    assert slots_of(events) == {
+        "risk_in_message": "acute",
+        "risk_level": "acute",
+        "risk_signals": ["travel"],
+    }
+    [escalation] = stored(database)
+    assert (escalation.level, escalation.categories, escalation.status, escalation.priority) == (
+        "acute",
+        "travel",
+        "new",
+        1,
+    )
+
+
+async def test_suicide_risk_names_the_suicide_line_in_the_first_message(
+    action, dispatcher, make_tracker, domain
+):
+    await run(
+        action,
+        dispatcher,
+        make_tracker("hon har tagit en massa tabletter nu", "share_worry"),
+        domain,
+    )
+    assert response_names(dispatcher)[0] == "utter_risk_acute_suicide"
+    first = dispatcher.messages[0]
+    assert first["phone_emergency"] == "112" and first["phone_mind_suicide"] == "90101"
+
+
+async def test_elevated_message_is_acknowledged_explained_and_given_contacts(
+    action, dispatcher, make_tracker, domain
+):
+    events = await run(
+        action,
+        dispatcher,
+        make_tracker("min bror pratar om att resa till syrien", "share_worry"),
+        domain,
+    )
+    names = response_names(dispatcher)
+    assert names[:2] == ["utter_risk_elevated", "utter_risk_why_travel"]
+    assert "utter_contact_list" in names
+    assert slots_of(events)["risk_level"] == "elevated"
+
+
+async def test_the_same_elevated_signal_is_not_explained_twice(
+    action, dispatcher, make_tracker, domain
+):
+    tracker = make_tracker(
+        "han pratar om syrien igen, han vill resa till syrien",
+        "share_worry",
+        slots={"risk_level": "elevated", "risk_signals": ["travel"]},
+    )
+    events = await run(action, dispatcher, tracker, domain)
+    assert response_names(dispatcher) == []
+    assert slots_of(events)["risk_in_message"] == "elevated"
+
+
+async def test_a_new_category_is_explained(action, dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        "han har skaffat en pistol",
+        "share_worry",
+        slots={"risk_level": "elevated", "risk_signals": ["travel"]},
+    )
+    events = await run(action, dispatcher, tracker, domain)
+    assert "utter_risk_why_weapons" in response_names(dispatcher)
+    assert slots_of(events)["risk_signals"] == ["travel", "weapons"]
+
+
+async def test_acute_is_answered_every_time_and_the_level_never_drops(
+    action, dispatcher, make_tracker, domain
+):
+    tracker = make_tracker(
+        "han har skaffat en pistol",
+        "share_worry",
+        slots={"risk_level": "acute", "risk_signals": ["attack"]},
+    )
+    events = await run(action, dispatcher, tracker, domain)
+    assert slots_of(events)["risk_level"] == "acute"
+    tracker = make_tracker(
+        "han står utanför med kniven i handen och hotar att döda mig",
+        "share_worry",
+        slots={"risk_level": "acute"},
+    )
+    dispatcher.messages.clear()
+    await run(action, dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_risk_acute"
+
+
+@pytest.mark.parametrize("text", ["vad gör socialtjänsten", "/ask_police", "", "😀😀", "\x00\x1b"])
+async def test_messages_without_signals_only_reset_the_message_level(
+    action, dispatcher, make_tracker, domain, database, text
+):
+    events = await run(action, dispatcher, make_tracker(text, "ask_social_services"), domain)
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "risk_in_message", "value": "none"}
+    ]
+    assert dispatcher.messages == [] and stored(database) == []
+
+
+async def test_one_escalation_per_conversation_upgraded_not_duplicated(
+    action, dispatcher, make_tracker, domain, database
+):
+    await run(
+        action,
+        dispatcher,
+        make_tracker("han pratar om att resa till syrien", "share_worry"),
+        domain,
+    )
+    await run(
+        action,
+        dispatcher,
+        make_tracker("han pratar om att resa till syrien", "share_worry"),
+        domain,
+    )
+    [escalation] = stored(database)
+    assert escalation.level == "elevated"
+    await run(
+        action,
+        dispatcher,
+        make_tracker("nu har han köpt biljett, han reser till syrien imorgon", "share_worry"),
+        domain,
+    )
+    [escalation] = stored(database)
+    assert escalation.level == "acute" and escalation.priority == 1
+
+
+async def test_stored_escalation_holds_no_identifier_and_a_redacted_excerpt(
+    action, dispatcher, make_tracker, domain, database
+):
+    text = "Min son Ahmed, 0701234567, ska åka till Syrien imorgon"
+    await run(action, dispatcher, make_tracker(text, "share_worry"), domain)
+    [escalation] = stored(database)
+    assert (
+        "test-conversation" not in escalation.conversation_ref
+        and len(escalation.conversation_ref) == 32
+    )
+    assert "Ahmed" not in escalation.excerpt and "0701234567" not in escalation.excerpt
+    assert "Syrien" in escalation.excerpt
+
+
+async def test_database_failure_does_not_stop_the_safety_answer(
+    screen, dispatcher, make_tracker, domain, tmp_path
+):
+    broken = f"sqlite:///{tmp_path / 'missing-dir' / 'no-such-table.db'}"  # never migrated
+    escalator = Escalator(broken, Notifier(Settings()), tmp_path / "retry.jsonl")
+    action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
+    await run(
+        action, dispatcher, make_tracker("han ska åka till syrien ikväll", "share_worry"), domain
+    )
+    assert response_names(dispatcher)[0] == "utter_risk_acute"
+    assert len(escalator.retries) == 1
+    # The database comes back: the queued escalation is stored, once.
+    migrate(broken)
+    assert await escalator.retry_pending() == 1
+    assert len(escalator.retries) == 0
+    [escalation] = stored(broken)
+    assert escalation.level == "acute"
+
+
+async def test_failed_escalations_are_logged_without_message_text(
+    screen, dispatcher, make_tracker, domain, tmp_path, caplog
+):
+    escalator = Escalator(
+        f"sqlite:///{tmp_path / 'x.db'}", Notifier(Settings()), tmp_path / "retry.jsonl"
+    )
+    action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
+    await run(
+        action, dispatcher, make_tracker("han ska åka till syrien ikväll", "share_worry"), domain
+    )
+    assert "queued for retry" in caplog.text
+    assert "syrien" not in caplog.text.lower()
+
+
+async def test_a_missing_pseudonym_key_never_blocks_the_safety_answer(
+    screen, escalator, dispatcher, make_tracker, domain, caplog
+):
+    action = ActionValidateSlotMappings(
+        screen=screen, escalator=escalator, config=Settings(pseudonym_key="")
+    )
+    await run(
+        action, dispatcher, make_tracker("han ska åka till syrien ikväll", "share_worry"), domain
+    )
+    assert response_names(dispatcher)[0] == "utter_risk_acute"
+    assert "Escalation could not be started: ValueError" in caplog.text
+
+
+async def test_the_safety_answer_does_not_wait_for_the_database(
+    screen, dispatcher, make_tracker, domain, tmp_path
+):
+    escalator = Escalator(
+        f"sqlite:///{tmp_path / 'x.db'}", Notifier(Settings()), tmp_path / "retry.jsonl"
+    )
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_escalate(signal):
+        started.set()
+        await release.wait()
+
+    escalator.escalate = slow_escalate
+    action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
+    await action.run(
+        dispatcher, make_tracker("han ska åka till syrien ikväll", "share_worry"), domain
+    )
+    assert (
+        response_names(dispatcher)[0] == "utter_risk_acute"
+    )  # returned while storing is still pending
+    await asyncio.wait_for(started.wait(), 1)
+    release.set()
+    await escalator.wait_idle()
+
+
+def answered_by_risk(tracker, response="utter_risk_acute"):
+    tracker.events.append({"event": "bot", "metadata": {"utter_action": response}})
+    return tracker
+
+
+async def test_a_story_answered_by_the_risk_screening_gets_no_second_acknowledgement(
+    dispatcher, make_tracker, domain
+):
+    async def classify(text):
+        return "share_worry", 0.9
+
+    tracker = make_tracker(
+        "min son ska åka till syrien ikväll", "share_worry", slots={"risk_in_message": "acute"}
+    )
+    await ActionAnswerTopic(classify=classify).run(dispatcher, answered_by_risk(tracker), domain)
+    assert "utter_share_worry" not in response_names(dispatcher)
+
+
+async def test_without_a_risk_answer_the_story_is_acknowledged(dispatcher, make_tracker, domain):
+    async def classify(text):
+        return "share_worry", 0.9
+
+    tracker = make_tracker(
+        "han pratar om det igen", "share_worry", slots={"risk_in_message": "elevated"}
+    )
+    await ActionAnswerTopic(classify=classify).run(dispatcher, tracker, domain)
+    assert "utter_share_worry" in response_names(dispatcher)
+
+
+async def test_out_of_scope_gets_the_polite_answer_and_the_menu(dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        "vad blir det för väder", "out_of_scope", slots={"risk_in_message": "none"}
+    )
+    await ActionAnswerOutOfScope().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_out_of_scope", "utter_main_menu"]
+
+
+async def test_a_risk_message_is_never_called_out_of_scope(dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        "han ska iväg ikväll", "out_of_scope", slots={"risk_in_message": "acute"}
+    )
+    await ActionAnswerOutOfScope().run(dispatcher, answered_by_risk(tracker), domain)
+    assert response_names(dispatcher) == []
+
+
+async def test_a_repeated_signal_labelled_out_of_scope_gets_the_acknowledgement(
+    dispatcher, make_tracker, domain
+):
+    tracker = make_tracker(
+        "han snackar om det igen", "out_of_scope", slots={"risk_in_message": "elevated"}
+    )
+    await ActionAnswerOutOfScope().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_share_worry"]
+
+
+def test_excerpt_is_the_redacted_words_around_the_signal(screen):
+    text = (
+        "Hej. Jag heter Lena och bor på Storgatan 5. " * 5
+        + "Min son Omar ska åka till Syrien imorgon."
+    )
+    result = excerpt(text, screen.screen(text))
+    assert "Syrien" in result and "Omar" not in result and "Lena" not in result
+    assert len(result) < len(text)
+
+
+def test_levels_are_ordered():
+    assert RiskLevel.highest("none", "acute", "elevated") is RiskLevel.ACUTE
+    assert RiskLevel.highest() is RiskLevel.NONE

@@ -1,0 +1,104 @@
+"""The pattern file staff edit: every mistake is refused with a message saying where."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.risk.patterns import PatternError, load_patterns, parse_patterns
+from bot.settings import settings
+
+
+def minimal(**changes) -> dict:
+    raw = {
+        "negation": {"cues": ["inte"], "window": 3},
+        "contexts": {"news": ["nyheter"]},
+        "hypothetical": {"cues": ["om man"]},
+        "imminence": {"cues": ["ikväll"]},
+        "terms": {"zone": ["syrien", "irak"], "go": ["åka", "resa"]},
+        "signals": [{"id": "travel", "category": "travel", "all": ["@go", "@zone"]}],
+    }
+    raw.update(changes)
+    return raw
+
+
+def test_the_shipped_file_loads():
+    patterns = load_patterns(settings.risk_patterns_file)
+    assert len(patterns.rules) >= 20
+    assert {rule.category for rule in patterns.rules} == {
+        "travel", "weapons", "attack", "threat", "child_at_risk", "suicide", "grooming",
+    }  # fmt: skip
+
+
+def test_groups_are_expanded_inside_phrases():
+    raw = minimal(signals=[{"id": "t", "category": "travel", "all": ["@go ... @zone"]}])
+    [rule] = parse_patterns(raw).rules
+    assert set(rule.requirements[0]) == {
+        "åka ... syrien",
+        "åka ... irak",
+        "resa ... syrien",
+        "resa ... irak",
+    }
+
+
+def test_groups_may_refer_to_groups():
+    raw = minimal(terms={"zone": ["syrien"], "go": ["åka"], "trip": ["@go till @zone"]})
+    assert parse_patterns(raw).terms["trip"] == ("åka till syrien",)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"signals": [{"id": "x", "category": "weather", "all": ["sol"]}]},
+            "category must be one of",
+        ),
+        (
+            {"signals": [{"id": "x", "category": "travel", "level": "none", "all": ["a"]}]},
+            "elevated or acute",
+        ),
+        (
+            {"signals": [{"id": "x", "category": "travel", "all": ["@nothing"]}]},
+            "unknown term group @nothing",
+        ),
+        ({"signals": [{"id": "x", "category": "travel", "all": []}]}, "at least one term"),
+        (
+            {"signals": [{"id": "x", "category": "travel", "all": ["... syrien"]}]},
+            "must stand between words",
+        ),
+        (
+            {"signals": [{"id": "x", "category": "travel", "all": ["a"], "scope": "page"}]},
+            "scope must be",
+        ),
+        ({"signals": [{"category": "travel", "all": ["a"]}]}, "needs an id"),
+        (
+            {
+                "signals": [
+                    {"id": "x", "category": "travel", "all": ["a"]},
+                    {"id": "x", "category": "travel", "all": ["b"]},
+                ]
+            },
+            "used twice",
+        ),
+        ({"terms": {"a": ["@b"], "b": ["@a"]}}, "in a circle"),
+        ({"terms": {"a": []}}, "non-empty list"),
+        ({"negation": {"cues": ["inte", ""]}}, "empty or non-text"),
+        (
+            {
+                "signals": [
+                    {"id": "x", "category": "travel", "all": ["a"], "ignores_contexts": ["tv"]}
+                ]
+            },
+            "unknown contexts",
+        ),
+    ],
+)
+def test_mistakes_are_refused_with_a_clear_message(change, message):
+    with pytest.raises(PatternError, match=message):
+        parse_patterns(minimal(**change))
+
+
+def test_an_unreadable_file_is_a_pattern_error(tmp_path):
+    broken = tmp_path / "patterns.yml"
+    broken.write_text("signals: [unclosed")
+    with pytest.raises(PatternError, match="cannot read"):
+        load_patterns(broken)

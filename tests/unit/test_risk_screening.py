@@ -1,0 +1,65 @@
+"""Patterns combined with the trained risk model (models/risk, built by `make train`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.risk import RiskDetector, RiskLevel
+from bot.risk.classifier import TRAINING_FILES, Prediction, RiskClassifier, is_current, load_items
+from bot.risk.screening import RiskScreen, combine
+from bot.settings import settings
+
+
+@pytest.fixture(scope="module")
+def detector() -> RiskDetector:
+    return RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file)
+
+
+@pytest.fixture(scope="module")
+def model() -> RiskClassifier:
+    model = RiskClassifier.load(settings.risk_model_dir)
+    assert model is not None, "run `make train` (make test does it)"
+    return model
+
+
+def test_the_trained_model_is_current_with_its_training_data():
+    assert is_current(settings.risk_model_dir, TRAINING_FILES)
+
+
+def test_training_data_is_labelled_with_known_levels_and_categories():
+    items = load_items(TRAINING_FILES)
+    assert len(items) >= 1000
+    for item in items:
+        assert item["level"] in {"none", "elevated", "acute"}
+        assert bool(item["categories"]) == (item["level"] != "none"), item["text"]
+
+
+def test_the_model_catches_phrasing_no_pattern_has(detector, model):
+    message = "han har sagt upp sig från jobbet och säger att han ska ut och kriga för sina bröder"
+    assert model.predict(message).level is not RiskLevel.NONE
+    assert RiskScreen(detector, model).screen(message).level is not RiskLevel.NONE
+
+
+def test_the_model_cannot_escalate_what_the_patterns_set_aside(detector, model):
+    message = "vi såg ett reportage på nyheterna om en kille som åkte till syrien"
+    assert RiskScreen(detector, model).screen(message).level is RiskLevel.NONE
+
+
+def test_a_model_signal_with_a_time_is_acute(detector):
+    screening = detector.screen("han går hemifrån ikväll")
+    assert screening.imminent
+    raised = combine(screening, Prediction(RiskLevel.ELEVATED, ("attack",), {}))
+    assert raised.level is RiskLevel.ACUTE and raised.by_model and raised.categories == ("attack",)
+
+
+def test_the_model_never_lowers_a_level(detector):
+    screening = detector.screen("min son har skaffat en pistol")
+    assert combine(screening, Prediction(RiskLevel.NONE, (), {})).level is RiskLevel.ELEVATED
+
+
+def test_the_model_is_saved_and_loaded(tmp_path):
+    items = load_items(TRAINING_FILES)[:200]
+    RiskClassifier.train(items).save(tmp_path, "hash")
+    loaded = RiskClassifier.load(tmp_path)
+    assert loaded.predict("hej").level in set(RiskLevel)
+    assert RiskClassifier.load(tmp_path / "missing") is None
