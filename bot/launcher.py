@@ -7,6 +7,8 @@ real servers on loopback ports of their own.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -49,6 +51,18 @@ def answers(url: str) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the launcher dies without stopping it (kill -9)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: Ctrl-C and SIGTERM still stop the children
+        pass
+
+
+PR_SET_PDEATHSIG = 1
+
+
 class ServerProcesses:
     """The action server and the Rasa server as child processes.
 
@@ -77,6 +91,7 @@ class ServerProcesses:
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
             start_new_session=True,  # Ctrl-C goes to us; we stop the children in order
+            preexec_fn=_die_with_parent,
         )
 
     def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
@@ -179,8 +194,11 @@ def main() -> int:
         pass
     finally:
         stop.set()
-        print("\nStopping Vägvisaren...", flush=True)
+        # Stop first: when stdout is a pipe (`make run | tee log`), Ctrl-C may have closed
+        # it, and a failed print must not leave the servers running.
         servers.stop()
+        with contextlib.suppress(OSError):
+            print("\nVägvisaren stopped.", flush=True)
     return 0
 
 

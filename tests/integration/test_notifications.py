@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime, timezone
-from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -19,18 +18,10 @@ from bot.launcher import free_port
 from bot.notify import SIGNATURE_HEADER, Notification, Notifier, verify
 from bot.risk.levels import RiskLevel
 from bot.settings import Settings
+from tests.integration.conftest import Inbox, WebhookReceiver
 
 SECRET = "webhook-test-secret"
 AT = datetime(2026, 11, 21, 12, 30, tzinfo=timezone.utc)
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
 
 
 @pytest.fixture
@@ -42,8 +33,9 @@ def smtp():
     controller.stop()
 
 
-class Receiver(BaseHTTPRequestHandler):
-    calls: list
+class Receiver(WebhookReceiver):
+    """The shared receiver, answering with a status the test chooses."""
+
     status = 200
 
     def do_POST(self):
@@ -51,9 +43,6 @@ class Receiver(BaseHTTPRequestHandler):
         self.calls.append((dict(self.headers), body))
         self.send_response(self.status)
         self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
