@@ -141,3 +141,58 @@ def test_bad_input_after_an_escalation_is_answered_and_changes_nothing(bot, mess
     assert "utter_risk_acute" not in responses
     assert bot.slots(sender)["risk_level"] == "acute"
     assert len(bot.escalations()) == len(before)
+
+
+@pytest.fixture(scope="module")
+def bot_without_database(tmp_path_factory):
+    """Both servers, with the escalation store pointing at a PostgreSQL port nobody serves."""
+    from bot.launcher import ServerProcesses, free_port
+    from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, Bot
+
+    base = tmp_path_factory.mktemp("no-database")
+    rasa_port, action_port, dead_port = free_port(), free_port(), free_port()
+    processes = ServerProcesses(
+        {
+            "RASA_PORT": str(rasa_port),
+            "ACTION_SERVER_PORT": str(action_port),
+            "RASA_JWT_SECRET": TEST_JWT_SECRET,
+            "TRACKER_SQLITE_PATH": str(base / "tracker.db"),
+            "ESCALATION_DATABASE_URL": f"postgresql+psycopg2://nobody@127.0.0.1:{dead_port}/none",
+            "ESCALATION_RETRY_FILE": str(base / "retry.jsonl"),
+            "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+            "LOG_LEVEL": "INFO",
+        },
+        log_dir=base / "logs",
+    )
+    processes.start()
+    yield (
+        Bot(
+            f"http://127.0.0.1:{rasa_port}",
+            base / "tracker.db",
+            base / "logs",
+            processes,
+            base / "x.db",
+        ),
+        base,
+    )
+    processes.stop()
+
+
+def test_with_the_database_down_112_still_comes_first_and_the_escalation_waits(
+    bot_without_database,
+):
+    bot, base = bot_without_database
+    sender = new_sender()
+    bot.turn(sender, "hej")
+    assert bot.turn(sender, ACUTE)[:2] == ["utter_risk_acute", "utter_risk_offer_human"]
+    retry_file = base / "retry.jsonl"
+    deadline = time.monotonic() + 15
+    while not retry_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [line] = retry_file.read_text().splitlines()
+    waiting = json.loads(line)
+    assert waiting["level"] == "acute" and waiting["categories"] == ["travel"]
+    assert sender not in line
+    logs = bot.logs()
+    assert "Escalation store not reachable at start-up (OperationalError)" in logs
+    assert "Escalation could not be stored (OperationalError): queued for retry" in logs
