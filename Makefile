@@ -97,7 +97,7 @@ eval-nlu: $(SPACY_MODEL)/meta.json
 eval-risk: $(SPACY_MODEL)/meta.json
 	$(BIN)/python -m bot.eval_risk --cross-validate
 
-bench: $(MODEL) .env
+bench: $(MODEL) $(RISK_MODEL) .env
 	$(BIN)/python -m bot.bench
 
 $(LOCK):

@@ -1,0 +1,177 @@
+"""Stacking for DIET: intent probabilities of a logistic regression as dense features.
+
+DIET receives the sparse lemma and character n-gram features (config.yml) and, from this
+component, one dense sentence feature per intent: the probabilities that a logistic
+regression over the same kinds of n-grams gives. A linear model generalises well from a
+few thousand short examples; DIET learns when to trust it.
+
+The probabilities DIET trains on are out-of-fold: each training message gets the
+prediction of a regression fitted without it (5-fold cross-validation inside training),
+so DIET learns how reliable the regression is on messages it has not seen, not on ones it
+has memorised. At inference the regression fitted on all training data is used.
+
+Usage in config.yml, after the tokenizer and before DIETClassifier:
+
+    - name: bot.nlu.intent_prior.IntentPriorFeaturizer
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import joblib
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, INTENT, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+
+from bot.text import fold
+
+MODEL_FILE = "intent_prior.joblib"
+
+
+def _analysed(message: Message) -> str:
+    """Lemmas (for the word n-grams) and the folded text (for the character n-grams)."""
+    tokens = message.get(TOKENS_NAMES[TEXT]) or []
+    lemmas = " ".join(fold(token.lemma or token.text) for token in tokens)
+    return f"{lemmas}\t{fold(message.get(TEXT) or '')}"
+
+
+def _lemmas(analysed: str) -> str:
+    return analysed.split("\t", 1)[0]
+
+
+def _folded(analysed: str) -> str:
+    return analysed.split("\t", 1)[1]
+
+
+def _regression(c: float) -> Pipeline:
+    features = FeatureUnion(
+        [
+            (
+                "lemmas",
+                CountVectorizer(preprocessor=_lemmas, token_pattern=r"\S+", ngram_range=(1, 2)),
+            ),
+            (
+                "chars",
+                CountVectorizer(preprocessor=_folded, analyzer="char_wb", ngram_range=(2, 5)),
+            ),
+        ]
+    )
+    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+    return make_pipeline(features, model)
+
+
+def _key(analysed: str) -> str:
+    return hashlib.sha256(analysed.encode()).hexdigest()
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
+class IntentPriorFeaturizer(DenseFeaturizer, GraphComponent):
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [Tokenizer]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {**DenseFeaturizer.get_default_config(), "folds": 5, "C": 1.0}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        regression: Pipeline | None = None,
+        out_of_fold: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        super().__init__(self.__class__.__name__, config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self.regression = regression
+        self.out_of_fold = out_of_fold or {}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> IntentPriorFeaturizer:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(TEXT)]
+        texts = [_analysed(m) for m in examples]
+        labels = [m.get(INTENT) for m in examples]
+        folds = StratifiedKFold(self._config["folds"], shuffle=True, random_state=0)
+        regression = _regression(self._config["C"])
+        predicted = cross_val_predict(regression, texts, labels, cv=folds, method="predict_proba")
+        self.regression = regression.fit(texts, labels)
+        self.out_of_fold = {_key(text): row for text, row in zip(texts, predicted, strict=True)}
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(
+                {"regression": self.regression, "out_of_fold": self.out_of_fold},
+                directory / MODEL_FILE,
+            )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> IntentPriorFeaturizer:
+        try:
+            with model_storage.read_from(resource) as directory:
+                stored = joblib.load(directory / MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, stored["regression"], stored["out_of_fold"])
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for message in training_data.training_examples:
+            self._add_features(message, use_out_of_fold=True)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            self._add_features(message, use_out_of_fold=False)
+        return messages
+
+    def _add_features(self, message: Message, use_out_of_fold: bool) -> None:
+        if self.regression is None or not message.get(TEXT) or not message.get(TOKENS_NAMES[TEXT]):
+            return
+        analysed = _analysed(message)
+        probabilities = self.out_of_fold.get(_key(analysed)) if use_out_of_fold else None
+        if probabilities is None:
+            probabilities = self.regression.predict_proba([analysed])[0]
+        sentence = np.asarray([probabilities], dtype=np.float32)
+        tokens = message.get(TOKENS_NAMES[TEXT])
+        # DIET expects sequence and sentence features from every dense featurizer; the
+        # probabilities describe the whole message, so every token gets the same row.
+        sequence = np.repeat(sentence, len(tokens), axis=0)
+        origin = self._identifier
+        message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, TEXT, origin))
+        message.add_features(Features(sentence, FEATURE_TYPE_SENTENCE, TEXT, origin))
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        if int(config.get("folds", 5)) < 2:
+            raise ValueError("IntentPriorFeaturizer: folds must be at least 2")
