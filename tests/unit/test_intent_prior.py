@@ -16,9 +16,27 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlu.intent_prior import IntentPriorFeaturizer
 
 EXAMPLES = {
-    "weather": ["hur blir vädret", "regnar det imorgon", "blir det sol", "vädret i helgen", "kallt ute idag"],
-    "police": ["vad gör polisen", "ringer polisen", "blir han gripen", "tips till polisen", "åtal för det"],
-    "social": ["vad gör soc", "ringa socialtjänsten", "soc utredning", "orosanmälan till soc", "soc hembesök"],
+    "weather": [
+        "hur blir vädret",
+        "regnar det imorgon",
+        "blir det sol",
+        "vädret i helgen",
+        "kallt ute idag",
+    ],
+    "police": [
+        "vad gör polisen",
+        "ringer polisen",
+        "blir han gripen",
+        "tips till polisen",
+        "åtal för det",
+    ],
+    "social": [
+        "vad gör soc",
+        "ringa socialtjänsten",
+        "soc utredning",
+        "orosanmälan till soc",
+        "soc hembesök",
+    ],
 }
 
 
@@ -45,7 +63,9 @@ def featurizer(tmp_path):
 
 
 def training_data() -> TrainingData:
-    return TrainingData([message(text, intent) for intent, texts in EXAMPLES.items() for text in texts])
+    return TrainingData(
+        [message(text, intent) for intent, texts in EXAMPLES.items() for text in texts]
+    )
 
 
 def sentence_features(msg: Message) -> np.ndarray:
