@@ -204,7 +204,9 @@ def time_training(workdir: Path) -> float:
     subprocess.run(
         [sys.executable, "-m", "rasa", "train", "--out", str(workdir / "train"),
          "--fixed-model-name", "bench"],
-        cwd=PROJECT_ROOT, env=rasa_env(), check=True, stdout=subprocess.DEVNULL,
+        # A cache of its own, so nothing trained before is reused: a really fresh training.
+        cwd=PROJECT_ROOT, env={**rasa_env(), "RASA_CACHE_DIRECTORY": str(workdir / "cache")},
+        check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     return time.perf_counter() - started
 
@@ -248,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(summary, indent=2))
     print(f"Written to {RESULTS}")
-    return 0 if all(result.errors == 0 for result in results) else 1
+    # The baseline is `rasa init`'s English bot: it gives some Swedish messages no reply at
+    # all, which the harness counts as errors. Only Vägvisaren's errors fail the benchmark.
+    return 0 if results[0].errors == 0 else 1
 
 
 if __name__ == "__main__":

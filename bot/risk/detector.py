@@ -87,6 +87,7 @@ class _Tokens:
     sentence_of: list[int]
     clause_of: list[int]
     spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    requirement_spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     by_text: dict[str, list[int]] | None = None
     by_lemma: dict[str, list[int]] | None = None
 
@@ -173,8 +174,7 @@ class RiskDetector:
             for alternatives in rule.requirements:
                 spans = [
                     span
-                    for phrase in alternatives
-                    for span in self._spans(tokens, phrase)
+                    for span in self._requirement_spans(tokens, alternatives)
                     if span[0] in unit
                 ]
                 if not spans:
@@ -192,6 +192,18 @@ class RiskDetector:
                     return start, end
                 reason = reason or why
         return SetAside(rule.id, reason) if reason else None
+
+    def _requirement_spans(
+        self, tokens: _Tokens, alternatives: tuple[str, ...]
+    ) -> list[tuple[int, int]]:
+        """Every match of any of the alternatives in the message, found once per message
+        (a term group can hold a thousand phrases; rules are applied per sentence)."""
+        key = id(alternatives)
+        if key not in tokens.requirement_spans:
+            tokens.requirement_spans[key] = [
+                span for phrase in alternatives for span in self._spans(tokens, phrase)
+            ]
+        return tokens.requirement_spans[key]
 
     def _units(self, scope: str, tokens: _Tokens) -> list[range | set[int]]:
         if scope == "message":
