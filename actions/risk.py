@@ -31,7 +31,7 @@ from bot.notify import Notifier
 from bot.pseudonym import conversation_ref, message_key
 from bot.redaction import redact
 from bot.risk.detector import Screening
-from bot.risk.levels import CATEGORIES, RiskLevel
+from bot.risk.levels import RiskLevel, in_category_order
 from bot.risk.screening import RiskScreen, default_screen
 from bot.settings import Settings, settings
 
@@ -87,11 +87,7 @@ class ActionValidateSlotMappings(ResponseAction):
         previous_level = RiskLevel.highest(tracker.get_slot("risk_level"))
         previous_signals = set(tracker.get_slot("risk_signals") or [])
         level = RiskLevel.highest(previous_level, screening.level)
-        signals = [
-            category
-            for category in CATEGORIES
-            if category in previous_signals | set(screening.categories)
-        ]
+        signals = list(in_category_order([*previous_signals, *screening.categories]))
         events += [SlotSet("risk_level", level.value), SlotSet("risk_signals", signals)]
 
         if screening.level is RiskLevel.ACUTE:
@@ -128,7 +124,7 @@ class ActionValidateSlotMappings(ResponseAction):
             level=screening.level,
             categories=screening.categories,
             excerpt=excerpt(text, screening),
-            message_key=message_key(sender, None, text, self.config.pseudonym_key),
+            message_key=message_key(sender, text, self.config.pseudonym_key),
         )
         self.escalator.submit(signal)
 

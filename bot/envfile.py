@@ -18,31 +18,32 @@ from bot.settings import PROJECT_ROOT
 GENERATE = "generate"
 
 
+def _setting_key(line: str) -> str | None:
+    """The key of a `KEY=value` line; None for comments and blank lines."""
+    key, separator, _ = line.partition("=")
+    if not separator or line.lstrip().startswith("#"):
+        return None
+    return key.strip()
+
+
 def render(example: str) -> str:
     lines = []
     for line in example.splitlines():
-        key, separator, value = line.partition("=")
-        if separator and not line.lstrip().startswith("#") and value.strip() == GENERATE:
+        key, _, value = line.partition("=")
+        if _setting_key(line) is not None and value.strip() == GENERATE:
             line = f"{key}={secrets.token_urlsafe(48)}"
         lines.append(line)
     return "\n".join(lines) + "\n"
 
 
-def _keys(text: str) -> list[str]:
-    return [
-        line.partition("=")[0].strip()
-        for line in text.splitlines()
-        if "=" in line and not line.lstrip().startswith("#")
-    ]
-
-
 def missing_settings(example: str, existing: str) -> str:
     """The example's lines for keys that `existing` lacks, rendered with fresh secrets."""
-    present = set(_keys(existing))
-    lines = [
-        line for line in example.splitlines() if "=" in line and not line.lstrip().startswith("#")
-    ]
-    return "".join(render(line) for line in lines if line.partition("=")[0].strip() not in present)
+    present = {_setting_key(line) for line in existing.splitlines()}
+    return "".join(
+        render(line)
+        for line in example.splitlines()
+        if (key := _setting_key(line)) is not None and key not in present
+    )
 
 
 def create_env_file(example: Path, target: Path) -> bool:

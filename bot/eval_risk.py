@@ -21,11 +21,8 @@ import argparse
 import json
 import random
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-import yaml
-
-from bot.risk import RiskDetector, RiskLevel
+from bot.risk import RiskDetector, RiskLevel, Screening
 from bot.risk.classifier import TRAINING_FILES, RiskClassifier, load_items
 from bot.risk.screening import RiskScreen
 from bot.settings import PROJECT_ROOT, settings
@@ -56,13 +53,8 @@ class Report:
         )
 
 
-def load_set(path: Path) -> list[dict]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def evaluate(screen, name: str, items: list[dict], screenings: list | None = None) -> Report:
+def evaluate(name: str, items: list[dict], screenings: list[Screening]) -> Report:
     report = Report(name)
-    screenings = screenings or [screen.screen(item["text"]) for item in items]
     by_level: dict[str, list[tuple[dict, RiskLevel, tuple[str, ...]]]] = {
         level.value: [] for level in RiskLevel
     }
@@ -133,7 +125,7 @@ def cross_validate(detector: RiskDetector, items: list[dict]) -> Report:
         screen = RiskScreen(detector, model)
         for i in held:
             screenings[i] = screen.screen(items[i]["text"])
-    return evaluate(None, f"training data, {FOLDS}-fold cross-validation", items, screenings)
+    return evaluate(f"training data, {FOLDS}-fold cross-validation", items, screenings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     detector = RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file)
     training = load_items(TRAINING_FILES)
     screen = RiskScreen(detector, RiskClassifier.train(training))
-    held_out = evaluate(screen, "held-out set (tests/data/risk_holdout.yml)", load_set(HOLDOUT))
+    holdout = load_items([HOLDOUT])
+    screenings = [screen.screen(item["text"]) for item in holdout]
+    held_out = evaluate("held-out set (tests/data/risk_holdout.yml)", holdout, screenings)
     reports = [held_out]
     if args.cross_validate:
         reports.append(cross_validate(detector, training))

@@ -51,6 +51,9 @@ def answers(url: str) -> bool:
         return False
 
 
+PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
     """Linux: the child gets SIGTERM if the launcher dies without stopping it (kill -9)."""
     try:
@@ -58,9 +61,6 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:  # not Linux: Ctrl-C and SIGTERM still stop the children
         pass
-
-
-PR_SET_PDEATHSIG = 1
 
 
 class ServerProcesses:

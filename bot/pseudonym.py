@@ -20,7 +20,8 @@ def conversation_ref(sender_id: str, key: str) -> str:
     return digest[:REFERENCE_LENGTH]
 
 
-def message_key(sender_id: str, message_id: str | None, text: str, key: str) -> str:
-    """Identifies one user message for idempotency, without storing it."""
-    material = f"{sender_id}\x1f{message_id or ''}\x1f{text}"
+def message_key(sender_id: str, text: str, key: str) -> str:
+    """Identifies a message of a conversation for idempotency, without storing it: the same
+    text resent (a client retry gets a new Rasa message id) gives the same key."""
+    material = f"{sender_id}\x1f{text}"
     return hmac.new(key.encode(), material.encode(), hashlib.sha256).hexdigest()[:REFERENCE_LENGTH]

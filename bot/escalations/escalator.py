@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 
 
 class RetryFile:
-    """Signals waiting to be stored, one JSON object per line; rewritten atomically."""
+    """Signals waiting to be stored, one JSON object per line, appended under a lock and
+    taken (read and removed) all at once."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

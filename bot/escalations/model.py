@@ -13,7 +13,7 @@ from enum import Enum
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import registry
 
-from bot.risk.levels import CATEGORIES, RiskLevel
+from bot.risk.levels import RiskLevel, in_category_order
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
@@ -76,4 +76,4 @@ mapper_registry.map_imperatively(Escalation, escalations)
 
 def join_categories(categories: set[str] | list[str] | tuple[str, ...]) -> str:
     """Categories in their fixed order, so the stored value is stable."""
-    return ",".join(category for category in CATEGORIES if category in set(categories))
+    return ",".join(in_category_order(categories))

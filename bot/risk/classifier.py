@@ -62,16 +62,7 @@ def _features() -> FeatureUnion:
     )
 
 
-def _level_model() -> Pipeline:
-    return Pipeline(
-        [
-            ("features", _features()),
-            ("model", LogisticRegression(C=10, max_iter=5000, class_weight="balanced")),
-        ]
-    )
-
-
-def _category_model() -> Pipeline:
+def _model() -> Pipeline:
     return Pipeline(
         [
             ("features", _features()),
@@ -88,13 +79,13 @@ class RiskClassifier:
     @classmethod
     def train(cls, items: list[dict]) -> RiskClassifier:
         texts = [item["text"] for item in items]
-        level_model = _level_model().fit(texts, [item["level"] for item in items])
+        level_model = _model().fit(texts, [item["level"] for item in items])
         signalled = [item for item in items if item["level"] != "none"]
         category_models = {}
         for category in CATEGORIES:
             labels = [category in item["categories"] for item in signalled]
             if any(labels) and not all(labels):
-                category_models[category] = _category_model().fit(
+                category_models[category] = _model().fit(
                     [item["text"] for item in signalled], labels
                 )
         return cls(level_model, category_models)

@@ -11,8 +11,8 @@ token is compared lower-case and with å/ä/ö folded, and the rules of the patt
   is taken as meant.
 
 An elevated signal becomes acute when the message carries an imminence cue that is not
-negated ("ikväll", "biljett", "på väg"). The detector never lowers a level: combining it
-with the NLU model happens in the action (actions/risk.py).
+negated ("ikväll", "biljett", "på väg"). Combining the detector with the trained risk model
+happens in bot/risk/screening.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from spacy.language import Language
 
-from bot.risk.levels import CATEGORIES, RiskLevel
+from bot.risk.levels import RiskLevel, in_category_order
 from bot.risk.patterns import CLAUSE_END, GAP, Patterns, Rule, load_patterns
 from bot.text import fold
 
@@ -67,10 +67,17 @@ class Screening:
 NO_RISK = Screening(level=RiskLevel.NONE, categories=())
 
 
+WILDCARDS = "*?["
+
+
 @dataclass(frozen=True)
 class _Word:
     pattern: str
     lemma: str | None  # set when the word is written in its base form
+
+    @property
+    def is_wildcard(self) -> bool:
+        return any(char in self.pattern for char in WILDCARDS)
 
     def matches(self, text: str, lemma: str) -> bool:
         if self.lemma is None:
@@ -88,6 +95,7 @@ class _Tokens:
     clause_of: list[int]
     spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     requirement_spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    live_spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     by_text: dict[str, list[int]] | None = None
     by_lemma: dict[str, list[int]] | None = None
 
@@ -96,7 +104,7 @@ class _Tokens:
 
     def candidates(self, first: _Word) -> list[int]:
         """Positions where a phrase's first word can match: looked up, not scanned, when exact."""
-        if first.lemma is None and any(char in first.pattern for char in "*?["):
+        if first.is_wildcard:
             return [
                 i for i, text in enumerate(self.texts) if fnmatch.fnmatchcase(text, first.pattern)
             ]
@@ -155,10 +163,9 @@ class RiskDetector:
                 )
         if not matches:
             return Screening(RiskLevel.NONE, (), (), tuple(set_aside), imminent)
-        seen = {match.category for match in matches}
         return Screening(
             level=RiskLevel.highest(*(match.level for match in matches)),
-            categories=tuple(category for category in CATEGORIES if category in seen),
+            categories=in_category_order(match.category for match in matches),
             matches=tuple(matches),
             set_aside=tuple(set_aside),
             imminent=imminent,
@@ -260,12 +267,17 @@ class RiskDetector:
         return False
 
     def _live_spans(self, tokens: _Tokens, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
-        return [
-            span
-            for phrase in phrases
-            for span in self._spans(tokens, phrase)
-            if not self._negated(tokens, span)
-        ]
+        """Matches of cue phrases that are not negated; once per message and cue list (the
+        imminence and context cues are asked for by every rule)."""
+        key = id(phrases)
+        if key not in tokens.live_spans:
+            tokens.live_spans[key] = [
+                span
+                for phrase in phrases
+                for span in self._spans(tokens, phrase)
+                if not self._negated(tokens, span)
+            ]
+        return tokens.live_spans[key]
 
     # -- matching phrases ------------------------------------------------------------------
 
@@ -289,7 +301,7 @@ class RiskDetector:
 
     def _word(self, word: str) -> _Word:
         folded = fold(word)
-        if any(char in folded for char in "*?["):
+        if _Word(folded, None).is_wildcard:
             return _Word(folded, None)
         lemma = fold(self.nlp(word)[0].lemma_)
         # Only a word written in its base form stands for its inflections: "ska" has the

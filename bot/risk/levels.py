@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 
 # The order of this tuple is the order categories are listed in slots and notifications.
@@ -14,6 +15,12 @@ CATEGORIES = (
     "suicide",
     "grooming",
 )
+
+
+def in_category_order(categories: Iterable[str]) -> tuple[str, ...]:
+    """The known categories among `categories`, once each, in the order of CATEGORIES."""
+    present = set(categories)
+    return tuple(category for category in CATEGORIES if category in present)
 
 
 class RiskLevel(str, Enum):

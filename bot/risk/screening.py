@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from bot.risk.classifier import Prediction, RiskClassifier
 from bot.risk.detector import RiskDetector, Screening
-from bot.risk.levels import CATEGORIES, RiskLevel
+from bot.risk.levels import RiskLevel, in_category_order
 from bot.settings import Settings, settings
 
 logger = logging.getLogger(__name__)
@@ -43,11 +43,10 @@ def combine(screening: Screening, prediction: Prediction) -> Screening:
         level = RiskLevel.ACUTE
     if level.rank <= screening.level.rank:
         return screening
-    categories = set(screening.categories) | set(prediction.categories)
     return replace(
         screening,
         level=level,
-        categories=tuple(category for category in CATEGORIES if category in categories),
+        categories=in_category_order([*screening.categories, *prediction.categories]),
         by_model=True,
     )
 
