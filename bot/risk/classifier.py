@@ -35,6 +35,7 @@ META_FILE = "meta.json"
 ELEVATED_THRESHOLD = 0.7
 ACUTE_THRESHOLD = 0.5
 CATEGORY_THRESHOLD = 0.35
+CATEGORIES_FROM = 0.5
 LEVELS = [level.value for level in RiskLevel]
 
 
@@ -101,8 +102,11 @@ class RiskClassifier:
         elif signalled >= ELEVATED_THRESHOLD:
             level = RiskLevel.ELEVATED
         else:
-            return Prediction(RiskLevel.NONE, (), probabilities)
-        return Prediction(level, self._categories(text), probabilities)
+            level = RiskLevel.NONE
+        # Categories also below the threshold: the screening may still act on a weaker
+        # signal in a message that says when (bot/risk/screening.py).
+        categories = self._categories(text) if signalled >= CATEGORIES_FROM else ()
+        return Prediction(level, categories, probabilities)
 
     def _categories(self, text: str) -> tuple[str, ...]:
         scores = {

@@ -57,6 +57,9 @@ class Screening:
     matches: tuple[SignalMatch, ...] = ()
     set_aside: tuple[SetAside, ...] = ()
     imminent: bool = False
+    # Live cues for a harmless reading anywhere in the message, whether or not a rule
+    # matched: context names ("news", "sport_and_hunting", ...), "negation", "hypothetical".
+    benign_cues: frozenset[str] = frozenset()
     by_model: bool = False  # the trained model raised the level (bot/risk/screening.py)
 
     @property
@@ -161,15 +164,29 @@ class RiskDetector:
                         tokens.char_ends[end - 1],
                     )
                 )
+        benign_cues = self._benign_cues(tokens)
         if not matches:
-            return Screening(RiskLevel.NONE, (), (), tuple(set_aside), imminent)
+            return Screening(RiskLevel.NONE, (), (), tuple(set_aside), imminent, benign_cues)
         return Screening(
             level=RiskLevel.highest(*(match.level for match in matches)),
             categories=in_category_order(match.category for match in matches),
             matches=tuple(matches),
             set_aside=tuple(set_aside),
             imminent=imminent,
+            benign_cues=benign_cues,
         )
+
+    def _benign_cues(self, tokens: _Tokens) -> frozenset[str]:
+        cues = {
+            name
+            for name, phrases in self.patterns.contexts.items()
+            if self._live_spans(tokens, phrases)
+        }
+        if any(self._spans(tokens, phrase) for phrase in self.patterns.negation_cues):
+            cues.add("negation")
+        if any(self._spans(tokens, phrase) for phrase in self.patterns.hypothetical_cues):
+            cues.add("hypothetical")
+        return frozenset(cues)
 
     # -- applying one rule ----------------------------------------------------------------
 
@@ -224,7 +241,7 @@ class RiskDetector:
     def _non_literal(self, rule: Rule, tokens: _Tokens, found: list[tuple[int, int]]) -> str | None:
         sentences = {tokens.sentence_of[start] for start, _ in found}
         for name, cues in self.patterns.contexts.items():
-            if name in rule.ignores_contexts:
+            if not self.patterns.context_applies(name, rule):
                 continue
             if any(
                 tokens.sentence_of[start] in sentences
@@ -233,7 +250,24 @@ class RiskDetector:
                 return f"context:{name}"
         if rule.hypothetical_applies and self._hypothetical(tokens, found):
             return "hypothetical"
+        if self._resolved(tokens, sentences):
+            return "resolved"
         return None
+
+    def _resolved(self, tokens: _Tokens, sentences: set[int]) -> bool:
+        """Told as past and over: a past cue in the signal's sentence, an "over" cue
+        anywhere, and nothing that says now outside the sentences that tell the story
+        ("det är sex år sedan nu" is not imminent)."""
+        if not self.patterns.past_cues:
+            return False
+        past = self._sentences_with(tokens, self.patterns.past_cues)
+        over = self._sentences_with(tokens, self.patterns.over_cues)
+        if not (sentences & past and over):
+            return False
+        return not (self._sentences_with(tokens, self.patterns.imminence_cues) - past - over)
+
+    def _sentences_with(self, tokens: _Tokens, phrases: tuple[str, ...]) -> set[int]:
+        return {tokens.sentence_of[start] for start, _ in self._live_spans(tokens, phrases)}
 
     def _hypothetical(self, tokens: _Tokens, found: list[tuple[int, int]]) -> bool:
         clauses = {tokens.clause_of[start] for start, _ in found}

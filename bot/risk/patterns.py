@@ -6,7 +6,11 @@ The file (data/risk/patterns.yml by default, RISK_PATTERNS_FILE in .env) holds:
 - `rules`: a category, a level and the terms that must all occur in one sentence.
 - `negation`, `contexts`, `hypothetical`, `imminence`: cue lists that cancel a signal
   ("han har inte pratat om vapen"), set it aside as news, games, sport or homework, mark a
-  general question ("vad händer om någon reser"), or raise it to acute ("ikväll").
+  general question ("vad händer om någon reser"), or raise it to acute ("ikväll"). A
+  context is a list of cues, or `{categories: [...], cues: [...]}` to set aside only
+  signals of those categories.
+- `resolved`: `past` and `over` cues; a signal in a sentence about the past, in a message
+  that says it is over, is history ("för fem år sedan ... nu mår hon bra").
 
 How a term is written:
 - one or more words: `ta livet av sig` matches those words in a row;
@@ -67,6 +71,16 @@ class Patterns:
     hypothetical_cues: tuple[str, ...]
     imminence_cues: tuple[str, ...]
     terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Contexts that set aside only the signals of these categories (the others: all).
+    context_categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    past_cues: tuple[str, ...] = ()
+    over_cues: tuple[str, ...] = ()
+
+    def context_applies(self, context: str, rule: Rule) -> bool:
+        if context in rule.ignores_contexts:
+            return False
+        categories = self.context_categories.get(context)
+        return categories is None or rule.category in categories
 
 
 def load_patterns(path: Path) -> Patterns:
@@ -88,10 +102,15 @@ def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
     rules = tuple(_rule(entry, terms, source) for entry in _list(raw, "signals", source))
     _check_unique_ids(rules, source)
     negation = _mapping(raw, "negation", source)
-    contexts = {
-        name: _phrases(values, f"{source}: contexts.{name}")
-        for name, values in _mapping(raw, "contexts", source).items()
-    }
+    contexts: dict[str, tuple[str, ...]] = {}
+    context_categories: dict[str, tuple[str, ...]] = {}
+    for name, values in _mapping(raw, "contexts", source).items():
+        where = f"{source}: contexts.{name}"
+        if isinstance(values, dict):
+            context_categories[name] = _categories(values.get("categories"), where)
+            values = values.get("cues")
+        contexts[name] = _expanded(values, terms, where)
+    resolved = _mapping(raw, "resolved", source) if "resolved" in raw else {}
     for rule in rules:
         unknown = set(rule.ignores_contexts) - set(contexts)
         if unknown:
@@ -115,7 +134,24 @@ def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
             _mapping(raw, "imminence", source).get("cues"), f"{source}: imminence.cues"
         ),
         terms=terms,
+        context_categories=context_categories,
+        past_cues=_expanded(resolved.get("past", []), terms, f"{source}: resolved.past"),
+        over_cues=_expanded(resolved.get("over", []), terms, f"{source}: resolved.over"),
     )
+
+
+def _expanded(values: object, terms: dict[str, tuple[str, ...]], where: str) -> tuple[str, ...]:
+    if values == []:
+        return ()
+    return tuple(
+        item for phrase in _phrases(values, where) for item in _expand(phrase, terms, where)
+    )
+
+
+def _categories(values: object, where: str) -> tuple[str, ...]:
+    if not isinstance(values, list) or not values or set(values) - set(CATEGORIES):
+        raise PatternError(f"{where}: categories must list some of {', '.join(CATEGORIES)}")
+    return tuple(values)
 
 
 def _expand_terms(plain: dict[str, tuple[str, ...]], source: str) -> dict[str, tuple[str, ...]]:

@@ -105,6 +105,41 @@ def test_each_context_sets_a_signal_aside(detector, context, message):
     assert any(item.reason == f"context:{context}" for item in screening.set_aside)
 
 
+def test_a_family_visit_sets_aside_only_travel_signals(detector):
+    trip = detector.screen("vi ska åka till irak och hälsa på farmor i sommar")
+    assert trip.level is RiskLevel.NONE
+    assert any(item.reason == "context:family_visit" for item in trip.set_aside)
+    married_off = detector.screen(
+        "de ska hälsa på farmor i irak och där ska hon giftas bort med en kusin"
+    )
+    assert "child_at_risk" in married_off.categories
+
+
+def test_a_signal_told_as_past_and_over_is_history(detector):
+    message = "för fem år sedan hotade han mig. nu mår vi bra och har flyttat."
+    screening = detector.screen(message)
+    assert screening.level is RiskLevel.NONE
+    assert any(item.reason == "resolved" for item in screening.set_aside)
+
+
+def test_a_past_story_does_not_hide_a_new_signal(detector):
+    message = "för fem år sedan hotade han mig men det löste vi. nu har han köpt en pistol."
+    assert "weapons" in detector.screen(message).categories
+
+
+def test_a_past_signal_that_is_not_over_counts(detector):
+    assert detector.screen("för fem år sedan hotade han mig och han slutar aldrig").level in {
+        RiskLevel.ELEVATED,
+        RiskLevel.ACUTE,
+    }
+
+
+def test_the_cues_for_a_harmless_reading_are_reported_without_a_signal(detector):
+    screening = detector.screen("vi såg ett reportage igår och han sa inte så mycket om det")
+    assert screening.level is RiskLevel.NONE and not screening.matches
+    assert {"news", "negation"} <= screening.benign_cues
+
+
 def test_a_context_in_another_sentence_does_not_hide_a_signal(detector):
     message = "Vi såg ett reportage om IS igår. Nu säger han att han ska åka till syrien imorgon."
     assert detector.screen(message).level is RiskLevel.ACUTE

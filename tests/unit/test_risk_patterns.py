@@ -90,11 +90,21 @@ def test_groups_may_refer_to_groups():
             },
             "unknown contexts",
         ),
+        ({"contexts": {"trip": {"categories": ["holiday"], "cues": ["a"]}}}, "categories must"),
+        ({"resolved": {"past": ["för länge sen"], "over": [""]}}, "empty or non-text"),
     ],
 )
 def test_mistakes_are_refused_with_a_clear_message(change, message):
     with pytest.raises(PatternError, match=message):
         parse_patterns(minimal(**change))
+
+
+def test_a_context_may_be_limited_to_some_categories():
+    patterns = parse_patterns(
+        minimal(contexts={"trip": {"categories": ["travel"], "cues": ["semester"]}})
+    )
+    assert patterns.contexts["trip"] == ("semester",)
+    assert patterns.context_categories == {"trip": ("travel",)}
 
 
 def test_an_unreadable_file_is_a_pattern_error(tmp_path):

@@ -40,21 +40,49 @@ def test_the_model_catches_phrasing_no_pattern_has(detector, model):
     assert RiskScreen(detector, model).screen(message).level is not RiskLevel.NONE
 
 
-def test_the_model_cannot_escalate_what_the_patterns_set_aside(detector, model):
+def test_the_model_does_not_escalate_news_the_patterns_set_aside(detector, model):
     message = "vi såg ett reportage på nyheterna om en kille som åkte till syrien"
     assert RiskScreen(detector, model).screen(message).level is RiskLevel.NONE
+
+
+def _prediction(none: float, elevated: float, acute: float, categories=("attack",)) -> Prediction:
+    probabilities = {"none": none, "elevated": elevated, "acute": acute}
+    return Prediction(RiskLevel.NONE, categories, probabilities)
 
 
 def test_a_model_signal_with_a_time_is_acute(detector):
     screening = detector.screen("han går hemifrån ikväll")
     assert screening.imminent
-    raised = combine(screening, Prediction(RiskLevel.ELEVATED, ("attack",), {}))
+    raised = combine(screening, _prediction(0.35, 0.6, 0.05))
     assert raised.level is RiskLevel.ACUTE and raised.by_model and raised.categories == ("attack",)
 
 
-def test_the_model_never_lowers_a_level(detector):
+def test_a_weak_model_signal_without_a_time_is_not_an_escalation(detector):
+    screening = detector.screen("han går hemifrån efter maten")
+    assert not screening.imminent
+    assert combine(screening, _prediction(0.35, 0.6, 0.05)).level is RiskLevel.NONE
+
+
+def test_the_model_needs_more_certainty_to_overrule_a_set_aside_signal(detector):
+    screening = detector.screen("vi såg ett reportage om en kille som åkte till syrien")
+    assert screening.set_aside and screening.level is RiskLevel.NONE
+    assert combine(screening, _prediction(0.2, 0.8, 0.0)).level is RiskLevel.NONE
+    assert combine(screening, _prediction(0.05, 0.9, 0.05)).level is RiskLevel.ELEVATED
+    assert combine(screening, _prediction(0.05, 0.1, 0.85)).level is RiskLevel.ACUTE
+
+
+def test_the_model_overrules_an_elevated_hit_only_when_sure_it_is_harmless(detector):
     screening = detector.screen("min son har skaffat en pistol")
-    assert combine(screening, Prediction(RiskLevel.NONE, (), {})).level is RiskLevel.ELEVATED
+    assert screening.level is RiskLevel.ELEVATED
+    assert combine(screening, _prediction(0.7, 0.3, 0.0)).level is RiskLevel.ELEVATED
+    vetoed = combine(screening, _prediction(0.85, 0.15, 0.0))
+    assert vetoed.level is RiskLevel.NONE and vetoed.categories == () and vetoed.by_model
+
+
+def test_the_model_never_lowers_an_acute_hit(detector, model):
+    message = "min son har skaffat en pistol och ska använda den ikväll"
+    assert detector.screen(message).level is RiskLevel.ACUTE
+    assert RiskScreen(detector, model).screen(message).level is RiskLevel.ACUTE
 
 
 def test_the_model_is_saved_and_loaded(tmp_path):
