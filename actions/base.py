@@ -59,6 +59,7 @@ class ResponseAction(Action, ABC):
         return {
             **self.directory().phone_placeholders(),
             "retention_days": settings.conversation_retention_days,
+            "escalation_retention_days": settings.escalation_retention_days,
         }
 
     def utter(self, dispatcher: CollectingDispatcher, response: str, **values: Any) -> None:

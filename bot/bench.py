@@ -152,7 +152,7 @@ def bench_vagvisaren(relatives: int, rounds: int, workdir: Path) -> RunResult:
     overrides = {
         "RASA_PORT": str(rasa_port),
         "ACTION_SERVER_PORT": str(free_port()),
-        "TRACKER_SQLITE_PATH": str(workdir / "tracker.db"),
+        "TRACKER_DATABASE_URL": f"sqlite:///{workdir / 'tracker.db'}",
         # Escalations from bench messages go to the bench's own store, never the real one.
         "ESCALATION_DATABASE_URL": f"sqlite:///{workdir / 'escalations.db'}",
         "ESCALATION_RETRY_FILE": str(workdir / "escalation-retry.jsonl"),

@@ -132,6 +132,21 @@ def load_directory(path: Path) -> ContactDirectory:
     return ContactDirectory(load_contacts(path))
 
 
+# Public numbers that are never a relative's own, whatever the contact file says.
+EMERGENCY_NUMBERS = ("112", "114 14", "1177", "90101", "116 111", "116 006")
+
+
+def public_phone_numbers(path: Path | None = None) -> tuple[str, ...]:
+    """The numbers the bot itself gives out: the redactor must leave them in place."""
+    from bot.settings import settings
+
+    try:
+        contacts = load_contacts(path or settings.contacts_file)
+    except (OSError, ContactsError):
+        contacts = []
+    return EMERGENCY_NUMBERS + tuple(contact.phone for contact in contacts if contact.phone)
+
+
 def main() -> int:
     """`python -m bot.contacts`: validate the configured file and list stale entries."""
     from bot.settings import settings

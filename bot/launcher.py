@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.contacts import load_directory, warn_about_stale_contacts
-from bot.retention import purge_inactive_conversations, sqlite_engine
+from bot.retention import purge
 from bot.settings import PROJECT_ROOT, Settings, settings
 
 logger = logging.getLogger("vagvisaren")
@@ -148,13 +148,10 @@ def preflight(config: Settings) -> None:
 
 def _purge_periodically(config: Settings, stop: threading.Event) -> None:
     while not stop.is_set():
-        if config.tracker_sqlite_path.exists():
-            try:
-                purge_inactive_conversations(
-                    sqlite_engine(config.tracker_sqlite_path), config.conversation_retention_days
-                )
-            except Exception:  # a failed purge must never stop the bot; retried next hour
-                logger.exception("Retention purge failed")
+        try:
+            purge(config)
+        except Exception as error:  # a failed purge must never stop the bot; retried next hour
+            logger.error("Retention purge failed (%s); retried in an hour", type(error).__name__)
         stop.wait(PURGE_INTERVAL_SECONDS)
 
 

@@ -1,8 +1,15 @@
-"""Deletes conversations that have been inactive for too long.
+"""Deletes what is kept longer than the configured retention.
 
-Rasa's SQL tracker store keeps every event of a conversation in the `events` table. A
-conversation whose newest event is older than CONVERSATION_RETENTION_DAYS is deleted as a
-whole. The launcher runs this at start-up and then every hour; it is also a command:
+- Conversations: Rasa's SQL tracker store keeps every event of a conversation in the
+  `events` table. A conversation whose newest event is older than
+  CONVERSATION_RETENTION_DAYS is deleted as a whole.
+- Escalations: the excerpt (the redacted words around a risk signal) of an escalation that
+  was resolved more than ESCALATION_RETENTION_DAYS ago is erased; level, categories,
+  status and times stay, for statistics. (Resolution time is the row's last update: a
+  resolved escalation changes only when a new signal reopens it.)
+
+SQLite and PostgreSQL alike. The launcher runs this at start-up and then every hour; it is
+also a command:
 
     python -m bot.retention        (make purge)
 """
@@ -13,8 +20,24 @@ import logging
 import time
 from pathlib import Path
 
-from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, delete, func, select
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import (
+    Column,
+    Float,
+    MetaData,
+    String,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
+
+from bot.escalations.model import Status, escalations
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +54,10 @@ _events = Table(
 
 def sqlite_engine(path: Path) -> Engine:
     return create_engine(f"sqlite:///{path}", future=True)
+
+
+def engine_for(url: str) -> Engine:
+    return create_engine(url, future=True)
 
 
 def purge_inactive_conversations(
@@ -55,19 +82,53 @@ def purge_inactive_conversations(
     return len(senders)
 
 
+def erase_resolved_excerpts(
+    engine: Engine, retention_days: int, now: datetime | None = None
+) -> int:
+    """Erases the excerpt of escalations resolved more than retention_days ago."""
+    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
+    statement = (
+        update(escalations)
+        .where(
+            and_(
+                escalations.c.status == Status.RESOLVED.value,
+                escalations.c.updated_at < cutoff,
+                escalations.c.excerpt != "",
+            )
+        )
+        .values(excerpt="", last_message_key=None)
+    )
+    with engine.begin() as connection:
+        if not engine.dialect.has_table(connection, "escalations"):
+            return 0
+        erased = connection.execute(statement).rowcount
+    if erased:
+        logger.info("Retention: erased the excerpts of %d resolved escalations", erased)
+    return erased
+
+
+def purge(config) -> tuple[int, int]:
+    """Both retention rules on the configured databases: (conversations, excerpts)."""
+    conversations = purge_inactive_conversations(
+        engine_for(config.tracker_database_url), config.conversation_retention_days
+    )
+    excerpts = erase_resolved_excerpts(
+        engine_for(config.escalation_database_url), config.escalation_retention_days
+    )
+    return conversations, excerpts
+
+
 def main() -> int:
     from bot.settings import settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    if not settings.tracker_sqlite_path.exists():
-        print("No conversation database yet: nothing to delete.")
-        return 0
-    deleted = purge_inactive_conversations(
-        sqlite_engine(settings.tracker_sqlite_path), settings.conversation_retention_days
-    )
+    for directory in settings.sqlite_directories():
+        directory.mkdir(parents=True, exist_ok=True)
+    conversations, excerpts = purge(settings)
     print(
-        f"Deleted {deleted} conversations inactive for more than "
-        f"{settings.conversation_retention_days} days."
+        f"Deleted {conversations} conversations inactive for more than "
+        f"{settings.conversation_retention_days} days; erased the excerpts of {excerpts} "
+        f"escalations resolved more than {settings.escalation_retention_days} days ago."
     )
     return 0
 

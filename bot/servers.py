@@ -25,7 +25,8 @@ def _configure_logging() -> None:
 
 def run_rasa_server() -> None:
     settings.export_for_rasa()
-    settings.tracker_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    for directory in settings.sqlite_directories():
+        directory.mkdir(parents=True, exist_ok=True)
     import rasa.core.run
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.common import configure_logging_and_warnings

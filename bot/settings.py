@@ -50,10 +50,13 @@ class Settings:
     rasa_port: int = 5005
     action_server_port: int = 5055
     rasa_jwt_secret: str = ""
-    tracker_sqlite_path: Path = field(default_factory=lambda: PROJECT_ROOT / "var/tracker.db")
+    # Rasa's conversations (tracker store), redacted: SQLite or PostgreSQL.
+    tracker_database_url: str = f"sqlite:///{PROJECT_ROOT / 'var/tracker.db'}"
     contacts_file: Path = field(default_factory=lambda: PROJECT_ROOT / "deployment/contacts.yml")
     contacts_max_age_days: int = 365
     conversation_retention_days: int = 30
+    # Escalation excerpts are erased this many days after the escalation was resolved.
+    escalation_retention_days: int = 30
     model_path: Path = field(default_factory=lambda: PROJECT_ROOT / "models/vagvisaren.tar.gz")
     log_level: str = "INFO"
     # How the action server reaches Rasa's HTTP API (to classify each question of a
@@ -98,10 +101,13 @@ class Settings:
             rasa_port=int(_get("RASA_PORT", "5005")),
             action_server_port=int(_get("ACTION_SERVER_PORT", "5055")),
             rasa_jwt_secret=_get("RASA_JWT_SECRET", ""),
-            tracker_sqlite_path=_resolve(_get("TRACKER_SQLITE_PATH", "var/tracker.db")),
+            tracker_database_url=_database_url(
+                _get("TRACKER_DATABASE_URL", "sqlite:///var/tracker.db")
+            ),
             contacts_file=_resolve(_get("CONTACTS_FILE", "deployment/contacts.yml")),
             contacts_max_age_days=int(_get("CONTACTS_MAX_AGE_DAYS", "365")),
             conversation_retention_days=int(_get("CONVERSATION_RETENTION_DAYS", "30")),
+            escalation_retention_days=int(_get("ESCALATION_RETENTION_DAYS", "30")),
             model_path=_resolve(_get("RASA_MODEL", "models/vagvisaren.tar.gz")),
             log_level=_get("LOG_LEVEL", "INFO"),
             rasa_internal_url=_get(
@@ -142,7 +148,7 @@ class Settings:
         return {
             **TELEMETRY_ENV,
             "ACTION_SERVER_PORT": str(self.action_server_port),
-            "TRACKER_SQLITE_PATH": str(self.tracker_sqlite_path),
+            "TRACKER_DATABASE_URL": self.tracker_database_url,
             # Sanic: the action server listens on loopback only; no access logs, which
             # would hold client IP addresses.
             "SANIC_HOST": "127.0.0.1",
@@ -155,6 +161,15 @@ class Settings:
             "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning,"
             "ignore::FutureWarning",
         }
+
+    def sqlite_directories(self) -> list[Path]:
+        """Folders that must exist for the SQLite databases in use."""
+        prefix = "sqlite:///"
+        return [
+            Path(url[len(prefix) :]).parent
+            for url in (self.tracker_database_url, self.escalation_database_url)
+            if url.startswith(prefix) and url != prefix + ":memory:"
+        ]
 
     def export_for_rasa(self) -> None:
         os.environ.update(self.rasa_environment())

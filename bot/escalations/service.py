@@ -130,3 +130,17 @@ def _outcome(change: Change, escalation: Escalation) -> Outcome:
         categories=tuple(escalation.category_list),
         at=escalation.updated_at,
     )
+
+
+def forget_conversation(uow: SqlAlchemyUnitOfWork, conversation_ref: str) -> bool:
+    """The relative deleted the conversation: erase what the escalation holds of its words
+    (the excerpt). Level, categories and status stay, so staff who were already alerted
+    still see that there was a signal. Returns whether there was an escalation."""
+    with uow:
+        escalation = uow.escalations.for_conversation(conversation_ref)
+        if escalation is None:
+            return False
+        escalation.excerpt = ""
+        escalation.last_message_key = None
+        uow.commit()
+        return True

@@ -171,7 +171,7 @@ def bot(tmp_path_factory, staff) -> Bot:
             "RASA_PORT": str(rasa_port),
             "ACTION_SERVER_PORT": str(action_port),
             "RASA_JWT_SECRET": TEST_JWT_SECRET,
-            "TRACKER_SQLITE_PATH": str(database),
+            "TRACKER_DATABASE_URL": f"sqlite:///{database}",
             "ESCALATION_DATABASE_URL": f"sqlite:///{base / 'escalations.db'}",
             "ESCALATION_RETRY_FILE": str(base / "escalation-retry.jsonl"),
             "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,

@@ -1,34 +1,57 @@
-"""Retention on a real Rasa SQL tracker store (SQLite)."""
+"""Retention on real databases (SQLite and PostgreSQL): conversations in the redacting
+tracker store, escalation excerpts after resolution."""
 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
-from rasa.core.tracker_store import SQLTrackerStore
+import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import select
 
-from bot.retention import SECONDS_PER_DAY, purge_inactive_conversations, sqlite_engine
+from bot.escalations.database import migrate, session_factory
+from bot.escalations.model import Escalation, Status
+from bot.escalations.service import Signal, record_signal
+from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
+from bot.privacy.tracker_store import RedactingSQLTrackerStore
+from bot.retention import (
+    SECONDS_PER_DAY,
+    engine_for,
+    erase_resolved_excerpts,
+    purge_inactive_conversations,
+)
+from bot.risk.levels import RiskLevel
+from tests.integration.databases import postgres_database
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nintents: [greet]")
 
 
-async def store_conversation(store: SQLTrackerStore, sender: str, last_activity: float) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        with postgres_database() as database:
+            yield database
+
+
+async def store_conversation(store, sender: str, last_activity: float) -> None:
     tracker = DialogueStateTracker(sender, DOMAIN.slots)
     tracker.update(UserUttered("hej", {"name": "greet"}, timestamp=last_activity - 10))
     tracker.update(ActionExecuted("utter_greet", timestamp=last_activity))
     await store.save(tracker)
 
 
-async def test_only_conversations_past_retention_are_deleted(tmp_path):
-    path = tmp_path / "tracker.db"
-    store = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+async def test_only_conversations_past_retention_are_deleted(url):
+    store = RedactingSQLTrackerStore(DOMAIN, host=url)
     now = time.time()
     await store_conversation(store, "old", now - 31 * SECONDS_PER_DAY)
     await store_conversation(store, "recent", now - 29 * SECONDS_PER_DAY)
 
-    deleted = purge_inactive_conversations(sqlite_engine(path), retention_days=30, now=now)
+    deleted = purge_inactive_conversations(engine_for(url), retention_days=30, now=now)
 
     assert deleted == 1
     assert await store.retrieve("old") is None
@@ -36,18 +59,53 @@ async def test_only_conversations_past_retention_are_deleted(tmp_path):
     assert recent is not None and len(recent.events) == 2
 
 
-async def test_a_conversation_with_recent_activity_is_kept_whole(tmp_path):
-    path = tmp_path / "tracker.db"
-    store = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path))
+async def test_a_conversation_with_recent_activity_is_kept_whole(url):
+    store = RedactingSQLTrackerStore(DOMAIN, host=url)
     now = time.time()
     tracker = DialogueStateTracker("mixed", DOMAIN.slots)
     tracker.update(UserUttered("hej", {"name": "greet"}, timestamp=now - 90 * SECONDS_PER_DAY))
     tracker.update(UserUttered("hej igen", {"name": "greet"}, timestamp=now - SECONDS_PER_DAY))
     await store.save(tracker)
 
-    assert purge_inactive_conversations(sqlite_engine(path), retention_days=30, now=now) == 0
+    assert purge_inactive_conversations(engine_for(url), retention_days=30, now=now) == 0
     assert len((await store.retrieve("mixed")).events) == 2
 
 
-def test_empty_database_is_fine(tmp_path):
-    assert purge_inactive_conversations(sqlite_engine(tmp_path / "new.db"), 30) == 0
+def test_an_empty_database_is_fine(url):
+    assert purge_inactive_conversations(engine_for(url), 30) == 0
+    assert erase_resolved_excerpts(engine_for(url), 30) == 0
+
+
+def _escalation(url: str, conversation: str, status: Status, updated_days_ago: int, now):
+    uow = SqlAlchemyUnitOfWork(session_factory(url))
+    record_signal(
+        uow,
+        Signal(conversation, RiskLevel.ELEVATED, ("travel",), "…resa till [namn]…", "key"),
+        now=now - timedelta(days=updated_days_ago),
+    )
+    with uow:
+        escalation = uow.escalations.for_conversation(conversation)
+        escalation.status = status.value
+        uow.commit()
+
+
+def test_excerpts_are_erased_only_after_resolution_plus_retention(url):
+    from datetime import datetime, timezone
+
+    migrate(url)
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+    _escalation(url, "resolved-long-ago", Status.RESOLVED, 31, now)
+    _escalation(url, "resolved-recently", Status.RESOLVED, 29, now)
+    _escalation(url, "open-long-ago", Status.NEW, 90, now)
+    _escalation(url, "claimed-long-ago", Status.CLAIMED, 90, now)
+
+    assert erase_resolved_excerpts(engine_for(url), retention_days=30, now=now) == 1
+
+    with session_factory(url)() as session:
+        rows = {e.conversation_ref: e for e in session.execute(select(Escalation)).scalars()}
+    assert rows["resolved-long-ago"].excerpt == ""
+    assert rows["resolved-long-ago"].level == "elevated"  # the statistics stay
+    assert rows["resolved-long-ago"].categories == "travel"
+    for kept in ("resolved-recently", "open-long-ago", "claimed-long-ago"):
+        assert rows[kept].excerpt == "…resa till [namn]…"
+    assert erase_resolved_excerpts(engine_for(url), retention_days=30, now=now) == 0

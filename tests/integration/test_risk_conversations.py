@@ -156,7 +156,7 @@ def bot_without_database(tmp_path_factory):
             "RASA_PORT": str(rasa_port),
             "ACTION_SERVER_PORT": str(action_port),
             "RASA_JWT_SECRET": TEST_JWT_SECRET,
-            "TRACKER_SQLITE_PATH": str(base / "tracker.db"),
+            "TRACKER_DATABASE_URL": f"sqlite:///{base / 'tracker.db'}",
             "ESCALATION_DATABASE_URL": f"postgresql+psycopg2://nobody@127.0.0.1:{dead_port}/none",
             "ESCALATION_RETRY_FILE": str(base / "retry.jsonl"),
             "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,

@@ -16,6 +16,7 @@ FIXED_INTENTS = {
     "ask_anonymity", "request_human", "ask_social_services", "ask_child_custody", "ask_police",
     "ask_how_to_report", "ask_confidentiality", "ask_warning_signs", "ask_how_to_talk",
     "ask_support_for_me", "ask_leaving_support", "ask_returnee", "ask_contacts", "share_worry",
+    "delete_conversation",  # issue 4: "radera mitt samtal"
 }  # fmt: skip
 
 

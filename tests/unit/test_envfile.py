@@ -51,9 +51,9 @@ def test_example_turns_telemetry_off():
 
 def test_settings_from_a_mapping():
     config = Settings.from_environment_mapping(
-        {"RASA_PORT": "6000", "TRACKER_SQLITE_PATH": "/tmp/x.db"}
+        {"RASA_PORT": "6000", "TRACKER_DATABASE_URL": "sqlite:////tmp/x.db"}
     )
     assert config.rasa_port == 6000
-    assert str(config.tracker_sqlite_path) == "/tmp/x.db"
+    assert config.tracker_database_url == "sqlite:////tmp/x.db"
     assert config.escalation_database_url == f"sqlite:///{PROJECT_ROOT}/var/escalations.db"
     assert config.rasa_environment()["RASA_TELEMETRY_ENABLED"] == "false"

@@ -1,0 +1,1 @@
+"""Anonymity: redaction of what is stored, pseudonymous ids, retention and deletion."""

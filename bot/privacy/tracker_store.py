@@ -1,0 +1,132 @@
+"""Rasa tracker stores that keep nothing identifying, and forget a conversation on request.
+
+Rasa's own SQL and Redis tracker stores write every message as the relative typed it.
+These subclasses store a redacted copy of the tracker instead (bot/privacy/redaction.py):
+user and bot texts, the text inside the NLU parse data, entity values and text slots are
+masked, and message metadata (which can carry a channel's user data) is dropped. The
+running turn is unaffected: Rasa, the actions and the risk screening see the full text
+before the tracker is saved. Events published to an event broker go through the same copy.
+
+When a turn ran `action_delete_conversation` ("radera mitt samtal"), saving deletes every
+stored event of the conversation instead; the relative's next message starts a new one.
+
+endpoints.yml:
+
+    tracker_store:
+      type: bot.privacy.tracker_store.RedactingSQLTrackerStore
+      url: ${TRACKER_DATABASE_URL}     # sqlite:///var/tracker.db, postgresql://...
+
+or `bot.privacy.tracker_store.RedactingRedisTrackerStore` with Rasa's Redis settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore
+from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+
+from bot.privacy.redaction import redact
+
+logger = logging.getLogger(__name__)
+
+DELETE_ACTION = "action_delete_conversation"
+
+
+def deletion_requested(tracker: DialogueStateTracker) -> bool:
+    """The conversation asked to be deleted in this tracker's life."""
+    return any(
+        isinstance(event, ActionExecuted) and event.action_name == DELETE_ACTION
+        for event in tracker.events
+    )
+
+
+def redacted_event(event: dict[str, Any]) -> dict[str, Any]:
+    """A copy of one serialised Rasa event with identifiers masked."""
+    event = dict(event)
+    kind = event.get("event")
+    if kind in {"user", "bot"} and isinstance(event.get("text"), str):
+        event["text"] = redact(event["text"])
+    if kind == "user":
+        event["metadata"] = {}
+        parse_data = dict(event.get("parse_data") or {})
+        if isinstance(parse_data.get("text"), str):
+            parse_data["text"] = redact(parse_data["text"])
+        parse_data["entities"] = [_redacted_entity(e) for e in parse_data.get("entities", [])]
+        parse_data.pop("metadata", None)
+        event["parse_data"] = parse_data
+    if kind == "slot":
+        event["value"] = _redacted_value(event.get("value"))
+    return event
+
+
+def _redacted_entity(entity: dict[str, Any]) -> dict[str, Any]:
+    entity = dict(entity)
+    entity["value"] = _redacted_value(entity.get("value"))
+    return entity
+
+
+def _redacted_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted_value(item) for item in value]
+    return value
+
+
+def redacted_tracker(tracker: DialogueStateTracker, slots: list) -> DialogueStateTracker:
+    """The tracker rebuilt from redacted events on the domain's fresh slots (the live
+    tracker's slot objects hold unredacted values)."""
+    events = [redacted_event(event.as_dict()) for event in tracker.events]
+    return DialogueStateTracker.from_dict(
+        tracker.sender_id, events, slots, tracker._max_event_history
+    )
+
+
+class RedactingSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore configured by one database URL that stores only redacted events."""
+
+    def __init__(self, domain=None, host: str | None = None, event_broker=None, **kwargs) -> None:
+        url = kwargs.pop("url", None) or host
+        if url:
+            parsed = make_url(url)
+            kwargs.update(
+                dialect=parsed.drivername,
+                host=parsed.host,
+                port=parsed.port,
+                db=parsed.database,
+                username=parsed.username,
+                password=parsed.password,
+                query=dict(parsed.query) or None,
+            )
+        super().__init__(domain=domain, event_broker=event_broker, **kwargs)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if deletion_requested(tracker):
+            await self.delete(tracker.sender_id)
+            return
+        await super().save(redacted_tracker(tracker, self.domain.slots))
+
+    async def delete(self, sender_id: str) -> None:
+        with self.session_scope() as session:
+            session.execute(delete(self.SQLEvent).where(self.SQLEvent.sender_id == sender_id))
+            session.commit()
+        logger.info("A conversation was deleted at the relative's request")
+
+
+class RedactingRedisTrackerStore(RedisTrackerStore):
+    """RedisTrackerStore that stores only redacted trackers."""
+
+    async def save(self, tracker: DialogueStateTracker, timeout: float | None = None) -> None:
+        if deletion_requested(tracker):
+            await self.delete(tracker.sender_id)
+            return
+        await super().save(redacted_tracker(tracker, self.domain.slots), timeout)
+
+    async def delete(self, sender_id: str) -> None:
+        self.red.delete(self.key_prefix + sender_id)
+        logger.info("A conversation was deleted at the relative's request")

@@ -1,0 +1,153 @@
+"""The redacting tracker stores on SQLite, PostgreSQL and Redis: nothing identifying is
+written, and a deleted conversation is gone."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+from rasa.core.brokers.broker import EventBroker
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import create_engine, inspect, text
+
+from bot.privacy.tracker_store import (
+    DELETE_ACTION,
+    RedactingRedisTrackerStore,
+    RedactingSQLTrackerStore,
+)
+from tests.integration.databases import postgres_database
+
+DOMAIN = Domain.from_yaml(
+    "version: '3.1'\nintents: [share_worry, delete_conversation]\n"
+    "slots:\n  note:\n    type: text\n    mappings: [{type: custom}]\n"
+)
+IDENTIFIERS = ["Ahmed", "19850314-2385", "070-123 45 67", "ahmed.k@gmail.com", "Storgatan 12"]
+MESSAGE = (
+    "Min son Ahmed (19850314-2385) nås på 070-123 45 67 eller ahmed.k@gmail.com, "
+    "han bor på Storgatan 12."
+)
+
+
+class CollectingBroker(EventBroker):
+    """Receives what Rasa publishes, as a Kafka or RabbitMQ broker would."""
+
+    def __init__(self) -> None:
+        self.published: list[dict] = []
+
+    def publish(self, event: dict) -> None:
+        self.published.append(event)
+
+
+def conversation(sender: str) -> DialogueStateTracker:
+    tracker = DialogueStateTracker(sender, DOMAIN.slots)
+    tracker.update(
+        UserUttered(
+            MESSAGE,
+            {"name": "share_worry", "confidence": 0.9},
+            entities=[{"entity": "person", "value": "Ahmed", "start": 11, "end": 16}],
+            parse_data={"text": MESSAGE, "intent": {"name": "share_worry"}, "entities": []},
+            metadata={"client_ip": "85.228.14.201", "user_agent": "Mozilla/5.0"},
+        )
+    )
+    tracker.update(SlotSet("note", "Ahmed på Storgatan 12"))
+    tracker.update(BotUttered("Tack för att du berättar."))
+    tracker.update(ActionExecuted("action_listen"))
+    return tracker
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tracker.db'}"
+    else:
+        with postgres_database() as database:
+            yield database
+
+
+def everything_stored(url: str) -> str:
+    """Every value of every table, as one text to search."""
+    engine = create_engine(url, future=True)
+    dump = []
+    with engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                dump.append(" ".join(str(value) for value in row))
+    engine.dispose()
+    return "\n".join(dump)
+
+
+async def test_the_sql_store_writes_no_identifier_and_the_turn_keeps_its_text(sql_url):
+    broker = CollectingBroker()
+    store = RedactingSQLTrackerStore(DOMAIN, host=sql_url, event_broker=broker)
+    tracker = conversation("conv-1")
+    await store.save(tracker)
+
+    stored = everything_stored(sql_url)
+    for identifier in IDENTIFIERS + ["85.228.14.201", "Mozilla"]:
+        assert identifier not in stored, identifier
+    assert "[personnummer]" in stored and "[telefon]" in stored and "[namn]" in stored
+    published = str(broker.published)
+    for identifier in IDENTIFIERS:
+        assert identifier not in published, identifier
+    assert len(broker.published) == 4
+    # The live tracker (what Rasa and the actions use in this turn) is untouched.
+    assert tracker.latest_message.text == MESSAGE
+    retrieved = await store.retrieve("conv-1")
+    assert "[telefon]" in retrieved.latest_message.text
+    assert retrieved.get_slot("note") == "[namn] på [adress]"
+
+
+async def test_saving_again_adds_only_the_new_events(sql_url):
+    store = RedactingSQLTrackerStore(DOMAIN, host=sql_url)
+    tracker = conversation("conv-2")
+    await store.save(tracker)
+    tracker.update(UserUttered("tack", {"name": "share_worry"}))
+    await store.save(tracker)
+    assert len((await store.retrieve("conv-2")).events) == 5
+
+
+async def test_a_deleted_conversation_leaves_no_row(sql_url):
+    store = RedactingSQLTrackerStore(DOMAIN, host=sql_url)
+    await store.save(conversation("keep"))
+    tracker = conversation("delete-me")
+    await store.save(tracker)
+    tracker.update(UserUttered("radera mitt samtal", {"name": "delete_conversation"}))
+    tracker.update(ActionExecuted(DELETE_ACTION))
+    tracker.update(BotUttered("Klart. Samtalet är raderat."))
+    await store.save(tracker)
+
+    assert await store.retrieve("delete-me") is None
+    assert "delete-me" not in everything_stored(sql_url)
+    assert await store.retrieve("keep") is not None
+    # Writing again starts a new conversation.
+    await store.save(conversation("delete-me"))
+    assert len((await store.retrieve("delete-me")).events) == 4
+
+
+@pytest.fixture
+def redis_store():
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    client.ping()  # fails clearly when Redis is not running
+    name = f"vagvisarentest{uuid.uuid4().hex[:8]}"  # Rasa accepts alphanumeric prefixes only
+    store = RedactingRedisTrackerStore(DOMAIN, host="127.0.0.1", port=6379, key_prefix=name)
+    prefix = f"{name}:"
+    yield store, client, prefix
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+
+
+async def test_the_redis_store_writes_no_identifier_and_deletes(redis_store):
+    store, client, prefix = redis_store
+    tracker = conversation("conv-r")
+    await store.save(tracker)
+    stored = b" ".join(client.get(key) for key in client.scan_iter(f"{prefix}*")).decode()
+    for identifier in IDENTIFIERS:
+        assert identifier not in stored, identifier
+    assert "[personnummer]" in stored
+
+    tracker.update(ActionExecuted(DELETE_ACTION))
+    await store.save(tracker)
+    assert list(client.scan_iter(f"{prefix}*")) == []
