@@ -13,8 +13,8 @@ from actions.base import ResponseAction
 from bot.escalations.database import session_factory
 from bot.escalations.service import forget_conversation
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
-from bot.pseudonym import conversation_ref
 from bot.privacy.tracker_store import DELETE_ACTION
+from bot.pseudonym import conversation_ref
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)

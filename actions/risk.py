@@ -28,8 +28,8 @@ from actions.base import ResponseAction
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
 from bot.notify import Notifier
-from bot.pseudonym import conversation_ref, message_key
 from bot.privacy.redaction import redact
+from bot.pseudonym import conversation_ref, message_key
 from bot.risk.detector import Screening
 from bot.risk.levels import RiskLevel, in_category_order
 from bot.risk.screening import RiskScreen, default_screen

@@ -2,9 +2,10 @@
 
 The screening (patterns + trained model, bot/risk/screening.py) is measured on the
 held-out set tests/data/risk_holdout.yml: 360 labelled messages written without access to
-the training data (data/risk/train*.yml) or the patterns, and never used to write them. With --cross-validate it also reports 5-fold cross-validation on the training data
-(the model retrained on four folds, measured on the fifth; the patterns were written on
-this data, so these figures flatter them).
+the training data (data/risk/train*.yml) or the patterns, and never used to write them.
+With --cross-validate it also reports 5-fold cross-validation on the training data (the
+model retrained on four folds, measured on the fifth; the patterns were written on this
+data, so these figures flatter them).
 
 Printed per set: recall per level (an acute message must come out acute; an elevated one
 counts as caught when it comes out elevated or acute), the false-escalation rate on

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
-
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import (
     Column,

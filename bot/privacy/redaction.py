@@ -95,8 +95,8 @@ _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _INTRODUCTIONS = (
     "jag heter", "heter jag", "mitt namn är", "mitt namn ar", "han heter", "hon heter",
     "hen heter", "de heter", "dom heter", "som heter", "heter", "kallar sig", "kallas för",
-    "kallas", "kallade sig", "kalla sig", "kallat sig", "vid namn", "mitt namn e", "jag e", "namnet är", "namnet ar", "hälsningar", "halsningar",
-    "mvh",
+    "kallas", "kallade sig", "kalla sig", "kallat sig", "vid namn", "mitt namn e", "jag e",
+    "namnet är", "namnet ar", "hälsningar", "halsningar", "mvh",
 )  # fmt: skip
 _RELATIONS = (
     "son", "sonen", "dotter", "dottern", "bror", "brodern", "brorsan", "brorsa", "syster",
