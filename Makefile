@@ -23,13 +23,14 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install spacy env train run test lint format eval-nlu eval-risk migrate bench purge lock clean
+.PHONY: help install spacy env train run test lint format eval-nlu eval-risk eval-privacy migrate bench purge lock clean
 
 help:
 	@echo "make run       set up everything and start the bot (Ctrl-C stops it)"
 	@echo "make test      set up everything and run the whole test suite"
 	@echo "make eval-nlu  NLU cross-validation report (macro F1)"
 	@echo "make eval-risk risk screening: recall per level, false escalations"
+	@echo "make eval-privacy redaction: leaks per identifier kind, false positives"
 	@echo "make migrate   create or upgrade the escalation store's tables"
 	@echo "make bench     load benchmark against a minimal Rasa bot"
 	@echo "make purge     delete conversations past the retention period"
@@ -96,6 +97,9 @@ eval-nlu: $(SPACY_MODEL)/meta.json
 
 eval-risk: $(SPACY_MODEL)/meta.json
 	$(BIN)/python -m bot.eval_risk --cross-validate
+
+eval-privacy: $(VENV)/.installed
+	$(BIN)/python -m bot.eval_privacy
 
 bench: $(MODEL) $(RISK_MODEL) .env
 	$(BIN)/python -m bot.bench

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rasa.core.channels.rest import RestInput
+from rasa.core.channels.socketio import SocketIOInput
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
+
+from bot.pseudonym import is_web_session_id, new_web_session_id
 
 MAX_SENDER_LENGTH = 128
 
@@ -39,3 +42,47 @@ class CheckedRestInput(RestInput):
         if message is not None and not isinstance(message, str):
             raise InvalidUsage("'message' must be a string.")
         return message
+
+
+class PrivateSocketIOInput(SocketIOInput):
+    """Rasa's socket.io channel (what the web widget talks to) with private session ids.
+
+    Rasa's own channel accepts any session id a browser proposes and otherwise makes a
+    uuid4 (122 random bits). Here the server always issues the id: 128 random bits and a
+    tag keyed with PSEUDONYM_KEY (bot/pseudonym.py). A browser may resume a session with an
+    id it was given; any other proposed id gets a fresh one, and a message without a valid
+    id is ignored. Message metadata from the browser is dropped.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["session_persistence"] = True  # the session id is the conversation id
+        super().__init__(*args, **kwargs)
+
+    def blueprint(self, on_new_message):
+        from bot.settings import settings
+
+        blueprint = super().blueprint(on_new_message)
+        sio, namespace, key = self.sio, self.namespace, settings.pseudonym_key
+        rasa_handle_message = sio.handlers[namespace or "/"][self.user_message_evt]
+
+        async def session_request(sid: str, data: Any) -> None:
+            proposed = data.get("session_id") if isinstance(data, dict) else None
+            session_id = proposed if is_web_session_id(proposed, key) else new_web_session_id(key)
+            sio.enter_room(sid, session_id, namespace=namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+        async def handle_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict) or not is_web_session_id(data.get("session_id"), key):
+                return
+            message = data.get("message")
+            if not isinstance(message, str):
+                return
+            await rasa_handle_message(sid, {"session_id": data["session_id"], "message": message})
+
+        sio.on("session_request", session_request, namespace=namespace)
+        sio.on(self.user_message_evt, handle_message, namespace=namespace)
+        return blueprint

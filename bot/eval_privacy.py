@@ -11,7 +11,7 @@ Two sets in tests/data/privacy/:
 Printed: cases and leaks per kind, the false-positive rate, and with --verbose every leak
 and false positive. Exits non-zero when a required kind (everything but names) leaks.
 
-Usage: python -m bot.eval_privacy [--verbose]
+Usage: python -m bot.eval_privacy [--verbose] [--corpus FILE] [--clean FILE]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import re
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import yaml
 
@@ -113,9 +114,11 @@ def print_report(report: Report, verbose: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="list every leak and change")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="default: %(default)s")
+    parser.add_argument("--clean", type=Path, default=CLEAN, help="default: %(default)s")
     args = parser.parse_args(argv)
-    cases = yaml.safe_load(CORPUS.read_text(encoding="utf-8"))["cases"]
-    clean = yaml.safe_load(CLEAN.read_text(encoding="utf-8"))["messages"]
+    cases = yaml.safe_load(args.corpus.read_text(encoding="utf-8"))["cases"]
+    clean = yaml.safe_load(args.clean.read_text(encoding="utf-8"))["messages"]
     report = evaluate(default_redactor(), cases, clean)
     print_report(report, args.verbose)
     RESULTS.mkdir(parents=True, exist_ok=True)

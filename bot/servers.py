@@ -21,6 +21,9 @@ def _configure_logging() -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    from bot.privacy import log_filter
+
+    log_filter.install()
 
 
 def run_rasa_server() -> None:
@@ -38,6 +41,9 @@ def run_rasa_server() -> None:
     _configure_logging()
     configure_logging_and_warnings(level)
     configure_structlog(level)
+    from bot.privacy import log_filter
+
+    log_filter.install()  # again: Rasa's set-up may have added handlers
     if not settings.rasa_jwt_secret:
         raise SystemExit("RASA_JWT_SECRET is empty: run `make env` or set it in .env")
     validate_action_results_with_a_compiled_schema()

@@ -43,12 +43,17 @@ class Bot:
     escalation_database: Path
 
     def request(
-        self, path: str, payload: Any = None, token: str | None = None, raw: bytes | None = None
+        self,
+        path: str,
+        payload: Any = None,
+        token: str | None = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Reply:
         data = (
             raw if raw is not None else (None if payload is None else json.dumps(payload).encode())
         )
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request(self.url + path, data=data, headers=headers)

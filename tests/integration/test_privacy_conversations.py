@@ -1,0 +1,94 @@
+"""End to end through the real servers: a conversation full of identifiers leaves none of
+them in any table or log, and "radera mitt samtal" deletes the conversation at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import PROJECT_ROOT
+
+CLIENT = {"X-Forwarded-For": "85.228.14.201", "User-Agent": "VagvisarenTestBrowser/9.9"}
+MESSAGES = [
+    "Hej, jag heter Fatima Hussein och min son Yusuf har börjat prata om att åka till Syrien",
+    "Mitt nummer är 070-123 45 67 och min mejl är fatima.hussein@hotmail.com",
+    "Vi bor på Tallbacksvägen 12, 163 72 Spånga. Hans personnummer är 20050314-2389",
+    "Han loggade in från 83.250.12.9 enligt routern",
+]
+IDENTIFIERS = [
+    "Fatima", "Hussein", "Yusuf", "070-123 45 67", "0701234567", "fatima.hussein",
+    "Tallbacksvägen", "163 72", "20050314-2389", "050314", "83.250.12.9",
+    "85.228.14.201", "VagvisarenTestBrowser",
+]  # fmt: skip
+# A phrase of the relative's own words: no log line may hold message text.
+MESSAGE_TEXT = "enligt routern"
+
+
+def dump(database: Path) -> str:
+    """Every value of every table of an SQLite database, as one text."""
+    with sqlite3.connect(database) as connection:
+        tables = [row[0] for row in connection.execute("select name from sqlite_master")]
+        rows = []
+        for table in tables:
+            try:
+                rows += [
+                    " ".join(map(str, row))
+                    for row in connection.execute(f'select * from "{table}"')
+                ]
+            except sqlite3.OperationalError:  # an index, not a table
+                continue
+    return "\n".join(rows)
+
+
+def say(bot, sender: str, message: str) -> list[dict]:
+    reply = bot.request(
+        "/webhooks/rest/webhook", {"sender": sender, "message": message}, headers=CLIENT
+    )
+    assert reply.status == 200, reply
+    return reply.body
+
+
+def test_a_conversation_full_of_identifiers_leaves_none_in_tables_or_logs(bot):
+    sender = f"privacy-{uuid.uuid4().hex}"
+    answers = [say(bot, sender, message) for message in MESSAGES]
+    # The bot read the full text in the turn: the first message's risk signal was answered.
+    assert "utter_risk_elevated" in bot.bot_responses(sender)
+    escalation = next(row for row in bot.escalations() if "syrien" in row["excerpt"].lower())
+    assert escalation["level"] == "elevated" and answers
+
+    stored = dump(bot.database) + "\n" + dump(bot.escalation_database)
+    assert "[telefon]" in stored and "[personnummer]" in stored and "[namn]" in stored
+    logs = bot.logs()
+    for identifier in IDENTIFIERS:
+        assert identifier not in stored, f"{identifier} stored"
+        assert identifier not in logs, f"{identifier} logged"
+    assert MESSAGE_TEXT not in logs
+    assert sender not in logs  # no conversation id next to anything in the logs
+
+
+def test_radera_mitt_samtal_deletes_the_conversation_at_once(bot):
+    sender = f"delete-{uuid.uuid4().hex}"
+    bot.say(sender, "min bror har sagt att han ska åka till syrien och strida")
+    assert any(row["excerpt"] for row in bot.escalations())
+    before = {row["id"]: row for row in bot.escalations()}
+
+    replies = bot.say(sender, "radera mitt samtal")
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    deleted = domain["responses"]["utter_conversation_deleted"][0]["text"].split(":")[0]
+    kept = domain["responses"]["utter_conversation_deleted_escalation_kept"][0]["text"]
+    texts = [reply.get("text", "") for reply in replies]
+    assert any(text.startswith(deleted) for text in texts), texts
+    assert kept in texts
+    with sqlite3.connect(bot.database) as connection:
+        left = connection.execute("select count(*) from events where sender_id = ?", (sender,))
+        assert left.fetchone()[0] == 0
+    after = {row["id"]: row for row in bot.escalations()}
+    erased = [row for key, row in after.items() if row["excerpt"] == "" and before[key]["excerpt"]]
+    assert len(erased) == 1 and erased[0]["level"] in {"elevated", "acute"}
+
+    # Writing again starts a new conversation with the privacy notice.
+    assert "utter_privacy_notice" in bot.turn(sender, "hej")

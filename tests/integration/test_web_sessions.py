@@ -1,0 +1,61 @@
+"""Web sessions over the real socket.io channel: ids are issued by the server (128 random
+bits and a keyed tag); a browser can resume its own but cannot choose one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import socketio
+
+from bot.pseudonym import is_web_session_id
+from tests.integration.conftest import TEST_PSEUDONYM_KEY
+
+
+async def session(bot, proposed=None) -> tuple[socketio.AsyncClient, str, asyncio.Queue]:
+    client = socketio.AsyncClient()
+    confirmed: asyncio.Future = asyncio.get_running_loop().create_future()
+    replies: asyncio.Queue = asyncio.Queue()
+    client.on("session_confirm", lambda session_id: confirmed.set_result(session_id))
+    client.on("bot_uttered", lambda message: replies.put_nowait(message))
+    await client.connect(bot.url, socketio_path="/socket.io", transports=["websocket"])
+    await client.emit("session_request", {"session_id": proposed})
+    return client, await asyncio.wait_for(confirmed, 10), replies
+
+
+async def test_the_server_issues_a_private_id_and_the_bot_answers_on_it(bot):
+    client, session_id, replies = await session(bot)
+    try:
+        assert is_web_session_id(session_id, TEST_PSEUDONYM_KEY)
+        assert len(session_id) == 48  # 32 hex = 128 random bits, 16 hex tag
+        await client.emit("user_uttered", {"session_id": session_id, "message": "hej"})
+        first = await asyncio.wait_for(replies.get(), 60)
+        assert first.get("text")
+        assert bot.bot_responses(session_id)  # the conversation lives under that id
+    finally:
+        await client.disconnect()
+
+
+async def test_a_browser_resumes_its_own_session(bot):
+    client, session_id, _ = await session(bot)
+    await client.disconnect()
+    again, resumed, _ = await session(bot, proposed=session_id)
+    await again.disconnect()
+    assert resumed == session_id
+
+
+async def test_a_chosen_or_forged_id_is_replaced(bot):
+    for proposed in ["test", "0" * 48, "a" * 32 + "0" * 16, 12345]:
+        client, session_id, _ = await session(bot, proposed=proposed)
+        await client.disconnect()
+        assert session_id != proposed and is_web_session_id(session_id, TEST_PSEUDONYM_KEY)
+
+
+async def test_a_message_without_a_valid_session_id_is_ignored(bot):
+    client, session_id, replies = await session(bot)
+    try:
+        await client.emit("user_uttered", {"session_id": "guessed", "message": "hej"})
+        await client.emit("user_uttered", {"session_id": session_id, "message": 42})
+        await asyncio.sleep(1)
+        assert replies.empty()
+    finally:
+        await client.disconnect()

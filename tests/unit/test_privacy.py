@@ -1,0 +1,120 @@
+"""Deleting a conversation (action_delete_conversation) and what the tracker store keeps."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from rasa.shared.core.events import ActionExecuted, UserUttered
+
+from actions import privacy
+from actions.privacy import ActionDeleteConversation
+from bot.escalations.database import migrate, session_factory
+from bot.escalations.service import Signal, record_signal
+from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
+from bot.privacy.tracker_store import DELETE_ACTION, deletion_requested, redacted_event
+from bot.pseudonym import conversation_ref
+from bot.risk.levels import RiskLevel
+from bot.settings import settings
+from tests.conftest import response_names
+
+KEY = "unit-test-key"
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'escalations.db'}"
+    migrate(url)
+    changed = replace(settings, escalation_database_url=url, pseudonym_key=KEY)
+    monkeypatch.setattr(privacy, "settings", changed)
+    return changed
+
+
+def escalate(url: str, sender: str) -> None:
+    signal = Signal(conversation_ref(sender, KEY), RiskLevel.ACUTE, ("travel",), "…[namn]…", "k")
+    record_signal(SqlAlchemyUnitOfWork(session_factory(url)), signal)
+
+
+def stored_excerpt(url: str, sender: str) -> str:
+    uow = SqlAlchemyUnitOfWork(session_factory(url))
+    with uow:
+        return uow.escalations.for_conversation(conversation_ref(sender, KEY)).excerpt
+
+
+async def test_deleting_says_so(config, dispatcher, make_tracker, domain):
+    tracker = make_tracker("radera mitt samtal", "delete_conversation")
+    events = await ActionDeleteConversation().run(dispatcher, tracker, domain)
+    assert events == []
+    assert response_names(dispatcher) == ["utter_conversation_deleted"]
+    assert ActionDeleteConversation().name() == DELETE_ACTION
+
+
+async def test_deleting_erases_the_escalation_excerpt_and_tells_what_stays(
+    config, dispatcher, make_tracker, domain
+):
+    escalate(config.escalation_database_url, "test-conversation")
+    tracker = make_tracker("radera allt nu", "delete_conversation")
+    await ActionDeleteConversation().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == [
+        "utter_conversation_deleted",
+        "utter_conversation_deleted_escalation_kept",
+    ]
+    assert stored_excerpt(config.escalation_database_url, "test-conversation") == ""
+
+
+async def test_a_database_failure_still_deletes_and_answers(
+    tmp_path, monkeypatch, dispatcher, make_tracker, domain
+):
+    broken = replace(
+        settings,
+        escalation_database_url="postgresql+psycopg2://nobody@127.0.0.1:1/none",
+        pseudonym_key=KEY,
+    )
+    monkeypatch.setattr(privacy, "settings", broken)
+    tracker = make_tracker("radera mitt samtal", "delete_conversation")
+    await ActionDeleteConversation().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_conversation_deleted"]
+
+
+def test_user_events_are_stored_redacted_without_metadata():
+    event = UserUttered(
+        "jag heter Maria, 070-123 45 67",
+        {"name": "share_worry"},
+        entities=[{"entity": "name", "value": "Maria"}],
+        parse_data={"text": "jag heter Maria, 070-123 45 67", "metadata": {"ip": "1.2.3.4"}},
+        metadata={"ip": "1.2.3.4"},
+    ).as_dict()
+    stored = redacted_event(event)
+    assert stored["text"] == "jag heter [namn], [telefon]"
+    assert stored["parse_data"]["text"] == "jag heter [namn], [telefon]"
+    assert stored["parse_data"]["entities"][0]["value"] == "[namn]"
+    assert stored["metadata"] == {} and "metadata" not in stored["parse_data"]
+    assert event["text"] == "jag heter Maria, 070-123 45 67"  # the original is untouched
+
+
+def test_text_slots_are_redacted_and_other_values_kept():
+    slot = {"event": "slot", "name": "x", "value": ["Maria", 3, None]}
+    assert redacted_event(slot)["value"] == ["[namn]", 3, None]
+    assert redacted_event({"event": "slot", "name": "y", "value": 0.5})["value"] == 0.5
+
+
+def test_deletion_is_requested_by_the_delete_action_only():
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    tracker = DialogueStateTracker("x", [])
+    tracker.update(UserUttered("radera", {"name": "delete_conversation"}))
+    assert not deletion_requested(tracker)
+    tracker.update(ActionExecuted(DELETE_ACTION))
+    assert deletion_requested(tracker)
+
+
+def test_log_lines_are_masked_by_the_filter(caplog):
+    import logging
+
+    from bot.privacy.log_filter import RedactingFilter
+
+    logger = logging.getLogger("vagvisaren.test")
+    caplog.handler.addFilter(RedactingFilter())
+    with caplog.at_level(logging.INFO):
+        logger.error("failed for %s", "ring 070-123 45 67")
+    assert "070-123" not in caplog.text and "[telefon]" in caplog.text
