@@ -75,6 +75,7 @@ _STREET_SUFFIXES = (
 _ADDRESS = re.compile(
     r"(?<![\w])[\wåäöÅÄÖéÉ-]*(?:" + _STREET_SUFFIXES + "|" + fold(_STREET_SUFFIXES) + r")"
     r"\s+\d{1,4}(?:\s?[A-Ha-h](?![\wåäö]))?"
+    r"(?:,?\s*(?:uppg\.?|uppgång|uppgang|ingång|ingang|port)\s?[A-Ha-h](?![\wåäö]))?"
     r"(?:,?\s*(?:lgh|lägenhet|lagenhet)\.?\s*\d{3,4})?"
     r"(?:,?\s*\d\s?(?:tr|trappor|vån|vaning|våning)\b\.?)?"
     r"(?:,?\s*(?:nb|ög|bv)\b)?",
@@ -229,7 +230,10 @@ class Redactor:
                 next_word.strip(".,!?") not in _QUANTITY_WORDS
             )
             lives = bool(re.search(r"\b(?:bor|bodde|bo)\s+(?:i|på)\s*$", before, re.IGNORECASE))
-            if said or lives or (town_follows and not _looks_like_amount(match.group(2))):
+            # "163 72" (three digits, a space, two) is written that way only as a postcode;
+            # "16372" needs a town after it or a word that says so.
+            spaced = " " in match.group(2)
+            if said or lives or spaced or (town_follows and not _looks_like_amount(match.group(2))):
                 yield Finding(match.start(), match.end(), "postcode")
 
     def _addresses(self, text: str) -> Iterable[Finding]:

@@ -236,3 +236,23 @@ async def test_slots_from_an_earlier_session_are_used(dispatcher, domain):
     events = await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == ["utter_social_services_minor"]
     assert events == []
+
+
+async def test_the_anonymity_answer_gives_the_configured_retention(
+    monkeypatch, dispatcher, make_tracker, domain
+):
+    from dataclasses import replace
+
+    from actions import base
+    from bot.settings import settings
+
+    configured = replace(settings, conversation_retention_days=7, escalation_retention_days=90)
+    monkeypatch.setattr(base, "settings", configured)
+    tracker = make_tracker("vad sparas om mig och hur länge", "ask_anonymity")
+    await ActionAnswerTopic().run(dispatcher, tracker, domain)
+    message = next(m for m in dispatcher.messages if m["response"] == "utter_anonymity")
+    assert message["retention_days"] == 7 and message["escalation_retention_days"] == 90
+    text = domain["responses"]["utter_anonymity"][0]["text"].format(**message)
+    assert "raderas 7 dagar efter ditt senaste meddelande" in text
+    assert "raderas 90 dagar efter att personalen" in text
+    assert "radera mitt samtal" in text
