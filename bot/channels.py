@@ -59,8 +59,8 @@ class PrivateSocketIOInput(SocketIOInput):
         return "socketio"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["session_persistence"] = True  # the session id is the conversation id
         super().__init__(*args, **kwargs)
+        self.session_persistence = True  # the session id is the conversation id
 
     def blueprint(self, on_new_message):
         from bot.settings import settings
@@ -72,7 +72,9 @@ class PrivateSocketIOInput(SocketIOInput):
         async def session_request(sid: str, data: Any) -> None:
             proposed = data.get("session_id") if isinstance(data, dict) else None
             session_id = proposed if is_web_session_id(proposed, key) else new_web_session_id(key)
-            sio.enter_room(sid, session_id, namespace=namespace)
+            # Awaited: the python-socketio in the lock made enter_room a coroutine, which
+            # Rasa 3.6's own handler never awaits (its rooms stay empty).
+            await sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         async def handle_message(sid: str, data: Any) -> None:

@@ -68,7 +68,13 @@ def test_training_data_validates():
         name
         for name in unused
         if name.startswith(
-            ("utter_ask_affirmation_", "utter_contact", "utter_default", "utter_risk_")
+            (
+                "utter_ask_affirmation_",
+                "utter_contact",
+                "utter_default",
+                "utter_risk_",
+                "utter_conversation_deleted",
+            )
         )
         or name.removeprefix("utter_").split("_minor")[0].split("_adult")[0] in _topics()
         or name

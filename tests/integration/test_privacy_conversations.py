@@ -3,6 +3,7 @@ them in any table or log, and "radera mitt samtal" deletes the conversation at o
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from pathlib import Path
@@ -15,16 +16,26 @@ CLIENT = {"X-Forwarded-For": "85.228.14.201", "User-Agent": "VagvisarenTestBrows
 MESSAGES = [
     "Hej, jag heter Fatima Hussein och min son Yusuf har börjat prata om att åka till Syrien",
     "Mitt nummer är 070-123 45 67 och min mejl är fatima.hussein@hotmail.com",
-    "Vi bor på Tallbacksvägen 12, 163 72 Spånga. Hans personnummer är 20050314-2389",
+    "Vi bor på Tallbacksvägen 12, 163 72 Spånga. Hans personnummer är 20050314-2382",
     "Han loggade in från 83.250.12.9 enligt routern",
 ]
 IDENTIFIERS = [
     "Fatima", "Hussein", "Yusuf", "070-123 45 67", "0701234567", "fatima.hussein",
-    "Tallbacksvägen", "163 72", "20050314-2389", "050314", "83.250.12.9",
+    "Tallbacksvägen", "163 72", "20050314-2382", "050314", "83.250.12.9",
     "85.228.14.201", "VagvisarenTestBrowser",
 ]  # fmt: skip
 # A phrase of the relative's own words: no log line may hold message text.
 MESSAGE_TEXT = "enligt routern"
+
+
+def readable(value) -> str:
+    """JSON columns hold non-ASCII letters as \\u escapes; search them as written."""
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            return json.dumps(json.loads(value), ensure_ascii=False)
+        except json.JSONDecodeError:
+            return value
+    return str(value)
 
 
 def dump(database: Path) -> str:
@@ -91,4 +102,5 @@ def test_radera_mitt_samtal_deletes_the_conversation_at_once(bot):
     assert len(erased) == 1 and erased[0]["level"] in {"elevated", "acute"}
 
     # Writing again starts a new conversation with the privacy notice.
-    assert "utter_privacy_notice" in bot.turn(sender, "hej")
+    notice = domain["responses"]["utter_privacy_notice"][0]["text"].split(":")[0]
+    assert any(reply.get("text", "").startswith(notice) for reply in bot.say(sender, "hej"))

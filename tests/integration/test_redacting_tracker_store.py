@@ -3,6 +3,7 @@ written, and a deleted conversation is gone."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -67,6 +68,13 @@ def sql_url(request, tmp_path):
             yield database
 
 
+def _readable(value) -> str:
+    """JSON columns hold non-ASCII letters as \\u escapes; search them as written."""
+    if isinstance(value, str) and value.startswith("{"):
+        return json.dumps(json.loads(value), ensure_ascii=False)
+    return str(value)
+
+
 def everything_stored(url: str) -> str:
     """Every value of every table, as one text to search."""
     engine = create_engine(url, future=True)
@@ -74,7 +82,7 @@ def everything_stored(url: str) -> str:
     with engine.connect() as connection:
         for table in inspect(connection).get_table_names():
             for row in connection.execute(text(f'SELECT * FROM "{table}"')):
-                dump.append(" ".join(str(value) for value in row))
+                dump.append(" ".join(_readable(value) for value in row))
     engine.dispose()
     return "\n".join(dump)
 
