@@ -47,3 +47,16 @@ def postgres_database() -> Iterator[str]:
             )
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@contextmanager
+def database_url(kind: str, directory) -> Iterator[str]:
+    """An empty database of `kind` ("sqlite" in `directory`, or "postgresql")."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'store.db'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+DATABASE_KINDS = ["sqlite", "postgresql"]

@@ -19,7 +19,7 @@ from bot.privacy.tracker_store import (
     RedactingRedisTrackerStore,
     RedactingSQLTrackerStore,
 )
-from tests.integration.databases import postgres_database
+from tests.integration.databases import DATABASE_KINDS, database_url
 
 DOMAIN = Domain.from_yaml(
     "version: '3.1'\nintents: [share_worry, delete_conversation]\n"
@@ -59,13 +59,10 @@ def conversation(sender: str) -> DialogueStateTracker:
     return tracker
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASE_KINDS)
 def sql_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tracker.db'}"
-    else:
-        with postgres_database() as database:
-            yield database
+    with database_url(request.param, tmp_path) as url:
+        yield url
 
 
 def _readable(value) -> str:

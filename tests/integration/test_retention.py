@@ -24,18 +24,15 @@ from bot.retention import (
     purge_inactive_conversations,
 )
 from bot.risk.levels import RiskLevel
-from tests.integration.databases import postgres_database
+from tests.integration.databases import DATABASE_KINDS, database_url
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nintents: [greet]")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASE_KINDS)
 def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        with postgres_database() as database:
-            yield database
+    with database_url(request.param, tmp_path) as url:
+        yield url
 
 
 async def store_conversation(store, sender: str, last_activity: float) -> None:
