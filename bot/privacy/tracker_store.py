@@ -22,10 +22,11 @@ or `bot.privacy.tracker_store.RedactingRedisTrackerStore` with Rasa's Redis sett
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
@@ -109,7 +110,17 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         if deletion_requested(tracker):
             await self.delete(tracker.sender_id)
             return
-        await super().save(redacted_tracker(tracker, self.domain.slots))
+        await super().save(tracker)
+
+    def _additional_events(self, session, tracker: DialogueStateTracker) -> Iterator[Event]:
+        """Only the events not yet stored are written, each as a redacted copy (cheaper
+        than rebuilding the whole tracker on every turn)."""
+        for event in super()._additional_events(session, tracker):
+            yield Event.from_parameters(redacted_event(event.as_dict()))
+
+    async def _stream_new_events(self, event_broker, new_events: list[Event], sender_id: str):
+        redacted = [Event.from_parameters(redacted_event(event.as_dict())) for event in new_events]
+        await super()._stream_new_events(event_broker, redacted, sender_id)
 
     async def delete(self, sender_id: str) -> None:
         with self.session_scope() as session:
@@ -119,7 +130,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
 
 class RedactingRedisTrackerStore(RedisTrackerStore):
-    """RedisTrackerStore that stores only redacted trackers."""
+    """RedisTrackerStore that stores only redacted trackers (Redis keeps the whole tracker
+    as one value, so the whole tracker is redacted)."""
 
     async def save(self, tracker: DialogueStateTracker, timeout: float | None = None) -> None:
         if deletion_requested(tracker):

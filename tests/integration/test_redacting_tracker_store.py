@@ -106,12 +106,15 @@ async def test_the_sql_store_writes_no_identifier_and_the_turn_keeps_its_text(sq
 
 
 async def test_saving_again_adds_only_the_new_events(sql_url):
-    store = RedactingSQLTrackerStore(DOMAIN, host=sql_url)
+    broker = CollectingBroker()
+    store = RedactingSQLTrackerStore(DOMAIN, host=sql_url, event_broker=broker)
     tracker = conversation("conv-2")
     await store.save(tracker)
-    tracker.update(UserUttered("tack", {"name": "share_worry"}))
+    tracker.update(UserUttered("tack Maria", {"name": "share_worry"}))
     await store.save(tracker)
     assert len((await store.retrieve("conv-2")).events) == 5
+    assert len(broker.published) == 5
+    assert broker.published[-1]["text"] == "tack [namn]"
 
 
 async def test_a_deleted_conversation_leaves_no_row(sql_url):
