@@ -1,8 +1,9 @@
 """`make eval-risk`: how well the risk screening does on the project's labelled messages.
 
 The screening (patterns + trained model, bot/risk/screening.py) is measured on the
-held-out set tests/data/risk_holdout.yml: 360 labelled messages written without access to
-the training data (data/risk/train*.yml) or the patterns, and never used to write them.
+held-out sets tests/data/risk_holdout.yml (360 messages) and risk_holdout_v3.yml (300),
+each written without access to the training data (data/risk/train*.yml), the patterns or
+the code, and never used to write them.
 With --cross-validate it also reports 5-fold cross-validation on the training data (the
 model retrained on four folds, measured on the fifth; the patterns were written on this
 data, so these figures flatter them).
@@ -28,7 +29,10 @@ from bot.risk.classifier import TRAINING_FILES, RiskClassifier, load_items
 from bot.risk.screening import RiskScreen
 from bot.settings import PROJECT_ROOT, settings
 
-HOLDOUT = PROJECT_ROOT / "tests/data/risk_holdout.yml"
+HOLDOUTS = [
+    PROJECT_ROOT / "tests/data/risk_holdout.yml",
+    PROJECT_ROOT / "tests/data/risk_holdout_v3.yml",
+]
 FOLDS = 5
 TARGETS = {"acute_recall": 1.0, "elevated_recall": 0.95, "false_escalation_rate": 0.03}
 RESULTS = PROJECT_ROOT / "results/risk"
@@ -140,28 +144,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--holdout",
         type=Path,
-        default=HOLDOUT,
-        help="labelled set to measure (default: %(default)s)",
+        action="append",
+        help="labelled set to measure (repeatable; default: both held-out sets in tests/data/)",
     )
     args = parser.parse_args(argv)
     detector = RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file)
     training = load_items(TRAINING_FILES)
     screen = RiskScreen(detector, RiskClassifier.train(training))
-    holdout = load_items([args.holdout])
-    screenings = [screen.screen(item["text"]) for item in holdout]
-    held_out = evaluate(f"held-out set ({args.holdout.name})", holdout, screenings)
-    reports = [held_out]
+    held_out_reports = []
+    for path in args.holdout or HOLDOUTS:
+        items = load_items([path])
+        screenings = [screen.screen(item["text"]) for item in items]
+        held_out_reports.append(evaluate(f"held-out set ({path.name})", items, screenings))
+    files = [f"holdout-{path.stem}.json" for path in args.holdout or HOLDOUTS]
+    reports = list(held_out_reports)
     if args.cross_validate:
         reports.append(cross_validate(detector, training))
+        files.append("cross-validation.json")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    for report, file_name in zip(reports, ["holdout.json", "cross-validation.json"], strict=False):
+    for report, file_name in zip(reports, files, strict=True):
         print_report(report, args.verbose)
         (RESULTS / file_name).write_text(json.dumps(asdict(report), ensure_ascii=False, indent=2))
     print(f"\nDetails: {RESULTS}/")
-    verdict = "meets" if held_out.meets_targets() else "MISSES"
     targets = "acute 100 %, elevated ≥ 95 %, false escalations ≤ 3 %"
-    print(f"Held-out set: {verdict} the targets ({targets})")
-    return 0 if held_out.meets_targets() else 1
+    for report in held_out_reports:
+        verdict = "meets" if report.meets_targets() else "MISSES"
+        print(f"{report.name}: {verdict} the targets ({targets})")
+    return 0 if all(report.meets_targets() for report in held_out_reports) else 1
 
 
 if __name__ == "__main__":

@@ -55,8 +55,10 @@ def _features() -> FeatureUnion:
             ),
             (
                 "chars",
+                # Plain character n-grams (across word boundaries: "ska ner", "åka dit")
+                # did better than char_wb in cross-validation.
                 TfidfVectorizer(
-                    preprocessor=fold, analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True
+                    preprocessor=fold, analyzer="char", ngram_range=(2, 5), sublinear_tf=True
                 ),
             ),
         ]
@@ -67,7 +69,8 @@ def _model() -> Pipeline:
     return Pipeline(
         [
             ("features", _features()),
-            ("model", LogisticRegression(C=10, max_iter=5000, class_weight="balanced")),
+            # C=30 (weaker regularisation) was chosen over 3, 10 and 100 by cross-validation.
+            ("model", LogisticRegression(C=30, max_iter=5000, class_weight="balanced")),
         ]
     )
 
