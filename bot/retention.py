@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from sqlalchemy import (
     Column,
@@ -49,10 +48,6 @@ _events = Table(
     Column("sender_id", String(255)),
     Column("timestamp", Float),
 )
-
-
-def sqlite_engine(path: Path) -> Engine:
-    return create_engine(f"sqlite:///{path}", future=True)
 
 
 def engine_for(url: str) -> Engine:

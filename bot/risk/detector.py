@@ -57,9 +57,6 @@ class Screening:
     matches: tuple[SignalMatch, ...] = ()
     set_aside: tuple[SetAside, ...] = ()
     imminent: bool = False
-    # Live cues for a harmless reading anywhere in the message, whether or not a rule
-    # matched: context names ("news", "sport_and_hunting", ...), "negation", "hypothetical".
-    benign_cues: frozenset[str] = frozenset()
     by_model: bool = False  # the trained model raised the level (bot/risk/screening.py)
 
     @property
@@ -164,29 +161,15 @@ class RiskDetector:
                         tokens.char_ends[end - 1],
                     )
                 )
-        benign_cues = self._benign_cues(tokens)
         if not matches:
-            return Screening(RiskLevel.NONE, (), (), tuple(set_aside), imminent, benign_cues)
+            return Screening(RiskLevel.NONE, (), (), tuple(set_aside), imminent)
         return Screening(
             level=RiskLevel.highest(*(match.level for match in matches)),
             categories=in_category_order(match.category for match in matches),
             matches=tuple(matches),
             set_aside=tuple(set_aside),
             imminent=imminent,
-            benign_cues=benign_cues,
         )
-
-    def _benign_cues(self, tokens: _Tokens) -> frozenset[str]:
-        cues = {
-            name
-            for name, phrases in self.patterns.contexts.items()
-            if self._live_spans(tokens, phrases)
-        }
-        if any(self._spans(tokens, phrase) for phrase in self.patterns.negation_cues):
-            cues.add("negation")
-        if any(self._spans(tokens, phrase) for phrase in self.patterns.hypothetical_cues):
-            cues.add("hypothetical")
-        return frozenset(cues)
 
     # -- applying one rule ----------------------------------------------------------------
 
