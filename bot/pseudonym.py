@@ -14,18 +14,25 @@ import secrets
 REFERENCE_LENGTH = 32  # hex characters: 128 bits
 
 
-def conversation_ref(sender_id: str, key: str) -> str:
+def _keyed_hex(material: str, key: str, length: int = REFERENCE_LENGTH) -> str:
+    """HMAC-SHA256 of material with key, as `length` hex characters."""
+    return hmac.new(key.encode(), material.encode(), hashlib.sha256).hexdigest()[:length]
+
+
+def _require(key: str) -> str:
     if not key:
         raise ValueError("PSEUDONYM_KEY is empty: run `make env` to generate one")
-    digest = hmac.new(key.encode(), sender_id.encode(), hashlib.sha256).hexdigest()
-    return digest[:REFERENCE_LENGTH]
+    return key
+
+
+def conversation_ref(sender_id: str, key: str) -> str:
+    return _keyed_hex(sender_id, _require(key))
 
 
 def message_key(sender_id: str, text: str, key: str) -> str:
     """Identifies a message of a conversation for idempotency, without storing it: the same
     text resent (a client retry gets a new Rasa message id) gives the same key."""
-    material = f"{sender_id}\x1f{text}"
-    return hmac.new(key.encode(), material.encode(), hashlib.sha256).hexdigest()[:REFERENCE_LENGTH]
+    return _keyed_hex(f"{sender_id}\x1f{text}", key)
 
 
 def channel_sender_id(channel: str, user_id: str, key: str) -> str:
@@ -33,10 +40,7 @@ def channel_sender_id(channel: str, user_id: str, key: str) -> str:
     messaging user id): a keyed hash, made before Rasa sees the message, so neither the
     tracker store nor the logs ever hold the identity. The same person on the same
     channel keeps the same conversation; without the key it cannot be recomputed."""
-    if not key:
-        raise ValueError("PSEUDONYM_KEY is empty: run `make env` to generate one")
-    material = f"{channel}\x1f{user_id}".encode()
-    return f"{channel}-" + hmac.new(key.encode(), material, hashlib.sha256).hexdigest()[:32]
+    return f"{channel}-" + _keyed_hex(f"{channel}\x1f{user_id}", _require(key))
 
 
 WEB_SESSION_RANDOM_BYTES = 16  # 128 bits
@@ -58,6 +62,4 @@ def is_web_session_id(value: object, key: str) -> bool:
 
 
 def _web_tag(token: str, key: str) -> str:
-    if not key:
-        raise ValueError("PSEUDONYM_KEY is empty: run `make env` to generate one")
-    return hmac.new(key.encode(), f"web\x1f{token}".encode(), hashlib.sha256).hexdigest()[:_TAG_HEX]
+    return _keyed_hex(f"web\x1f{token}", _require(key), _TAG_HEX)
