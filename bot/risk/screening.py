@@ -69,9 +69,9 @@ def _model_level(screening: Screening, probabilities: dict[str, float]) -> RiskL
     elevated_at, acute_at = (
         SET_ASIDE_THRESHOLDS if set_aside else (ELEVATED_THRESHOLD, ACUTE_THRESHOLD)
     )
-    if acute >= acute_at:
-        return RiskLevel.ACUTE
-    if screening.imminent and signalled >= max(IMMINENT_SIGNAL, elevated_at if set_aside else 0):
+    # A set-aside signal needs its full elevated certainty even when the message says when.
+    imminent_at = elevated_at if set_aside else IMMINENT_SIGNAL
+    if acute >= acute_at or (screening.imminent and signalled >= imminent_at):
         return RiskLevel.ACUTE
     return RiskLevel.ELEVATED if signalled >= elevated_at else RiskLevel.NONE
 
