@@ -27,7 +27,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    create_engine,
     delete,
     func,
     select,
@@ -35,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from bot.escalations.database import make_engine
 from bot.escalations.model import Status, escalations
 
 logger = logging.getLogger(__name__)
@@ -48,10 +48,6 @@ _events = Table(
     Column("sender_id", String(255)),
     Column("timestamp", Float),
 )
-
-
-def engine_for(url: str) -> Engine:
-    return create_engine(url, future=True)
 
 
 def purge_inactive_conversations(
@@ -102,13 +98,19 @@ def erase_resolved_excerpts(
 
 
 def purge(config) -> tuple[int, int]:
-    """Both retention rules on the configured databases: (conversations, excerpts)."""
-    conversations = purge_inactive_conversations(
-        engine_for(config.tracker_database_url), config.conversation_retention_days
-    )
-    excerpts = erase_resolved_excerpts(
-        engine_for(config.escalation_database_url), config.escalation_retention_days
-    )
+    """Both retention rules on the configured databases: (conversations, excerpts). The
+    engines (make_engine: SQLite folder created, busy timeout while the servers write)
+    are closed afterwards, so an hourly purge holds no connections in between."""
+    tracker_engine = make_engine(config.tracker_database_url)
+    escalation_engine = make_engine(config.escalation_database_url)
+    try:
+        conversations = purge_inactive_conversations(
+            tracker_engine, config.conversation_retention_days
+        )
+        excerpts = erase_resolved_excerpts(escalation_engine, config.escalation_retention_days)
+    finally:
+        tracker_engine.dispose()
+        escalation_engine.dispose()
     return conversations, excerpts
 
 
@@ -116,8 +118,6 @@ def main() -> int:
     from bot.settings import settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    for directory in settings.sqlite_directories():
-        directory.mkdir(parents=True, exist_ok=True)
     conversations, excerpts = purge(settings)
     print(
         f"Deleted {conversations} conversations inactive for more than "

@@ -12,14 +12,13 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
-from bot.escalations.database import migrate, session_factory
+from bot.escalations.database import make_engine, migrate, session_factory
 from bot.escalations.model import Escalation, Status
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.tracker_store import RedactingSQLTrackerStore
 from bot.retention import (
     SECONDS_PER_DAY,
-    engine_for,
     erase_resolved_excerpts,
     purge_inactive_conversations,
 )
@@ -48,7 +47,7 @@ async def test_only_conversations_past_retention_are_deleted(url):
     await store_conversation(store, "old", now - 31 * SECONDS_PER_DAY)
     await store_conversation(store, "recent", now - 29 * SECONDS_PER_DAY)
 
-    deleted = purge_inactive_conversations(engine_for(url), retention_days=30, now=now)
+    deleted = purge_inactive_conversations(make_engine(url), retention_days=30, now=now)
 
     assert deleted == 1
     assert await store.retrieve("old") is None
@@ -64,13 +63,13 @@ async def test_a_conversation_with_recent_activity_is_kept_whole(url):
     tracker.update(UserUttered("hej igen", {"name": "greet"}, timestamp=now - SECONDS_PER_DAY))
     await store.save(tracker)
 
-    assert purge_inactive_conversations(engine_for(url), retention_days=30, now=now) == 0
+    assert purge_inactive_conversations(make_engine(url), retention_days=30, now=now) == 0
     assert len((await store.retrieve("mixed")).events) == 2
 
 
 def test_an_empty_database_is_fine(url):
-    assert purge_inactive_conversations(engine_for(url), 30) == 0
-    assert erase_resolved_excerpts(engine_for(url), 30) == 0
+    assert purge_inactive_conversations(make_engine(url), 30) == 0
+    assert erase_resolved_excerpts(make_engine(url), 30) == 0
 
 
 def _escalation(url: str, conversation: str, status: Status, updated_days_ago: int, now):
@@ -96,7 +95,7 @@ def test_excerpts_are_erased_only_after_resolution_plus_retention(url):
     _escalation(url, "open-long-ago", Status.NEW, 90, now)
     _escalation(url, "claimed-long-ago", Status.CLAIMED, 90, now)
 
-    assert erase_resolved_excerpts(engine_for(url), retention_days=30, now=now) == 1
+    assert erase_resolved_excerpts(make_engine(url), retention_days=30, now=now) == 1
 
     with session_factory(url)() as session:
         rows = {e.conversation_ref: e for e in session.execute(select(Escalation)).scalars()}
@@ -105,4 +104,4 @@ def test_excerpts_are_erased_only_after_resolution_plus_retention(url):
     assert rows["resolved-long-ago"].categories == "travel"
     for kept in ("resolved-recently", "open-long-ago", "claimed-long-ago"):
         assert rows[kept].excerpt == "…resa till [namn]…"
-    assert erase_resolved_excerpts(engine_for(url), retention_days=30, now=now) == 0
+    assert erase_resolved_excerpts(make_engine(url), retention_days=30, now=now) == 0
