@@ -65,6 +65,10 @@ def redacted_event(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _redacted(event: Event) -> Event:
+    return Event.from_parameters(redacted_event(event.as_dict()))
+
+
 def _redacted_entity(entity: dict[str, Any]) -> dict[str, Any]:
     entity = dict(entity)
     entity["value"] = _redacted_value(entity.get("value"))
@@ -116,10 +120,10 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         """Only the events not yet stored are written, each as a redacted copy (cheaper
         than rebuilding the whole tracker on every turn)."""
         for event in super()._additional_events(session, tracker):
-            yield Event.from_parameters(redacted_event(event.as_dict()))
+            yield _redacted(event)
 
     async def _stream_new_events(self, event_broker, new_events: list[Event], sender_id: str):
-        redacted = [Event.from_parameters(redacted_event(event.as_dict())) for event in new_events]
+        redacted = [_redacted(event) for event in new_events]
         await super()._stream_new_events(event_broker, redacted, sender_id)
 
     async def delete(self, sender_id: str) -> None:
