@@ -251,10 +251,9 @@ class Redactor:
         words = list(_WORD.finditer(text))
         tokens = [word.group(0) for word in words]
         folded = [fold(token) for token in tokens]
-        joined = [False] + [
-            _joins(text[words[index - 1].end() : words[index].start()])
-            for index in range(1, len(words))
-        ]
+        # What stands between each word and the one before it.
+        gaps = [""] + [text[words[i - 1].end() : words[i].start()] for i in range(1, len(words))]
+        joined = [index > 0 and _joins(gap) for index, gap in enumerate(gaps)]
         flagged = [
             self._is_listed_name(token, folded[index])
             or (joined[index] and self._introduced(folded, index))
@@ -269,8 +268,7 @@ class Redactor:
         ]
         # "Abu Omar" is one name; a surname follows a first name ("Johan Andersson").
         for index in range(1, len(words)):
-            gap = text[words[index - 1].end() : words[index].start()]
-            if flagged[index - 1] and not flagged[index] and gap.strip(" ") == "":
+            if flagged[index - 1] and not flagged[index] and gaps[index].strip(" ") == "":
                 particle = folded[index - 1] in _PARTICLES
                 if (particle and folded[index] not in _NOT_NAMES_FOLDED) or self._could_be_surname(
                     tokens[index], folded[index]
@@ -330,13 +328,12 @@ class Redactor:
         return token[:1].isupper() or folded_token in self.first_names or _foreign(token)
 
     def _could_be_surname(self, token: str, folded_token: str) -> bool:
-        if folded_token in _NOT_NAMES_FOLDED or len(token) < 2:
-            return False
-        return (
-            token[:1].isupper()
-            or folded_token in self.first_names
-            or _foreign(token)
-            or (len(token) > 4 and folded_token.endswith(_SURNAME_FOLDED))
+        """What could be a name, or a lower-case word with a surname ending ("nowak" no,
+        "andersson" yes)."""
+        return self._could_be_name(token, folded_token) or (
+            len(token) > 4
+            and folded_token not in _NOT_NAMES_FOLDED
+            and folded_token.endswith(_SURNAME_FOLDED)
         )
 
 
