@@ -226,10 +226,7 @@ class RiskDetector:
         for name, cues in self.patterns.contexts.items():
             if not self.patterns.context_applies(name, rule):
                 continue
-            if any(
-                tokens.sentence_of[start] in sentences
-                for start, _ in self._live_spans(tokens, cues)
-            ):
+            if sentences & self._sentences_with(tokens, cues):
                 return f"context:{name}"
         if rule.hypothetical_applies and self._hypothetical(tokens, found):
             return "hypothetical"
