@@ -1,9 +1,9 @@
 """`make eval-risk`: how well the risk screening does on the project's labelled messages.
 
 The screening (patterns + trained model, bot/risk/screening.py) is measured on the
-held-out sets tests/data/risk_holdout.yml (360 messages) and risk_holdout_v3.yml (300),
-each written without access to the training data (data/risk/train*.yml), the patterns or
-the code, and never used to write them.
+held-out set tests/data/risk_holdout_v4.yml (358 messages), written without access to the
+training data (data/risk/train*.yml), the patterns or the code, and never used to write
+them. (Earlier held-out sets became training data once their misses had been studied.)
 With --cross-validate it also reports 5-fold cross-validation on the training data (the
 model retrained on four folds, measured on the fifth; the patterns were written on this
 data, so these figures flatter them).
@@ -29,10 +29,7 @@ from bot.risk.classifier import TRAINING_FILES, RiskClassifier, load_items
 from bot.risk.screening import RiskScreen
 from bot.settings import PROJECT_ROOT, settings
 
-HOLDOUTS = [
-    PROJECT_ROOT / "tests/data/risk_holdout.yml",
-    PROJECT_ROOT / "tests/data/risk_holdout_v3.yml",
-]
+HOLDOUTS = [PROJECT_ROOT / "tests/data/risk_holdout_v4.yml"]
 FOLDS = 5
 TARGETS = {"acute_recall": 1.0, "elevated_recall": 0.95, "false_escalation_rate": 0.03}
 RESULTS = PROJECT_ROOT / "results/risk"
@@ -145,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "--holdout",
         type=Path,
         action="append",
-        help="labelled set to measure (repeatable; default: both held-out sets in tests/data/)",
+        help="labelled set to measure (repeatable; default: tests/data/risk_holdout_v4.yml)",
     )
     args = parser.parse_args(argv)
     detector = RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file)

@@ -223,10 +223,10 @@ class RiskDetector:
 
     def _non_literal(self, rule: Rule, tokens: _Tokens, found: list[tuple[int, int]]) -> str | None:
         sentences = {tokens.sentence_of[start] for start, _ in found}
-        for name, cues in self.patterns.contexts.items():
-            if not self.patterns.context_applies(name, rule):
-                continue
-            if sentences & self._sentences_with(tokens, cues):
+        for name in self.patterns.contexts:
+            if self.patterns.context_applies(name, rule) and self._in_context(
+                name, tokens, sentences
+            ):
                 return f"context:{name}"
         if rule.hypothetical_applies and self._hypothetical(tokens, found):
             return "hypothetical"
@@ -234,15 +234,28 @@ class RiskDetector:
             return "resolved"
         return None
 
+    def _in_context(self, name: str, tokens: _Tokens, sentences: set[int]) -> bool:
+        """Whether context `name` explains a signal in `sentences`: one of its cues is in
+        those sentences (or anywhere, for a message-wide context) and none of its
+        exceptions is in the message."""
+        exceptions = self.patterns.context_exceptions.get(name, ())
+        if exceptions and self._live_spans(tokens, exceptions):
+            return False
+        cues = self.patterns.contexts[name]
+        if name in self.patterns.message_contexts:
+            return bool(self._live_spans(tokens, cues))
+        return bool(sentences & self._sentences_with(tokens, cues))
+
     def _resolved(self, tokens: _Tokens, sentences: set[int]) -> bool:
         """Told as past and over: a past cue in the signal's sentence, an "over" cue
-        anywhere, and nothing that says now outside the sentences that tell the story
-        ("det är sex år sedan nu" is not imminent)."""
+        anywhere, no "still" cue ("hon är rädd att det börjar igen"), and nothing that says
+        now outside the sentences that tell the story ("det är sex år sedan nu" is not
+        imminent)."""
         if not self.patterns.past_cues:
             return False
         past = self._sentences_with(tokens, self.patterns.past_cues)
         over = self._sentences_with(tokens, self.patterns.over_cues)
-        if not (sentences & past and over):
+        if not (sentences & past and over) or self._live_spans(tokens, self.patterns.still_cues):
             return False
         return not (self._sentences_with(tokens, self.patterns.imminence_cues) - past - over)
 
@@ -256,7 +269,9 @@ class RiskDetector:
             for phrase in self.patterns.hypothetical_cues
             for start, _ in self._spans(tokens, phrase)
         }
-        if not clauses <= cue_clauses:
+        reported_spans = self._live_spans(tokens, self.patterns.reported_cues)
+        reported = {tokens.clause_of[start] for start, _ in reported_spans}
+        if not clauses <= cue_clauses - reported:
             return False
         timed = {
             tokens.clause_of[start]

@@ -7,10 +7,15 @@ The file (data/risk/patterns.yml by default, RISK_PATTERNS_FILE in .env) holds:
 - `negation`, `contexts`, `hypothetical`, `imminence`: cue lists that cancel a signal
   ("han har inte pratat om vapen"), set it aside as news, games, sport or homework, mark a
   general question ("vad händer om någon reser"), or raise it to acute ("ikväll"). A
-  context is a list of cues, or `{categories: [...], cues: [...]}` to set aside only
-  signals of those categories.
-- `resolved`: `past` and `over` cues; a signal in a sentence about the past, in a message
-  that says it is over, is history ("för fem år sedan ... nu mår hon bra").
+  context is a list of cues, or `{categories: [...], cues: [...], unless: [...], scope:
+  message}` to set aside only signals of those categories, not in a message that has an
+  `unless` cue (hunting is no excuse in a message about "raskriget"), and with `scope:
+  message` wherever the cue is in the message (by default: in the signal's sentence). A
+  general question stops being one in a clause with a `hypothetical.reported` cue: "han
+  googlar hur många tabletter" reports what a person did.
+- `resolved`: `past`, `over` and `still` cues; a signal in a sentence about the past, in a
+  message that says it is over, is history ("för fem år sedan ... nu mår hon bra"), unless
+  the message says it goes on ("men hon är rädd för honom").
 
 How a term is written:
 - one or more words: `ta livet av sig` matches those words in a row;
@@ -75,6 +80,13 @@ class Patterns:
     context_categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     past_cues: tuple[str, ...] = ()
     over_cues: tuple[str, ...] = ()
+    still_cues: tuple[str, ...] = ()
+    # Cues that keep a context from applying anywhere in the message.
+    context_exceptions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Contexts that apply to a signal anywhere in the message, not only in its sentence.
+    message_contexts: frozenset[str] = frozenset()
+    # Cues that make a clause a report of what someone did, not a general question.
+    reported_cues: tuple[str, ...] = ()
 
     def context_applies(self, context: str, rule: Rule) -> bool:
         if context in rule.ignores_contexts:
@@ -104,12 +116,22 @@ def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
     negation = _mapping(raw, "negation", source)
     contexts: dict[str, tuple[str, ...]] = {}
     context_categories: dict[str, tuple[str, ...]] = {}
+    context_exceptions: dict[str, tuple[str, ...]] = {}
+    message_contexts: set[str] = set()
     for name, values in _mapping(raw, "contexts", source).items():
         where = f"{source}: contexts.{name}"
         if isinstance(values, dict):
-            context_categories[name] = _categories(values.get("categories"), where)
+            if "categories" in values:
+                context_categories[name] = _categories(values.get("categories"), where)
+            if "unless" in values:
+                context_exceptions[name] = _expanded(values["unless"], terms, f"{where}.unless")
+            if values.get("scope", "sentence") not in ("sentence", "message"):
+                raise PatternError(f"{where}: scope must be sentence or message")
+            if values.get("scope") == "message":
+                message_contexts.add(name)
             values = values.get("cues")
         contexts[name] = _expanded(values, terms, where)
+    hypothetical = _mapping(raw, "hypothetical", source)
     resolved = _mapping(raw, "resolved", source) if "resolved" in raw else {}
     for rule in rules:
         unknown = set(rule.ignores_contexts) - set(contexts)
@@ -127,9 +149,7 @@ def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
             else ()
         ),
         contexts=contexts,
-        hypothetical_cues=_phrases(
-            _mapping(raw, "hypothetical", source).get("cues"), f"{source}: hypothetical.cues"
-        ),
+        hypothetical_cues=_phrases(hypothetical.get("cues"), f"{source}: hypothetical.cues"),
         imminence_cues=_phrases(
             _mapping(raw, "imminence", source).get("cues"), f"{source}: imminence.cues"
         ),
@@ -137,6 +157,12 @@ def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
         context_categories=context_categories,
         past_cues=_expanded(resolved.get("past", []), terms, f"{source}: resolved.past"),
         over_cues=_expanded(resolved.get("over", []), terms, f"{source}: resolved.over"),
+        still_cues=_expanded(resolved.get("still", []), terms, f"{source}: resolved.still"),
+        context_exceptions=context_exceptions,
+        message_contexts=frozenset(message_contexts),
+        reported_cues=_expanded(
+            hypothetical.get("reported", []), terms, f"{source}: hypothetical.reported"
+        ),
     )
 
 

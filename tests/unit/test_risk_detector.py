@@ -28,6 +28,7 @@ RULE_EXAMPLES = {
     "attack_emulation": "han hyllar breivik och säger att han förstår honom",
     "attack_named": "han snackar om att hans grupp planerar ett attentat",
     "threat_against_someone": "min bror har hotat att slå ihjäl mig",
+    "honour_killing_mentioned": "min syster är rädd för hedersmord om hon lämnar honom",
     "child_taken_abroad": "de vill gifta bort min systerdotter i hemlandet",
     "child_exposed_or_used": "min son på 14 springer ärenden åt gänget",
     "suicide_or_self_harm": "min dotter säger att hon vill dö",
@@ -115,6 +116,40 @@ def test_a_family_visit_sets_aside_only_travel_signals(detector):
     assert "child_at_risk" in married_off.categories
 
 
+def test_an_extremist_cue_keeps_hunting_from_explaining_a_weapon(detector):
+    hunting = detector.screen("han har jaktlicens. han har köpt ett nytt gevär")
+    assert hunting.level is RiskLevel.NONE
+    race_war = detector.screen("han har jaktlicens. han har köpt ett nytt gevär inför raskriget")
+    assert "weapons" in race_war.categories
+
+
+def test_a_message_wide_context_counts_in_another_sentence(detector):
+    screening = detector.screen("min syster sa att hon ska döda mig. hon menade det såklart inte")
+    assert screening.level is RiskLevel.NONE
+    assert any(item.reason == "context:figurative" for item in screening.set_aside)
+
+
+def test_real_footage_is_not_fiction(detector):
+    film = detector.screen("han tittar på filmer där de skaffar vapen")
+    assert film.level is RiskLevel.NONE
+    propaganda = detector.screen("pappan visar barnen filmer med IS-propaganda")
+    assert "child_at_risk" in propaganda.categories
+
+
+def test_everyday_use_explains_tools_but_not_other_signals(detector):
+    chores = detector.screen("jag hittade en machete i förrådet, han använder den för att röja sly")
+    assert chores.level is RiskLevel.NONE
+    threat = detector.screen("han röjer sly i trädgården och har hotat att döda mig")
+    assert "threat" in threat.categories
+
+
+def test_a_reported_search_is_not_a_general_question(detector):
+    general = detector.screen("hur många tabletter är farligt för ett barn?")
+    assert general.level is RiskLevel.NONE
+    searched = detector.screen("min dotter googlar hur många tabletter som är dödligt")
+    assert "suicide" in searched.categories
+
+
 def test_a_signal_told_as_past_and_over_is_history(detector):
     message = "för fem år sedan hotade han mig. nu mår vi bra och har flyttat."
     screening = detector.screen(message)
@@ -125,6 +160,16 @@ def test_a_signal_told_as_past_and_over_is_history(detector):
 def test_a_past_story_does_not_hide_a_new_signal(detector):
     message = "för fem år sedan hotade han mig men det löste vi. nu har han köpt en pistol."
     assert "weapons" in detector.screen(message).categories
+
+
+def test_a_past_signal_still_feared_is_not_history(detector):
+    message = "för fem år sedan hotade han mig. nu mår vi bra men jag är rädd att det börjar igen"
+    assert "threat" in detector.screen(message).categories
+
+
+def test_an_age_is_not_a_sign_that_it_is_over(detector):
+    message = "han slog henne när hon var yngre, nu är hon 17 och han skriker bara"
+    assert "threat" in detector.screen(message).categories
 
 
 def test_a_past_signal_that_is_not_over_counts(detector):

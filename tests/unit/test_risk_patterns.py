@@ -92,6 +92,7 @@ def test_groups_may_refer_to_groups():
         ),
         ({"contexts": {"trip": {"categories": ["holiday"], "cues": ["a"]}}}, "categories must"),
         ({"resolved": {"past": ["för länge sen"], "over": [""]}}, "empty or non-text"),
+        ({"contexts": {"trip": {"cues": ["a"], "scope": "clause"}}}, "scope must"),
     ],
 )
 def test_mistakes_are_refused_with_a_clear_message(change, message):
@@ -105,6 +106,25 @@ def test_a_context_may_be_limited_to_some_categories():
     )
     assert patterns.contexts["trip"] == ("semester",)
     assert patterns.context_categories == {"trip": ("travel",)}
+
+
+def test_a_context_may_have_exceptions_and_a_message_scope():
+    patterns = parse_patterns(
+        minimal(contexts={"hunt": {"cues": ["jakt*"], "unless": ["raskrig*"], "scope": "message"}})
+    )
+    assert patterns.context_exceptions == {"hunt": ("raskrig*",)}
+    assert patterns.message_contexts == {"hunt"}
+
+
+def test_reported_and_still_cues_are_read():
+    patterns = parse_patterns(
+        minimal(
+            hypothetical={"cues": ["om man"], "reported": ["googla*"]},
+            resolved={"past": ["förr"], "over": ["mår bra"], "still": ["är rädd"]},
+        )
+    )
+    assert patterns.reported_cues == ("googla*",)
+    assert patterns.still_cues == ("är rädd",)
 
 
 def test_an_unreadable_file_is_a_pattern_error(tmp_path):
