@@ -4,9 +4,10 @@
   `events` table. A conversation whose newest event is older than
   CONVERSATION_RETENTION_DAYS is deleted as a whole.
 - Escalations: the excerpt (the redacted words around a risk signal) of an escalation that
-  was resolved more than ESCALATION_RETENTION_DAYS ago is erased; level, categories,
-  status and times stay, for statistics. (Resolution time is the row's last update: a
-  resolved escalation changes only when a new signal reopens it.)
+  was resolved more than ESCALATION_RETENTION_DAYS ago is erased, and so are the staff's
+  notes on it; level, categories, status, outcome and times stay, for statistics.
+  (Resolution time is `resolved_at`, set by the dashboard; rows resolved before it existed
+  use their last update.)
 
 SQLite and PostgreSQL alike. The launcher runs this at start-up and then every hour; it is
 also a command:
@@ -36,6 +37,7 @@ from sqlalchemy.engine import Engine
 
 from bot.escalations.database import make_engine
 from bot.escalations.model import Status, escalations
+from bot.staff.model import escalation_notes
 
 logger = logging.getLogger(__name__)
 
@@ -77,21 +79,23 @@ def erase_resolved_excerpts(
 ) -> int:
     """Erases the excerpt of escalations resolved more than retention_days ago."""
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
-    statement = (
-        update(escalations)
-        .where(
-            and_(
-                escalations.c.status == Status.RESOLVED.value,
-                escalations.c.updated_at < cutoff,
-                escalations.c.excerpt != "",
-            )
-        )
-        .values(excerpt="", last_message_key=None)
+    expired = and_(
+        escalations.c.status == Status.RESOLVED.value,
+        func.coalesce(escalations.c.resolved_at, escalations.c.updated_at) < cutoff,
     )
     with engine.begin() as connection:
         if not engine.dialect.has_table(connection, "escalations"):
             return 0
-        erased = connection.execute(statement).rowcount
+        if engine.dialect.has_table(connection, "escalation_notes"):
+            expired_ids = select(escalations.c.id).where(expired)
+            connection.execute(
+                delete(escalation_notes).where(escalation_notes.c.escalation_id.in_(expired_ids))
+            )
+        erased = connection.execute(
+            update(escalations)
+            .where(and_(expired, escalations.c.excerpt != ""))
+            .values(excerpt="", last_message_key=None)
+        ).rowcount
     if erased:
         logger.info("Retention: erased the excerpts of %d resolved escalations", erased)
     return erased

@@ -75,6 +75,9 @@ class Settings:
     # Key for the pseudonymous conversation reference (HMAC-SHA256 of the sender id).
     pseudonym_key: str = ""
     dashboard_url: str = "http://127.0.0.1:8080"
+    # The staff dashboard (bot/staff): where it listens. DASHBOARD_URL is how staff reach it.
+    staff_host: str = "127.0.0.1"
+    staff_port: int = 8080
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""
@@ -125,6 +128,8 @@ class Settings:
             escalation_retry_seconds=float(_get("ESCALATION_RETRY_SECONDS", "30")),
             pseudonym_key=_get("PSEUDONYM_KEY", ""),
             dashboard_url=_get("DASHBOARD_URL", "http://127.0.0.1:8080").rstrip("/"),
+            staff_host=_get("STAFF_HOST", "127.0.0.1"),
+            staff_port=int(_get("STAFF_PORT", "8080")),
             smtp_host=_get("SMTP_HOST", ""),
             smtp_port=int(_get("SMTP_PORT", "25")),
             smtp_user=_get("SMTP_USER", ""),

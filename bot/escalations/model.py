@@ -46,6 +46,10 @@ escalations = Table(
     Column("last_message_key", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Set by the staff dashboard (bot/staff): who holds it, how it ended and when.
+    Column("claimed_by", Integer, nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
 )
 
 
@@ -60,6 +64,9 @@ class Escalation:
     status: str = Status.NEW.value
     excerpt: str = ""
     last_message_key: str | None = None
+    claimed_by: int | None = None
+    outcome: str | None = None
+    resolved_at: datetime | None = None
     id: int | None = field(default=None)
 
     @property

@@ -106,7 +106,11 @@ def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
         escalation.level = new_level.value
         escalation.priority = PRIORITY_BY_LEVEL[new_level]
         if escalation.status == Status.RESOLVED.value:
+            # Reopened: back in the queue, nobody holds it, the old outcome no longer holds.
             escalation.status = Status.NEW.value
+            escalation.claimed_by = None
+            escalation.outcome = None
+            escalation.resolved_at = None
     elif categories != escalation.categories:
         change = Change.UPDATED
     else:

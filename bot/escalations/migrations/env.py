@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from bot.escalations.model import metadata
+from bot.staff import model as _staff_tables  # noqa: F401 (registers the staff tables)
 
 config = context.config
 

@@ -1,0 +1,1 @@
+"""The staff dashboard: escalations, review, audit log and (later) live handoff."""

@@ -1,0 +1,375 @@
+"""The staff dashboard's web application (Sanic, server-rendered, no external CDN).
+
+Security, in one place:
+- Every page needs a live session (bot/staff/accounts.py) but /login, /setup/<token>,
+  /health and /static.
+- Every POST carries the session's CSRF token (form field `csrf` or header
+  X-CSRF-Token); without it: 403 and nothing changes.
+- The cookie is HttpOnly, SameSite=Strict, Secure when the dashboard is served over HTTPS.
+- A Content-Security-Policy without 'unsafe-inline' (scripts and styles come from
+  /static only), no framing, no referrer; templates escape every value (Jinja2
+  autoescape), and the queue's live update writes text nodes, never HTML.
+- No client IP address is logged or stored (Sanic's access log is off).
+"""
+
+from __future__ import annotations
+
+import logging
+from itertools import count
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sanic import Sanic, response
+from sanic.request import Request
+
+from bot.escalations.database import make_engine, migrate
+from bot.settings import Settings
+from bot.staff.accounts import AccountError, Accounts, StaffSession
+from bot.staff.model import OUTCOMES, Role
+from bot.staff.review import LEVELS, STATUSES, Review, ReviewError
+from bot.staff.security import new_totp_secret, same, totp_uri
+from bot.staff.transcript import find_conversation, transcript
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+COOKIE = "vv_staff"
+PUBLIC_PATHS = ("/login", "/setup/", "/health", "/static/")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+_app_numbers = count(1)
+
+
+def templates() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(outcomes=OUTCOMES, levels=LEVELS, statuses=STATUSES)
+    return environment
+
+
+def create_app(config: Settings) -> Sanic:
+    # Sanic keeps a registry of app names; tests build several apps in one process.
+    app = Sanic(f"vagvisaren_staff_{next(_app_numbers)}")
+    app.config.FORWARDED_SECRET = None
+    app.config.REAL_IP_HEADER = None
+    app.config.KEEP_ALIVE_TIMEOUT = 5
+    engine = make_engine(config.escalation_database_url)
+    tracker_engine = make_engine(config.tracker_database_url)
+    accounts, review, pages = Accounts(engine), Review(engine), templates()
+    secure_cookie = config.dashboard_url.startswith("https://")
+    app.static("/static", str(HERE / "static"))
+
+    def render(
+        request: Request, name: str, http_status: int = 200, **values
+    ) -> response.HTTPResponse:
+        session: StaffSession | None = request.ctx.session
+        html = pages.get_template(name).render(
+            session=session, csrf=session.csrf_token if session else "", **values
+        )
+        return response.html(html, status=http_status)
+
+    def refuse(request: Request, problem: str, status: int) -> response.HTTPResponse:
+        return render(request, "problem.html", http_status=status, problem=problem)
+
+    @app.middleware("request")
+    async def require_session(request: Request):
+        request.ctx.session = accounts.session(request.cookies.get(COOKIE))
+        path = request.path
+        if any(path == public or path.startswith(public) for public in PUBLIC_PATHS):
+            return None
+        if request.ctx.session is None:
+            if request.method == "GET" and not path.endswith(".json"):
+                return response.redirect("/login")
+            return refuse(request, "session_expired", 401)
+        if request.method == "POST":
+            sent = request.headers.get("x-csrf-token") or (request.form or {}).get("csrf")
+            if not same(sent, request.ctx.session.csrf_token):
+                return refuse(request, "csrf", 403)
+        return None
+
+    @app.middleware("response")
+    async def security_headers(request: Request, resp: response.HTTPResponse):
+        for header, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(header, value)
+
+    def set_cookie(resp: response.HTTPResponse, value: str, max_age: int | None) -> None:
+        resp.cookies[COOKIE] = value
+        cookie = resp.cookies[COOKIE]
+        cookie["httponly"] = True
+        cookie["samesite"] = "Strict"
+        cookie["path"] = "/"
+        if secure_cookie:
+            cookie["secure"] = True
+        if max_age is not None:
+            cookie["max-age"] = max_age
+
+    def require_admin(request: Request) -> response.HTTPResponse | None:
+        if not request.ctx.session.user.is_admin:
+            return refuse(request, "admin_only", 403)
+        return None
+
+    # -- health and login ------------------------------------------------------------------
+
+    @app.get("/health")
+    async def health(request: Request):
+        return response.json({"status": "ok"})
+
+    @app.get("/login")
+    async def login_page(request: Request):
+        if request.ctx.session:
+            return response.redirect("/")
+        return render(request, "login.html")
+
+    @app.post("/login")
+    async def login(request: Request):
+        form = request.form or {}
+        result = accounts.log_in(
+            form.get("username", ""), form.get("password", ""), form.get("code", "")
+        )
+        if result.user is None:
+            review.log(None, "login_failed", detail=result.problem or "invalid")
+            status = 429 if result.problem == "locked" else 401
+            return render(request, "login.html", http_status=status, problem=result.problem)
+        session = accounts.start_session(result.user)
+        review.log(result.user, "login")
+        resp = response.redirect("/")
+        set_cookie(resp, session.token, None)
+        return resp
+
+    @app.post("/logout")
+    async def logout(request: Request):
+        session = request.ctx.session
+        accounts.end_session(session.token)
+        review.log(session.user, "logout")
+        resp = response.redirect("/login")
+        set_cookie(resp, "", 0)
+        return resp
+
+    # -- setup links -----------------------------------------------------------------------
+
+    @app.get("/setup/<token>")
+    async def setup_page(request: Request, token: str):
+        user = accounts.setup_user(token)
+        if user is None:
+            return refuse(request, "setup_link_invalid", 404)
+        secret = new_totp_secret()
+        return render(
+            request,
+            "setup.html",
+            user=user,
+            secret=secret,
+            uri=totp_uri(secret, user.username),
+            token=token,
+        )
+
+    @app.post("/setup/<token>")
+    async def setup(request: Request, token: str):
+        form = request.form or {}
+        user = accounts.setup_user(token)
+        if user is None:
+            return refuse(request, "setup_link_invalid", 404)
+        secret = form.get("secret", "")
+        try:
+            if form.get("password", "") != form.get("password_again", ""):
+                raise AccountError("passwords_differ")
+            accounts.complete_setup(token, form.get("password", ""), secret, form.get("code", ""))
+        except AccountError as error:
+            return render(
+                request,
+                "setup.html",
+                http_status=400,
+                user=user,
+                secret=secret,
+                uri=totp_uri(secret, user.username),
+                token=token,
+                problem=error.code,
+            )
+        review.log(user, "account_setup")
+        return render(request, "problem.html", problem="setup_done")
+
+    # -- the queue ---------------------------------------------------------------------------
+
+    def filters(request: Request) -> tuple[str | None, str | None]:
+        status = request.args.get("status")
+        level = request.args.get("level")
+        return (
+            status if status in (*STATUSES, "all") else None,
+            level if level in LEVELS else None,
+        )
+
+    @app.get("/")
+    async def queue_page(request: Request):
+        status, level = filters(request)
+        review.log(request.ctx.session.user, "view_queue")
+        return render(
+            request,
+            "queue.html",
+            items=review.queue(status, level),
+            counts=review.counts(),
+            status_filter=status or "",
+            level_filter=level or "",
+        )
+
+    @app.get("/queue.json")
+    async def queue_json(request: Request):
+        status, level = filters(request)
+        return response.json(
+            {
+                "items": [item.as_json() for item in review.queue(status, level)],
+                "counts": review.counts(),
+            }
+        )
+
+    # -- one escalation ------------------------------------------------------------------------
+
+    @app.get("/escalations/<escalation_id:int>")
+    async def detail_page(request: Request, escalation_id: int):
+        detail = review.detail(escalation_id)
+        if detail is None:
+            return refuse(request, "not_found", 404)
+        review.log(request.ctx.session.user, "view_escalation", escalation_id)
+        conversation = find_conversation(
+            tracker_engine, detail.conversation_ref, config.pseudonym_key
+        )
+        lines = [line for _, line in transcript(tracker_engine, conversation)] if conversation else []
+        return render(
+            request,
+            "detail.html",
+            detail=detail,
+            item=detail.item,
+            notes=review.notes(escalation_id),
+            timeline=list(reversed(review.audit(escalation_id))),
+            lines=lines,
+            conversation_found=conversation is not None,
+            problem=request.args.get("problem"),
+        )
+
+    def act(name: str):
+        async def handler(request: Request, escalation_id: int):
+            user = request.ctx.session.user
+            form = request.form or {}
+            try:
+                if name == "claim":
+                    review.claim(user, escalation_id)
+                elif name == "release":
+                    review.release(user, escalation_id)
+                elif name == "resolve":
+                    review.resolve(user, escalation_id, form.get("outcome", ""))
+                elif name == "note":
+                    review.add_note(user, escalation_id, form.get("body", ""))
+            except ReviewError as error:
+                if error.code == "not_found":
+                    return refuse(request, "not_found", 404)
+                return response.redirect(
+                    f"/escalations/{escalation_id}?problem={error.code}", status=303
+                )
+            return response.redirect(f"/escalations/{escalation_id}", status=303)
+
+        handler.__name__ = f"escalation_{name}"
+        return handler
+
+    for action in ("claim", "release", "resolve", "note"):
+        app.add_route(act(action), f"/escalations/<escalation_id:int>/{action}", methods=["POST"])
+
+    # -- administration ----------------------------------------------------------------------
+
+    @app.get("/admin/users")
+    async def users_page(request: Request):
+        if refused := require_admin(request):
+            return refused
+        review.log(request.ctx.session.user, "view_users")
+        return render(request, "users.html", users=accounts.users(), roles=[r.value for r in Role])
+
+    @app.post("/admin/users")
+    async def create_user(request: Request):
+        if refused := require_admin(request):
+            return refused
+        form = request.form or {}
+        username = form.get("username", "").strip()
+        try:
+            token = accounts.create_user(username, Role(form.get("role", "handler")))
+        except (AccountError, ValueError) as error:
+            problem = error.code if isinstance(error, AccountError) else "invalid_role"
+            return render(
+                request,
+                "users.html",
+                http_status=400,
+                users=accounts.users(),
+                roles=[r.value for r in Role],
+                problem=problem,
+            )
+        review.log(request.ctx.session.user, "create_user", detail=f"user {username}")
+        return render(
+            request,
+            "users.html",
+            users=accounts.users(),
+            roles=[r.value for r in Role],
+            setup_for=username,
+            setup_link=f"{config.dashboard_url}/setup/{token}",
+        )
+
+    @app.post("/admin/users/<user_id:int>/<change:(deactivate|activate|reset)>")
+    async def change_user(request: Request, user_id: int, change: str):
+        if refused := require_admin(request):
+            return refused
+        target = accounts.user(user_id)
+        if target is None:
+            return refuse(request, "not_found", 404)
+        if target.id == request.ctx.session.user.id and change != "activate":
+            return refuse(request, "not_yourself", 400)
+        setup_link = None
+        if change == "reset":
+            setup_link = f"{config.dashboard_url}/setup/{accounts.reset(user_id)}"
+        else:
+            accounts.set_active(user_id, change == "activate")
+        review.log(request.ctx.session.user, f"{change}_user", detail=f"user {target.username}")
+        return render(
+            request,
+            "users.html",
+            users=accounts.users(),
+            roles=[r.value for r in Role],
+            setup_for=target.username if setup_link else None,
+            setup_link=setup_link,
+        )
+
+    @app.get("/admin/audit")
+    async def audit_page(request: Request):
+        if refused := require_admin(request):
+            return refused
+        review.log(request.ctx.session.user, "view_audit")
+        return render(request, "audit.html", entries=review.audit())
+
+    @app.exception(Exception)
+    async def failure(request: Request, error: Exception):
+        status = getattr(error, "status_code", 500)
+        if status >= 500:
+            # The type only: an exception's text can carry what a relative wrote. The
+            # traceback (code locations, no values) at DEBUG.
+            logger.error(
+                "Dashboard error: %s",
+                type(error).__name__,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+            )
+        if not hasattr(request.ctx, "session"):
+            request.ctx.session = None
+        return refuse(request, "not_found" if status == 404 else "error", status)
+
+    @app.before_server_start
+    async def prepare_database(app, _loop):
+        migrate(config.escalation_database_url)
+
+    return app

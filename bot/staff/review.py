@@ -1,0 +1,290 @@
+"""What handlers do with escalations: the queue, claim, release, resolve, notes, audit.
+
+Rules:
+- The queue lists acute before elevated before the rest, oldest first within a level.
+- A handler claims a new escalation; only the one who claimed it (or an admin) releases or
+  resolves it. Resolving needs an outcome (bot/staff/model.py OUTCOMES).
+- Every view and action is written to the audit log: who, what, which escalation, a code
+  or status change. Never message text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from bot.escalations.model import Status, escalations
+from bot.staff.accounts import User, _aware, utcnow
+from bot.staff.model import OUTCOMES, escalation_notes, staff_audit, staff_users
+
+LEVEL_ORDER = case(
+    (escalations.c.level == "acute", 0),
+    (escalations.c.level == "elevated", 1),
+    else_=2,
+)
+LEVELS = ("acute", "elevated")
+STATUSES = tuple(status.value for status in Status)
+MAX_NOTE_CHARS = 4000
+
+
+class ReviewError(ValueError):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    level: str
+    categories: tuple[str, ...]
+    status: str
+    priority: int
+    created_at: datetime
+    updated_at: datetime
+    claimed_by: str | None
+    outcome: str | None
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "level": self.level,
+            "categories": list(self.categories),
+            "status": self.status,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "claimed_by": self.claimed_by,
+        }
+
+
+@dataclass(frozen=True)
+class Detail:
+    item: QueueItem
+    excerpt: str
+    conversation_ref: str
+    claimed_by_id: int | None
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Note:
+    username: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    username: str | None
+    action: str
+    escalation_id: int | None
+    detail: str
+
+
+def _item(row) -> QueueItem:
+    return QueueItem(
+        id=row.id,
+        level=row.level,
+        categories=tuple(category for category in row.categories.split(",") if category),
+        status=row.status,
+        priority=row.priority,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        claimed_by=row.claimed_by_name,
+        outcome=row.outcome,
+    )
+
+
+def _selection():
+    return select(escalations, staff_users.c.username.label("claimed_by_name")).outerjoin(
+        staff_users, staff_users.c.id == escalations.c.claimed_by
+    )
+
+
+class Review:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def queue(self, status: str | None = None, level: str | None = None) -> list[QueueItem]:
+        statement = _selection().order_by(LEVEL_ORDER, escalations.c.created_at)
+        if status in STATUSES:
+            statement = statement.where(escalations.c.status == status)
+        elif status != "all":
+            statement = statement.where(escalations.c.status != Status.RESOLVED.value)
+        if level in LEVELS:
+            statement = statement.where(escalations.c.level == level)
+        with self.engine.connect() as connection:
+            return [_item(row) for row in connection.execute(statement)]
+
+    def counts(self) -> dict[str, int]:
+        """Escalations per status and, among the open ones, per level."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(escalations.c.status, escalations.c.level, func.count()).group_by(
+                    escalations.c.status, escalations.c.level
+                )
+            ).all()
+        counts = {key: 0 for key in (*STATUSES, *LEVELS, "open")}
+        for status, level, number in rows:
+            counts[status] += number
+            if status != Status.RESOLVED.value:
+                counts["open"] += number
+                if level in counts:
+                    counts[level] += number
+        return counts
+
+    def detail(self, escalation_id: int) -> Detail | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                _selection().where(escalations.c.id == escalation_id)
+            ).first()
+        if row is None:
+            return None
+        return Detail(
+            item=_item(row),
+            excerpt=row.excerpt,
+            conversation_ref=row.conversation_ref,
+            claimed_by_id=row.claimed_by,
+            resolved_at=_aware(row.resolved_at),
+        )
+
+    def notes(self, escalation_id: int) -> list[Note]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(escalation_notes)
+                .where(escalation_notes.c.escalation_id == escalation_id)
+                .order_by(escalation_notes.c.created_at, escalation_notes.c.id)
+            )
+            return [Note(row.username, row.body, _aware(row.created_at)) for row in rows]
+
+    def audit(self, escalation_id: int | None = None, limit: int = 500) -> list[AuditEntry]:
+        statement = select(staff_audit).order_by(staff_audit.c.at.desc(), staff_audit.c.id.desc())
+        if escalation_id is not None:
+            statement = statement.where(staff_audit.c.escalation_id == escalation_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement.limit(limit))
+            return [
+                AuditEntry(_aware(row.at), row.username, row.action, row.escalation_id, row.detail)
+                for row in rows
+            ]
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def log(
+        self,
+        user: User | None,
+        action: str,
+        escalation_id: int | None = None,
+        detail: str = "",
+        now: datetime | None = None,
+    ) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(staff_audit).values(
+                    at=now or utcnow(),
+                    user_id=user.id if user else None,
+                    username=user.username if user else None,
+                    action=action,
+                    escalation_id=escalation_id,
+                    detail=detail[:200],
+                )
+            )
+
+    def claim(self, user: User, escalation_id: int, now: datetime | None = None) -> None:
+        self._change(
+            user,
+            escalation_id,
+            "claim",
+            allowed=lambda row: row.status == Status.NEW.value,
+            values={"status": Status.CLAIMED.value, "claimed_by": user.id},
+            now=now,
+        )
+
+    def release(self, user: User, escalation_id: int, now: datetime | None = None) -> None:
+        self._change(
+            user,
+            escalation_id,
+            "release",
+            allowed=lambda row: row.status == Status.CLAIMED.value
+            and (row.claimed_by == user.id or user.is_admin),
+            values={"status": Status.NEW.value, "claimed_by": None},
+            now=now,
+        )
+
+    def resolve(
+        self, user: User, escalation_id: int, outcome: str, now: datetime | None = None
+    ) -> None:
+        if outcome not in OUTCOMES:
+            raise ReviewError("outcome_required")
+        now = now or utcnow()
+        self._change(
+            user,
+            escalation_id,
+            "resolve",
+            allowed=lambda row: row.status == Status.CLAIMED.value
+            and (row.claimed_by == user.id or user.is_admin),
+            values={"status": Status.RESOLVED.value, "outcome": outcome, "resolved_at": now},
+            now=now,
+            detail=f"outcome {outcome}",
+        )
+
+    def add_note(
+        self, user: User, escalation_id: int, body: str, now: datetime | None = None
+    ) -> None:
+        body = (body or "").strip()
+        if not body:
+            raise ReviewError("note_empty")
+        if len(body) > MAX_NOTE_CHARS:
+            raise ReviewError("note_too_long")
+        if self.detail(escalation_id) is None:
+            raise ReviewError("not_found")
+        now = now or utcnow()
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(escalation_notes).values(
+                    escalation_id=escalation_id,
+                    user_id=user.id,
+                    username=user.username,
+                    body=body,
+                    created_at=now,
+                )
+            )
+        self.log(user, "add_note", escalation_id, now=now)
+
+    def _change(
+        self,
+        user: User,
+        escalation_id: int,
+        action: str,
+        allowed,
+        values: dict,
+        now: datetime | None,
+        detail: str = "",
+    ) -> None:
+        now = now or utcnow()
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(escalations).where(escalations.c.id == escalation_id).with_for_update()
+            ).first()
+            if row is None:
+                raise ReviewError("not_found")
+            if not allowed(row):
+                raise ReviewError(f"cannot_{action}")
+            # The status in the WHERE clause makes two handlers' simultaneous claims safe:
+            # the second one updates no row.
+            changed = connection.execute(
+                update(escalations)
+                .where(escalations.c.id == escalation_id)
+                .where(escalations.c.status == row.status)
+                .values(updated_at=now, **values)
+            ).rowcount
+            if not changed:
+                raise ReviewError(f"cannot_{action}")
+        new_status = values.get("status", row.status)
+        self.log(user, action, escalation_id, detail or f"{row.status} -> {new_status}", now)

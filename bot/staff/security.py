@@ -1,0 +1,91 @@
+"""Passwords, TOTP codes and tokens for staff accounts.
+
+- Passwords: argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile).
+- Two-factor: TOTP (RFC 6238, 30-second steps, SHA-1, 6 digits: what authenticator apps
+  expect), one step of clock drift either way, and each step accepted once.
+- Session cookies, CSRF tokens and setup links: 256 random bits; only their SHA-256 is
+  stored, so a copy of the database opens no session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_PASSWORD_LENGTH = 12
+TOTP_ISSUER = "Vägvisaren"
+TOTP_STEP_SECONDS = 30
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so a login takes as long either way.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password cannot be used (a code for the template), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "too_short"
+    if len(password) > 256:
+        return "too_long"
+    return None
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, username: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+
+def totp_now(secret: str, at: float | None = None) -> str:
+    """The current code (for tests and the setup page's check)."""
+    return pyotp.TOTP(secret).at(at if at is not None else time.time())
+
+
+def matching_totp_step(
+    secret: str, code: str, last_step: int | None, at: float | None = None
+) -> int | None:
+    """The time step `code` belongs to (now, or one step either side), if it is newer than
+    `last_step`; None for a wrong, old or reused code."""
+    code = (code or "").strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    now = at if at is not None else time.time()
+    current = int(now // TOTP_STEP_SECONDS)
+    totp = pyotp.TOTP(secret)
+    for step in (current, current - 1, current + 1):
+        if last_step is not None and step <= last_step:
+            continue
+        if hmac.compare_digest(totp.at(step * TOTP_STEP_SECONDS), code):
+            return step
+    return None
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def same(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())

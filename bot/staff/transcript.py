@@ -1,0 +1,85 @@
+"""The redacted transcript of an escalated conversation, read from Rasa's tracker store.
+
+The escalation knows its conversation only by a keyed hash (bot/pseudonym.py). To show
+the transcript, the dashboard hashes the conversation ids in the tracker store with
+PSEUDONYM_KEY until one matches: the escalation store alone cannot be linked to a
+conversation. The tracker store holds redacted text only (bot/privacy/tracker_store.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, select
+from sqlalchemy.engine import Engine
+
+from bot.pseudonym import conversation_ref
+
+_events = Table(
+    "events",
+    MetaData(),
+    Column("id", Integer),
+    Column("sender_id", String(255)),
+    Column("type_name", String(255)),
+    Column("timestamp", Float),
+    Column("data", Text),
+)
+
+MAX_LINES = 2000
+
+
+@dataclass(frozen=True)
+class Line:
+    speaker: str  # "relative", "bot" or "staff"
+    text: str
+    at: datetime
+
+
+def find_conversation(engine: Engine, reference: str, key: str) -> str | None:
+    """The tracker's conversation id whose keyed hash is `reference`, if it still exists."""
+    with engine.connect() as connection:
+        if not engine.dialect.has_table(connection, "events"):
+            return None
+        senders = connection.execute(select(_events.c.sender_id).distinct()).scalars()
+        return next(
+            (sender for sender in senders if conversation_ref(sender, key) == reference), None
+        )
+
+
+def transcript(engine: Engine, conversation_id: str, after_id: int = 0) -> list[tuple[int, Line]]:
+    """The relative's and the bot's (and staff's) messages, oldest first, with event ids
+    so a live view can ask only for what came after the last one it showed."""
+    statement = (
+        select(_events.c.id, _events.c.type_name, _events.c.timestamp, _events.c.data)
+        .where(_events.c.sender_id == conversation_id)
+        .where(_events.c.type_name.in_(("user", "bot")))
+        .where(_events.c.id > after_id)
+        .order_by(_events.c.id)
+        .limit(MAX_LINES)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    lines = []
+    for event_id, type_name, timestamp, data in rows:
+        line = _line(type_name, timestamp, data)
+        if line is not None:
+            lines.append((event_id, line))
+    return lines
+
+
+def _line(type_name: str, timestamp: float, data: str | None) -> Line | None:
+    try:
+        event = json.loads(data or "{}")
+    except ValueError:
+        return None
+    text = event.get("text")
+    if not isinstance(text, str) or not text:
+        return None
+    at = datetime.fromtimestamp(timestamp or 0, tz=timezone.utc)
+    if type_name == "user":
+        return Line("relative", text, at)
+    custom = (event.get("data") or {}).get("custom") or {}
+    speaker = "staff" if isinstance(custom, dict) and custom.get("sender") == "staff" else "bot"
+    return Line(speaker, text, at)

@@ -1,0 +1,271 @@
+"""Staff accounts, sessions and escalation review against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.escalations.database import make_engine, migrate, session_factory
+from bot.escalations.service import Signal, record_signal
+from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
+from bot.risk.levels import RiskLevel
+from bot.staff.accounts import (
+    ABSOLUTE_TIMEOUT,
+    IDLE_TIMEOUT,
+    MAX_FAILURES,
+    AccountError,
+    Accounts,
+)
+from bot.staff.model import Role, staff_audit
+from bot.staff.review import Review, ReviewError
+from bot.staff.security import totp_now
+from tests.integration.databases import DATABASE_KINDS, database_url
+
+T0 = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+def engine(request, tmp_path):
+    with database_url(request.param, tmp_path) as url:
+        migrate(url)
+        engine = make_engine(url)
+        engine.url_for_tests = url
+        yield engine
+        engine.dispose()
+
+
+def code_at(secret: str, moment: datetime) -> str:
+    return totp_now(secret, moment.timestamp())
+
+
+def escalate(engine, reference: str, level=RiskLevel.ELEVATED, at=T0) -> int:
+    uow = SqlAlchemyUnitOfWork(session_factory(engine.url_for_tests))
+    message_key = f"{reference[:8]}-{level.value}-{int(at.timestamp())}"
+    signal = Signal(reference, level, ("weapons",), "ett [NAMN] maskerat utdrag", message_key)
+    return record_signal(uow, signal, now=at).escalation_id
+
+
+# -- accounts and login --------------------------------------------------------------------
+
+
+def test_the_first_admin_logs_in_with_password_and_code(engine):
+    accounts = Accounts(engine)
+    secret = accounts.create_admin("anna", PASSWORD, now=T0)
+    result = accounts.log_in("anna", PASSWORD, code_at(secret, T0), now=T0)
+    assert result.user is not None and result.user.is_admin
+
+
+@pytest.mark.parametrize("wrong", ["password", "code", "username"])
+def test_a_wrong_password_code_or_name_is_refused_alike(engine, wrong):
+    accounts = Accounts(engine)
+    secret = accounts.create_admin("anna", PASSWORD, now=T0)
+    values = {"username": "anna", "password": PASSWORD, "code": code_at(secret, T0)}
+    values[wrong] = {"password": "wrong password!!", "code": "000000", "username": "bo"}[wrong]
+    if wrong == "code" and values["code"] == code_at(secret, T0):
+        values["code"] = "111111"
+    result = accounts.log_in(values["username"], values["password"], values["code"], now=T0)
+    assert result.user is None and result.problem == "invalid"
+
+
+def test_a_code_is_accepted_only_once(engine):
+    accounts = Accounts(engine)
+    secret = accounts.create_admin("anna", PASSWORD, now=T0)
+    code = code_at(secret, T0)
+    assert accounts.log_in("anna", PASSWORD, code, now=T0).user is not None
+    assert accounts.log_in("anna", PASSWORD, code, now=T0).problem == "invalid"
+
+
+def test_ten_failures_in_an_hour_lock_the_account_even_for_the_right_password(engine):
+    accounts = Accounts(engine)
+    secret = accounts.create_admin("anna", PASSWORD, now=T0)
+    for minute in range(MAX_FAILURES):
+        at = T0 + timedelta(minutes=minute)
+        assert accounts.log_in("anna", "wrong password!!", "000000", now=at).user is None
+    later = T0 + timedelta(minutes=30)
+    locked = accounts.log_in("anna", PASSWORD, code_at(secret, later), now=later)
+    assert locked.problem == "locked"
+    after_an_hour = T0 + timedelta(minutes=61 + MAX_FAILURES)
+    result = accounts.log_in("anna", PASSWORD, code_at(secret, after_an_hour), now=after_an_hour)
+    assert result.user is not None
+
+
+def test_nine_failures_do_not_lock(engine):
+    accounts = Accounts(engine)
+    secret = accounts.create_admin("anna", PASSWORD, now=T0)
+    for _ in range(MAX_FAILURES - 1):
+        accounts.log_in("anna", "wrong password!!", "000000", now=T0)
+    assert accounts.log_in("anna", PASSWORD, code_at(secret, T0), now=T0).user is not None
+
+
+def test_a_short_password_or_a_taken_name_is_refused(engine):
+    accounts = Accounts(engine)
+    with pytest.raises(AccountError, match="too_short"):
+        accounts.create_admin("anna", "short", now=T0)
+    accounts.create_admin("anna", PASSWORD, now=T0)
+    with pytest.raises(AccountError, match="username_taken"):
+        accounts.create_user("anna", Role.HANDLER, now=T0)
+    with pytest.raises(AccountError, match="invalid_username"):
+        accounts.create_user("two words", Role.HANDLER, now=T0)
+
+
+def test_a_new_user_sets_password_and_totp_through_the_setup_link(engine):
+    accounts = Accounts(engine)
+    token = accounts.create_user("bo", Role.HANDLER, now=T0)
+    assert accounts.log_in("bo", "", "", now=T0).user is None  # no password yet
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    with pytest.raises(AccountError, match="code_invalid"):
+        accounts.complete_setup(token, PASSWORD, secret, "000000", now=T0)
+    accounts.complete_setup(token, PASSWORD, secret, code_at(secret, T0), now=T0)
+    assert accounts.setup_user(token, now=T0) is None  # the link works once
+    later = T0 + timedelta(minutes=1)
+    assert accounts.log_in("bo", PASSWORD, code_at(secret, later), now=later).user is not None
+
+
+def test_a_setup_link_expires_after_a_day(engine):
+    accounts = Accounts(engine)
+    token = accounts.create_user("bo", Role.HANDLER, now=T0)
+    assert accounts.setup_user(token, now=T0 + timedelta(hours=23)) is not None
+    assert accounts.setup_user(token, now=T0 + timedelta(hours=25)) is None
+
+
+def test_a_deactivated_account_cannot_log_in_and_loses_its_sessions(engine):
+    accounts = Accounts(engine)
+    secret = accounts.create_admin("anna", PASSWORD, now=T0)
+    user = accounts.log_in("anna", PASSWORD, code_at(secret, T0), now=T0).user
+    session = accounts.start_session(user, now=T0)
+    accounts.set_active(user.id, False)
+    assert accounts.session(session.token, now=T0) is None
+    later = T0 + timedelta(minutes=1)
+    assert accounts.log_in("anna", PASSWORD, code_at(secret, later), now=later).user is None
+
+
+# -- sessions --------------------------------------------------------------------------------
+
+
+def logged_in(engine):
+    accounts = Accounts(engine)
+    secret = accounts.create_admin("anna", PASSWORD, now=T0)
+    user = accounts.log_in("anna", PASSWORD, code_at(secret, T0), now=T0).user
+    return accounts, accounts.start_session(user, now=T0)
+
+
+def test_a_session_ends_after_thirty_idle_minutes(engine):
+    accounts, session = logged_in(engine)
+    assert accounts.session(session.token, now=T0 + IDLE_TIMEOUT - timedelta(seconds=1))
+    last_use = T0 + IDLE_TIMEOUT - timedelta(seconds=1)
+    assert accounts.session(session.token, now=last_use + IDLE_TIMEOUT + timedelta(seconds=1)) is None
+
+
+def test_a_busy_session_still_ends_after_twelve_hours(engine):
+    accounts, session = logged_in(engine)
+    moment = T0
+    while moment < T0 + ABSOLUTE_TIMEOUT - timedelta(minutes=20):
+        moment += timedelta(minutes=20)
+        assert accounts.session(session.token, now=moment) is not None
+    assert accounts.session(session.token, now=T0 + ABSOLUTE_TIMEOUT + timedelta(minutes=1)) is None
+
+
+def test_logout_ends_the_session_on_the_server(engine):
+    accounts, session = logged_in(engine)
+    accounts.end_session(session.token)
+    assert accounts.session(session.token, now=T0) is None
+
+
+def test_the_database_holds_only_a_hash_of_the_session_cookie(engine):
+    _, session = logged_in(engine)
+    with engine.connect() as connection:
+        stored = connection.execute(text("select token_hash from staff_sessions")).scalars().all()
+    assert stored and session.token not in stored
+
+
+# -- review ----------------------------------------------------------------------------------
+
+
+def two_users(engine):
+    accounts = Accounts(engine)
+    accounts.create_admin("admin", PASSWORD, now=T0)
+    accounts.create_user("anna", Role.HANDLER, now=T0)
+    accounts.create_user("bo", Role.HANDLER, now=T0)
+    users = {user.username: user for user in accounts.users()}
+    return users["admin"], users["anna"], users["bo"]
+
+
+def test_the_queue_lists_acute_first_then_oldest(engine):
+    old_elevated = escalate(engine, "a" * 32, RiskLevel.ELEVATED, T0)
+    new_acute = escalate(engine, "b" * 32, RiskLevel.ACUTE, T0 + timedelta(hours=2))
+    old_acute = escalate(engine, "c" * 32, RiskLevel.ACUTE, T0 + timedelta(hours=1))
+    review = Review(engine)
+    assert [item.id for item in review.queue()] == [old_acute, new_acute, old_elevated]
+    assert [item.id for item in review.queue(level="elevated")] == [old_elevated]
+    counts = review.counts()
+    assert (counts["open"], counts["acute"], counts["elevated"], counts["new"]) == (3, 2, 1, 3)
+
+
+def test_claim_release_resolve_and_the_rules_between_them(engine):
+    admin, anna, bo = two_users(engine)
+    review = Review(engine)
+    escalation = escalate(engine, "a" * 32)
+    with pytest.raises(ReviewError, match="cannot_resolve"):
+        review.resolve(anna, escalation, "advice_given")
+    review.claim(anna, escalation)
+    with pytest.raises(ReviewError, match="cannot_claim"):
+        review.claim(bo, escalation)
+    with pytest.raises(ReviewError, match="cannot_release"):
+        review.release(bo, escalation)
+    with pytest.raises(ReviewError, match="outcome_required"):
+        review.resolve(anna, escalation, "")
+    review.release(anna, escalation)
+    review.claim(bo, escalation)
+    review.resolve(admin, escalation, "referred_social_services", now=T0)
+    detail = review.detail(escalation)
+    assert detail.item.status == "resolved"
+    assert detail.item.outcome == "referred_social_services"
+    assert detail.resolved_at == T0
+    assert review.queue() == []  # resolved ones only under their filter
+    assert [item.id for item in review.queue(status="resolved")] == [escalation]
+
+
+def test_a_new_signal_reopens_a_resolved_escalation_for_anyone(engine):
+    _, anna, _ = two_users(engine)
+    review = Review(engine)
+    escalation = escalate(engine, "a" * 32, RiskLevel.ELEVATED)
+    review.claim(anna, escalation)
+    review.resolve(anna, escalation, "advice_given")
+    escalate(engine, "a" * 32, RiskLevel.ACUTE, T0 + timedelta(hours=1))
+    detail = review.detail(escalation)
+    assert (detail.item.status, detail.claimed_by_id, detail.item.outcome) == ("new", None, None)
+
+
+def test_every_action_is_audited_without_message_text(engine):
+    _, anna, _ = two_users(engine)
+    review = Review(engine)
+    escalation = escalate(engine, "a" * 32)
+    review.log(anna, "view_escalation", escalation)
+    review.claim(anna, escalation)
+    review.add_note(anna, escalation, "Ringde socialjouren, de tar det vidare.")
+    review.resolve(anna, escalation, "referred_social_services")
+    actions = [entry.action for entry in reversed(review.audit(escalation))]
+    assert actions == ["view_escalation", "claim", "add_note", "resolve"]
+    with engine.connect() as connection:
+        rows = connection.execute(select(staff_audit)).all()
+    stored = " ".join(str(value) for row in rows for value in row)
+    assert "maskerat utdrag" not in stored and "socialjouren" not in stored
+    assert [note.body for note in review.notes(escalation)] == [
+        "Ringde socialjouren, de tar det vidare."
+    ]
+
+
+def test_an_empty_or_huge_note_is_refused_and_nothing_is_stored(engine):
+    _, anna, _ = two_users(engine)
+    review = Review(engine)
+    escalation = escalate(engine, "a" * 32)
+    with pytest.raises(ReviewError, match="note_empty"):
+        review.add_note(anna, escalation, "   ")
+    with pytest.raises(ReviewError, match="note_too_long"):
+        review.add_note(anna, escalation, "x" * 4001)
+    with pytest.raises(ReviewError, match="not_found"):
+        review.add_note(anna, 9999, "hej")
+    assert review.notes(escalation) == []
