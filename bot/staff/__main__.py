@@ -1,9 +1,9 @@
 """The staff dashboard as a command.
 
-    python -m bot.staff                      serve (make staff; make run starts it too)
-    python -m bot.staff create-admin NAME    the first admin: asks for a password, prints
-                                             the TOTP key for an authenticator app
-    python -m bot.staff create-admin NAME --password-stdin   (password on standard input)
+python -m bot.staff                      serve (make staff; make run starts it too)
+python -m bot.staff create-admin NAME    the first admin: asks for a password, prints
+                                         the TOTP key for an authenticator app
+python -m bot.staff create-admin NAME --password-stdin   (password on standard input)
 """
 
 from __future__ import annotations

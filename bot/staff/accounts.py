@@ -186,9 +186,7 @@ class Accounts:
 
     def user(self, user_id: int) -> User | None:
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(staff_users).where(staff_users.c.id == user_id)
-            ).first()
+            row = connection.execute(select(staff_users).where(staff_users.c.id == user_id)).first()
         return _user(row) if row else None
 
     def count(self) -> int:

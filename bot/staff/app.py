@@ -245,7 +245,7 @@ def create_app(config: Settings) -> Sanic:
         conversation = find_conversation(
             tracker_engine, detail.conversation_ref, config.pseudonym_key
         )
-        lines = [line for _, line in transcript(tracker_engine, conversation)] if conversation else []
+        events = transcript(tracker_engine, conversation) if conversation else []
         return render(
             request,
             "detail.html",
@@ -253,7 +253,7 @@ def create_app(config: Settings) -> Sanic:
             item=detail.item,
             notes=review.notes(escalation_id),
             timeline=list(reversed(review.audit(escalation_id))),
-            lines=lines,
+            lines=[line for _, line in events],
             conversation_found=conversation is not None,
             problem=request.args.get("problem"),
         )

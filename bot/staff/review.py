@@ -141,9 +141,7 @@ class Review:
 
     def detail(self, escalation_id: int) -> Detail | None:
         with self.engine.connect() as connection:
-            row = connection.execute(
-                _selection().where(escalations.c.id == escalation_id)
-            ).first()
+            row = connection.execute(_selection().where(escalations.c.id == escalation_id)).first()
         if row is None:
             return None
         return Detail(
