@@ -1,0 +1,139 @@
+"""The staff dashboard as a real server on a loopback port, and a logged-in client."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from bot.escalations.database import make_engine, migrate
+from bot.launcher import answers, free_port
+from bot.settings import PROJECT_ROOT
+from bot.staff.accounts import Accounts
+from bot.staff.model import Role
+from bot.staff.security import TOTP_STEP_SECONDS, totp_now
+
+PASSWORD = "a long enough password"
+TEST_PSEUDONYM_KEY = "integration-test-pseudonym-key"
+_names = itertools.count(1)
+
+
+@dataclass
+class StaffServer:
+    url: str
+    escalation_url: str
+    tracker_url: str
+    process: subprocess.Popen
+    log: Path
+    accounts: Accounts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.accounts = Accounts(make_engine(self.escalation_url))
+
+    def new_account(self, role: Role = Role.HANDLER) -> tuple[str, str]:
+        """A fresh account that has finished its setup: (username, TOTP secret)."""
+        username = f"{role.value}{next(_names)}"
+        secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+        token = self.accounts.create_user(username, role)
+        self.accounts.complete_setup(token, PASSWORD, secret, totp_now(secret))
+        return username, secret
+
+    def client(self, role: Role = Role.HANDLER) -> StaffClient:
+        username, secret = self.new_account(role)
+        client = StaffClient(self.url, username)
+        client.log_in(username, PASSWORD, next_code(secret))
+        return client
+
+
+def next_code(secret: str) -> str:
+    """The code of the next 30-second step (accepted, and not yet used by this account:
+    setup used the current one)."""
+    return totp_now(secret, time.time() + TOTP_STEP_SECONDS)
+
+
+class StaffClient:
+    def __init__(self, url: str, username: str = "") -> None:
+        self.url = url
+        self.username = username
+        self.http = requests.Session()
+        self.csrf = ""
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        response = self.http.get(self.url + path, allow_redirects=False, timeout=10, **kwargs)
+        self._remember_csrf(response)
+        return response
+
+    def post(self, path: str, data: dict | None = None, csrf: bool = True, **kwargs):
+        form = dict(data or {})
+        if csrf:
+            form["csrf"] = self.csrf
+        return self.http.post(
+            self.url + path, data=form, allow_redirects=False, timeout=10, **kwargs
+        )
+
+    def log_in(self, username: str, password: str, code: str) -> requests.Response:
+        response = self.http.post(
+            self.url + "/login",
+            data={"username": username, "password": password, "code": code},
+            allow_redirects=False,
+            timeout=10,
+        )
+        if response.status_code == 302:
+            self.get("/")
+        return response
+
+    def _remember_csrf(self, response: requests.Response) -> None:
+        match = re.search(r'name="csrf" value="([^"]+)"', response.text)
+        if match:
+            self.csrf = match.group(1)
+
+
+@contextmanager
+def staff_server(directory: Path, extra_env: dict[str, str] | None = None) -> Iterator[StaffServer]:
+    port = free_port()
+    escalation_url = f"sqlite:///{directory / 'escalations.db'}"
+    tracker_url = f"sqlite:///{directory / 'tracker.db'}"
+    migrate(escalation_url)
+    environment = {
+        **os.environ,
+        "ESCALATION_DATABASE_URL": escalation_url,
+        "TRACKER_DATABASE_URL": tracker_url,
+        "STAFF_PORT": str(port),
+        "DASHBOARD_URL": f"http://127.0.0.1:{port}",
+        "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+        "LOG_LEVEL": "INFO",
+        **(extra_env or {}),
+    }
+    log = directory / "staff.log"
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.staff"],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while not answers(url + "/health"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the staff dashboard did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    try:
+        yield StaffServer(url, escalation_url, tracker_url, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,0 +1,344 @@
+"""The staff dashboard over HTTP: a real server on a loopback port, real SQLite databases.
+
+Every route and rule: login with TOTP, lockout, sessions, CSRF, roles, the queue, the
+detail page with the redacted transcript, claim/release/resolve, notes, the audit log,
+security headers, and relatives' text shown as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import select, text, update
+
+from bot.escalations.database import make_engine, session_factory
+from bot.escalations.service import Signal, record_signal
+from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
+from bot.privacy.tracker_store import RedactingSQLTrackerStore
+from bot.pseudonym import conversation_ref
+from bot.risk.levels import RiskLevel
+from bot.staff.accounts import utcnow
+from bot.staff.model import Role, staff_audit, staff_sessions
+from bot.staff.security import totp_now
+from tests.integration.staff_server import (
+    PASSWORD,
+    TEST_PSEUDONYM_KEY,
+    StaffClient,
+    next_code,
+    staff_server,
+)
+
+XSS_PAYLOADS = [
+    line
+    for line in (Path(__file__).parents[1] / "data/xss_payloads.txt").read_text().splitlines()
+    if line and not line.startswith("# ")
+]
+
+
+@pytest.fixture(scope="module")
+def staff(tmp_path_factory):
+    with staff_server(tmp_path_factory.mktemp("staff")) as server:
+        yield server
+
+
+def escalate(server, level=RiskLevel.ELEVATED, sender: str | None = None) -> int:
+    sender = sender or uuid.uuid4().hex
+    reference = conversation_ref(sender, TEST_PSEUDONYM_KEY)
+    uow = SqlAlchemyUnitOfWork(session_factory(server.escalation_url))
+    signal = Signal(reference, level, ("weapons",), "han har [NAMN] ett vapen", uuid.uuid4().hex)
+    return record_signal(uow, signal).escalation_id
+
+
+def save_conversation(server, sender: str, messages: list[str]) -> None:
+    """A conversation in Rasa's tracker store, saved by the project's redacting store."""
+    store = RedactingSQLTrackerStore(Domain.empty(), host=server.tracker_url)
+    tracker = DialogueStateTracker(sender, [])
+    for message in messages:
+        tracker.update(UserUttered(message))
+        tracker.update(BotUttered("Tack för att du berättar."))
+        tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+
+
+def status_of(server, escalation_id: int) -> str:
+    with make_engine(server.escalation_url).connect() as connection:
+        return connection.execute(
+            text("select status from escalations where id = :id"), {"id": escalation_id}
+        ).scalar()
+
+
+# -- login, sessions, headers ------------------------------------------------------------------
+
+
+def test_pages_need_a_login(staff):
+    anonymous = StaffClient(staff.url)
+    assert anonymous.get("/").headers["location"] == "/login"
+    assert anonymous.get("/queue.json").status_code == 401
+    assert anonymous.post("/escalations/1/claim", csrf=False).status_code == 401
+    assert anonymous.get("/admin/users").headers["location"] == "/login"
+    assert anonymous.get("/health").status_code == 200
+
+
+def test_login_with_password_and_code_sets_a_strict_http_only_cookie(staff):
+    username, secret = staff.new_account()
+    client = StaffClient(staff.url)
+    response = client.log_in(username, PASSWORD, next_code(secret))
+    assert response.status_code == 302
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Secure" not in cookie  # served over plain HTTP on loopback
+    assert client.get("/").status_code == 200
+
+
+def test_a_wrong_code_gets_a_polite_swedish_refusal(staff):
+    username, _ = staff.new_account()
+    response = StaffClient(staff.url).log_in(username, PASSWORD, "000000")
+    assert response.status_code == 401
+    assert "Fel användarnamn, lösenord eller kod." in response.text
+
+
+def test_ten_failed_logins_lock_the_account(staff):
+    username, secret = staff.new_account()
+    client = StaffClient(staff.url)
+    for _ in range(10):
+        assert client.log_in(username, "wrong password!!", "000000").status_code == 401
+    locked = client.log_in(username, PASSWORD, next_code(secret))
+    assert locked.status_code == 429
+    assert "låst" in locked.text
+
+
+def test_logout_ends_the_session_on_the_server(staff):
+    client = staff.client()
+    cookie = client.http.cookies.get("vv_staff")
+    assert client.post("/logout").status_code == 302
+    replay = StaffClient(staff.url)
+    replay.http.cookies.set("vv_staff", cookie)
+    assert replay.get("/").headers["location"] == "/login"
+
+
+def test_an_idle_session_is_over(staff):
+    client = staff.client()
+    engine = make_engine(staff.escalation_url)
+    with engine.begin() as connection:
+        connection.execute(
+            update(staff_sessions).values(last_seen_at=utcnow() - timedelta(minutes=31))
+        )
+    assert client.get("/").headers["location"] == "/login"
+
+
+def test_a_session_older_than_twelve_hours_is_over(staff):
+    client = staff.client()
+    with make_engine(staff.escalation_url).begin() as connection:
+        connection.execute(update(staff_sessions).values(created_at=utcnow() - timedelta(hours=13)))
+    assert client.get("/").headers["location"] == "/login"
+
+
+def test_security_headers_on_every_page(staff):
+    client = staff.client()
+    for path in ("/login", "/", "/static/staff.js"):
+        headers = client.get(path).headers
+        policy = headers["content-security-policy"]
+        assert "unsafe-inline" not in policy and "script-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_pages_load_nothing_from_other_hosts(staff):
+    page = staff.client().get("/").text
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+
+
+def test_the_cookie_is_secure_when_the_dashboard_is_served_over_https(tmp_path):
+    with staff_server(tmp_path, {"DASHBOARD_URL": "https://staff.example.se"}) as server:
+        username, secret = server.new_account()
+        response = StaffClient(server.url).log_in(username, PASSWORD, next_code(secret))
+        assert "Secure" in response.headers["set-cookie"]
+
+
+# -- CSRF ------------------------------------------------------------------------------------
+
+
+def test_a_state_change_without_the_csrf_token_is_refused_and_changes_nothing(staff):
+    client = staff.client()
+    escalation = escalate(staff)
+    missing = client.post(f"/escalations/{escalation}/claim", csrf=False)
+    forged = client.post(f"/escalations/{escalation}/claim", {"csrf": "forged"}, csrf=False)
+    assert missing.status_code == forged.status_code == 403
+    assert status_of(staff, escalation) == "new"
+    with_header = client.http.post(
+        f"{staff.url}/escalations/{escalation}/claim",
+        headers={"X-CSRF-Token": client.csrf},
+        allow_redirects=False,
+    )
+    assert with_header.status_code == 303
+    assert status_of(staff, escalation) == "claimed"
+
+
+def test_another_sessions_csrf_token_does_not_work(staff):
+    first, second = staff.client(), staff.client()
+    escalation = escalate(staff)
+    response = second.post(f"/escalations/{escalation}/claim", {"csrf": first.csrf}, csrf=False)
+    assert response.status_code == 403
+
+
+# -- the queue ------------------------------------------------------------------------------
+
+
+def test_the_queue_shows_acute_first_and_filters(staff):
+    elevated = escalate(staff, RiskLevel.ELEVATED)
+    acute = escalate(staff, RiskLevel.ACUTE)
+    client = staff.client()
+    items = client.get("/queue.json").json()["items"]
+    ids = [item["id"] for item in items]
+    assert ids.index(acute) < ids.index(elevated)
+    assert all(item["level"] == "acute" for item in items[: ids.index(acute) + 1])
+    acute_only = client.get("/queue.json?level=acute").json()["items"]
+    assert {item["level"] for item in acute_only} == {"acute"}
+    page = client.get("/?level=elevated").text
+    assert f'data-id="{elevated}"' in page and f'data-id="{acute}"' not in page
+    counts = client.get("/queue.json").json()["counts"]
+    assert counts["acute"] >= 1 and counts["elevated"] >= 1
+
+
+def test_the_queue_json_has_no_excerpt_or_reference(staff):
+    escalate(staff)
+    body = staff.client().get("/queue.json").text
+    assert "[NAMN]" not in body and "conversation_ref" not in body
+
+
+# -- one escalation ---------------------------------------------------------------------------
+
+
+def test_claim_release_resolve_through_the_pages(staff):
+    anna, bo = staff.client(), staff.client()
+    escalation = escalate(staff)
+    assert anna.post(f"/escalations/{escalation}/claim").status_code == 303
+    refused = bo.post(f"/escalations/{escalation}/claim")
+    assert refused.headers["location"].endswith("problem=cannot_claim")
+    page = bo.get(refused.headers["location"]).text
+    assert "Ärendet kan inte tas" in page
+    unresolved = anna.post(f"/escalations/{escalation}/resolve", {"outcome": ""})
+    assert unresolved.headers["location"].endswith("problem=outcome_required")
+    assert status_of(staff, escalation) == "claimed"
+    anna.post(f"/escalations/{escalation}/resolve", {"outcome": "referred_social_services"})
+    assert status_of(staff, escalation) == "resolved"
+    assert "Hänvisad till socialtjänsten" in anna.get(f"/escalations/{escalation}").text
+
+
+def test_a_note_is_saved_and_shown_escaped(staff):
+    client = staff.client()
+    escalation = escalate(staff)
+    client.post(f"/escalations/{escalation}/note", {"body": "<b>Ring</b> socialjouren"})
+    page = client.get(f"/escalations/{escalation}").text
+    assert "&lt;b&gt;Ring&lt;/b&gt; socialjouren" in page
+
+
+def test_an_unknown_escalation_is_a_404(staff):
+    client = staff.client()
+    assert client.get("/escalations/999999").status_code == 404
+    assert client.post("/escalations/999999/claim").status_code == 404
+
+
+def test_the_detail_shows_the_redacted_transcript(staff):
+    sender = uuid.uuid4().hex
+    save_conversation(staff, sender, ["Min son Ahmed har köpt ett vapen, ring mig på 070-123 45 67"])
+    escalation = escalate(staff, sender=sender)
+    page = staff.client().get(f"/escalations/{escalation}").text
+    assert "har köpt ett vapen" in page
+    assert "Ahmed" not in page and "070-123 45 67" not in page
+    assert "Tack för att du berättar." in page
+
+
+def test_a_deleted_conversation_is_said_to_be_gone(staff):
+    escalation = escalate(staff, sender=uuid.uuid4().hex)
+    assert "Samtalet finns inte längre" in staff.client().get(f"/escalations/{escalation}").text
+
+
+def test_relatives_markup_is_shown_as_text(staff):
+    assert len(XSS_PAYLOADS) >= 50
+    sender = uuid.uuid4().hex
+    save_conversation(staff, sender, XSS_PAYLOADS)
+    escalation = escalate(staff, sender=sender)
+    page = staff.client().get(f"/escalations/{escalation}").text
+    transcript = page.split('id="transcript"', 1)[1].split("</ol>", 1)[0]
+    items = re.findall(r'<span class="text">(.*?)</span></li>', transcript, flags=re.S)
+    assert len(items) == 2 * len(XSS_PAYLOADS)
+    for shown in items:
+        assert "<" not in shown and ">" not in shown  # every tag arrives escaped
+    assert html.escape("<script>window.__xss = 1</script>") in transcript
+
+
+# -- audit log and roles ------------------------------------------------------------------------
+
+
+def test_views_and_actions_are_audited_without_text(staff):
+    client = staff.client()
+    sender = uuid.uuid4().hex
+    save_conversation(staff, sender, ["hemligt innehåll om min bror"])
+    escalation = escalate(staff, sender=sender)
+    client.get(f"/escalations/{escalation}")
+    client.post(f"/escalations/{escalation}/claim")
+    client.post(f"/escalations/{escalation}/note", {"body": "anteckningstext"})
+    with make_engine(staff.escalation_url).connect() as connection:
+        rows = connection.execute(
+            select(staff_audit).where(staff_audit.c.escalation_id == escalation)
+        ).all()
+    assert [row.action for row in rows] == ["view_escalation", "claim", "add_note"]
+    assert {row.username for row in rows} == {client.username}
+    stored = " ".join(str(value) for row in rows for value in row)
+    assert "hemligt" not in stored and "anteckningstext" not in stored and "[NAMN]" not in stored
+
+
+def test_handlers_cannot_reach_admin_pages(staff):
+    handler = staff.client(Role.HANDLER)
+    for path in ("/admin/users", "/admin/audit"):
+        assert handler.get(path).status_code == 403
+    assert handler.post("/admin/users", {"username": "x", "role": "admin"}).status_code == 403
+
+
+def test_an_admin_creates_an_account_that_sets_itself_up(staff):
+    admin = staff.client(Role.ADMIN)
+    username = f"ny{uuid.uuid4().hex[:6]}"
+    page = admin.post("/admin/users", {"username": username, "role": "handler"}).text
+    link = re.search(r'id="setup-link">([^<]+)<', page).group(1)
+    path = link.split(staff.url.replace("http://127.0.0.1", ""), 1)[-1]
+    path = "/setup/" + link.rsplit("/setup/", 1)[1]
+    newcomer = StaffClient(staff.url)
+    setup_page = newcomer.get(path).text
+    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', setup_page).group(1)
+    form = {"password": PASSWORD, "password_again": PASSWORD, "secret": secret}
+    short = newcomer.post(path, {**form, "password": "kort", "code": totp_now(secret)}, csrf=False)
+    assert short.status_code == 400 and "minst 12 tecken" in short.text
+    done = newcomer.post(path, {**form, "code": totp_now(secret)}, csrf=False)
+    assert done.status_code == 200 and "Kontot är klart" in done.text
+    assert newcomer.get(path).status_code == 404  # the link worked once
+    assert newcomer.log_in(username, PASSWORD, next_code(secret)).status_code == 302
+    audit = admin.get("/admin/audit").text
+    assert "create_user" in audit and "account_setup" in audit
+
+
+def test_an_admin_deactivates_an_account_and_its_session_ends(staff):
+    admin, handler = staff.client(Role.ADMIN), staff.client(Role.HANDLER)
+    users = staff.accounts.users()
+    target = next(user for user in users if user.username == handler.username)
+    admin.get("/admin/users")
+    assert admin.post(f"/admin/users/{target.id}/deactivate").status_code == 200
+    assert handler.get("/").headers["location"] == "/login"
+
+
+def test_the_server_log_holds_no_transcript_text(staff):
+    sender = uuid.uuid4().hex
+    save_conversation(staff, sender, ["loggtest: min kusin pratar om att resa"])
+    escalation = escalate(staff, sender=sender)
+    staff.client().get(f"/escalations/{escalation}")
+    assert "loggtest" not in staff.log.read_text()
