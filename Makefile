@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install spacy env train run test lint format eval-nlu eval-risk eval-privacy migrate bench purge lock clean
+.PHONY: help install spacy env train run staff admin chromium test lint format eval-nlu eval-risk eval-privacy migrate bench purge lock clean
 
 help:
 	@echo "make run       set up everything and start the bot (Ctrl-C stops it)"
@@ -31,6 +31,8 @@ help:
 	@echo "make eval-nlu  NLU cross-validation report (macro F1)"
 	@echo "make eval-risk risk screening: recall per level, false escalations"
 	@echo "make eval-privacy redaction: leaks per identifier kind, false positives"
+	@echo "make staff     the staff dashboard on its own (make run starts it too)"
+	@echo "make admin NAME=username  create the first staff admin (password + TOTP)"
 	@echo "make migrate   create or upgrade the escalation store's tables"
 	@echo "make bench     load benchmark against a minimal Rasa bot"
 	@echo "make purge     delete conversations past the retention period"
@@ -77,11 +79,32 @@ run: $(MODEL) $(RISK_MODEL) .env
 migrate: .env
 	$(BIN)/python -m bot.escalations.migrate
 
+# The staff dashboard on its own (make run starts it with the bot).
+staff: .env
+	$(BIN)/python -m bot.staff
+
+# The first admin account: make admin NAME=anna (asks for a password, prints the TOTP key).
+admin: .env
+	@test -n "$(NAME)" || { echo "usage: make admin NAME=username"; exit 2; }
+	$(BIN)/python -m bot.staff create-admin "$(NAME)"
+
 purge: .env
 	$(BIN)/python -m bot.retention
 
 # --- checks -------------------------------------------------------------------------
-test: $(MODEL) $(RISK_MODEL) .env
+# The browser tests drive Debian's Chromium through Playwright, which never downloads a
+# browser of its own. Installed here when missing (as root; otherwise the command to run).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+	  echo "Chromium is needed for the browser tests: sudo apt-get install chromium"; exit 1; \
+	fi
+
+chromium: $(CHROMIUM)
+
+test: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM)
 	$(BIN)/ruff check bot actions tests
 	$(BIN)/pytest
 

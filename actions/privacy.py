@@ -1,11 +1,19 @@
-"""The relative ends and deletes the conversation ("radera mitt samtal")."""
+"""The relative ends and deletes the conversation ("radera mitt samtal").
+
+Deleting cannot be undone, so a message classified as delete_conversation deletes only
+when it says so in words ("radera", "ta bort", "släng", "glöm", ...) or is the widget's
+button payload; anything else classified that way (the classifier once put an HTML snippet
+there with 0.99) gets a question with a button instead (action_check_delete_request).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,6 +26,33 @@ from bot.pseudonym import conversation_ref
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
+
+DELETE_PAYLOAD = "/delete_conversation"
+# Words that say "delete" (with common typos); matched in lower case.
+_DELETE_WORDS = re.compile(
+    r"radera|raddera|rdaera|radra|sudda|ta bort|tar bort|ta bor\b|tabort|glöm|glom|rensa|"
+    r"delete|deleta|töm|utplåna|kasta|släng|slang|förstör|finns kvar|inte spara|spara inte"
+)
+
+
+def is_deletion_request(text: str) -> bool:
+    text = (text or "").strip().lower()
+    return text.startswith(DELETE_PAYLOAD) or bool(_DELETE_WORDS.search(text))
+
+
+class ActionCheckDeleteRequest(ResponseAction):
+    """Deletes only what was asked for in words (see the module docstring)."""
+
+    def name(self) -> str:
+        return "action_check_delete_request"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if is_deletion_request(tracker.latest_message.get("text") or ""):
+            return [FollowupAction(DELETE_ACTION)]
+        self.utter(dispatcher, "utter_ask_delete_confirm")
+        return []
 
 
 class ActionDeleteConversation(ResponseAction):

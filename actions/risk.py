@@ -90,8 +90,13 @@ class ActionValidateSlotMappings(ResponseAction):
         signals = list(in_category_order([*previous_signals, *screening.categories]))
         events += [SlotSet("risk_level", level.value), SlotSet("risk_signals", signals)]
 
+        # With a person from staff in the conversation, the bot adds only the 112 message:
+        # the handler sees the signal and answers the rest themselves.
+        with_person = bool(tracker.get_slot("handoff"))
         if screening.level is RiskLevel.ACUTE:
-            self._respond_acute(dispatcher, screening)
+            self._respond_acute(dispatcher, screening, offer_human=not with_person)
+        elif with_person:
+            pass
         elif level.rank > previous_level.rank or not set(screening.categories) <= previous_signals:
             self._respond_elevated(dispatcher, domain, screening)
         try:
@@ -100,12 +105,15 @@ class ActionValidateSlotMappings(ResponseAction):
             logger.error("Escalation could not be started: %s", type(error).__name__)
         return events
 
-    def _respond_acute(self, dispatcher: CollectingDispatcher, screening: Screening) -> None:
+    def _respond_acute(
+        self, dispatcher: CollectingDispatcher, screening: Screening, offer_human: bool = True
+    ) -> None:
         if "suicide" in screening.categories:
             self.utter(dispatcher, "utter_risk_acute_suicide")
         else:
             self.utter(dispatcher, "utter_risk_acute")
-        self.utter(dispatcher, "utter_risk_offer_human")
+        if offer_human:
+            self.utter(dispatcher, "utter_risk_offer_human")
 
     def _respond_elevated(
         self, dispatcher: CollectingDispatcher, domain: dict[str, Any], screening: Screening

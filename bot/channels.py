@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
+from rasa.core.channels.channel import OutputChannel
 from rasa.core.channels.rest import RestInput
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from bot.pseudonym import is_web_session_id, new_web_session_id
+from bot.pseudonym import conversation_ref, is_web_session_id, new_web_session_id
+
+logger = logging.getLogger(__name__)
 
 MAX_SENDER_LENGTH = 128
 
@@ -44,6 +49,19 @@ class CheckedRestInput(RestInput):
         return message
 
 
+class StaffAwareSocketIOOutput(SocketIOOutput):
+    """A message a handler wrote (a bot event marked `{"custom": {"sender": "staff"}}` by the
+    dashboard, bot/staff/handoff.py) goes to the browser as one message:
+    `{"text": ..., "sender": "staff"}`, so the widget can show it as a person's."""
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        custom = message.get("custom")
+        if isinstance(custom, dict) and custom.get("sender") == "staff" and message.get("text"):
+            await self._send_message(recipient_id, {"text": message["text"], "sender": "staff"})
+            return
+        await super().send_response(recipient_id, message)
+
+
 class PrivateSocketIOInput(SocketIOInput):
     """Rasa's socket.io channel (what the web widget talks to) with private session ids.
 
@@ -52,6 +70,10 @@ class PrivateSocketIOInput(SocketIOInput):
     tag keyed with PSEUDONYM_KEY (bot/pseudonym.py). A browser may resume a session with an
     id it was given; any other proposed id gets a fresh one, and a message without a valid
     id is ignored. Message metadata from the browser is dropped.
+
+    It also keeps count of the open sockets of each conversation (bot/escalations/
+    presence.py), so a handler in the conversation sees when the relative has left, and,
+    with SOCKET_REDIS_URL, shares its rooms with the other Rasa servers through Redis.
     """
 
     @classmethod
@@ -62,11 +84,19 @@ class PrivateSocketIOInput(SocketIOInput):
         super().__init__(*args, **kwargs)
         self.session_persistence = True  # the session id is the conversation id
 
+    def get_output_channel(self) -> OutputChannel | None:
+        if self.sio is None:
+            return super().get_output_channel()
+        return StaffAwareSocketIOOutput(self.sio, self.bot_message_evt)
+
     def blueprint(self, on_new_message):
         from bot.settings import settings
 
         blueprint = super().blueprint(on_new_message)
         sio, namespace, key = self.sio, self.namespace, settings.pseudonym_key
+        if settings.socket_redis_url:
+            _share_rooms_through_redis(sio, settings.socket_redis_url)
+        sessions: dict[str, str] = {}  # socket id -> conversation id, for this process
         rasa_handle_message = sio.handlers[namespace or "/"][self.user_message_evt]
 
         async def session_request(sid: str, data: Any) -> None:
@@ -76,6 +106,17 @@ class PrivateSocketIOInput(SocketIOInput):
             # Rasa 3.6's own handler never awaits (its rooms stay empty).
             await sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            previous = sessions.get(sid)
+            if previous != session_id:
+                sessions[sid] = session_id
+                if previous:
+                    await _record_presence(previous, key, joined=False)
+                await _record_presence(session_id, key, joined=True)
+
+        async def disconnect(sid: str) -> None:
+            session_id = sessions.pop(sid, None)
+            if session_id:
+                await _record_presence(session_id, key, joined=False)
 
         async def handle_message(sid: str, data: Any) -> None:
             if not isinstance(data, dict) or not is_web_session_id(data.get("session_id"), key):
@@ -86,5 +127,29 @@ class PrivateSocketIOInput(SocketIOInput):
             await rasa_handle_message(sid, {"session_id": data["session_id"], "message": message})
 
         sio.on("session_request", session_request, namespace=namespace)
+        sio.on("disconnect", disconnect, namespace=namespace)
         sio.on(self.user_message_evt, handle_message, namespace=namespace)
         return blueprint
+
+
+def _share_rooms_through_redis(sio, url: str) -> None:
+    """Every Rasa server's socket.io reaches every browser: emits go through Redis pub/sub.
+    Set before the first connection (python-socketio initialises its manager then)."""
+    import socketio
+
+    sio.manager = socketio.AsyncRedisManager(url)
+    sio.manager.set_server(sio)
+
+
+async def _record_presence(session_id: str, key: str, joined: bool) -> None:
+    from bot.escalations import presence
+    from bot.escalations.database import shared_engine
+    from bot.settings import settings
+
+    try:
+        reference = conversation_ref(session_id, key)
+        engine = shared_engine(settings.escalation_database_url)
+        change = presence.joined if joined else presence.left
+        await asyncio.to_thread(change, engine, reference)
+    except Exception as error:  # presence is a convenience; the chat must go on without it
+        logger.warning("Presence not recorded (%s)", type(error).__name__)

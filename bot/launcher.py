@@ -1,5 +1,5 @@
-"""`make run`: starts the action server and the Rasa server, waits until both answer,
-prints where to talk to the bot, and stops both on Ctrl-C.
+"""`make run`: starts the action server, the Rasa server and the staff dashboard, waits
+until they answer, prints where to talk to the bot, and stops them all on Ctrl-C.
 
 `ServerProcesses` is also what the integration tests and the benchmark use to run the
 real servers on loopback ports of their own.
@@ -70,22 +70,30 @@ class ServerProcesses:
     bot.settings in the children turns into their configuration.
     """
 
-    def __init__(self, overrides: Mapping[str, str] | None = None, log_dir: Path | None = None):
+    def __init__(
+        self,
+        overrides: Mapping[str, str] | None = None,
+        log_dir: Path | None = None,
+        with_staff: bool = False,
+    ):
         environment = {**os.environ, **(overrides or {})}
         child_settings = Settings.from_environment_mapping(environment)
         self.environment = {**environment, **child_settings.rasa_environment()}
         self.rasa_url = f"http://127.0.0.1:{child_settings.rasa_port}"
         self.action_url = f"http://127.0.0.1:{child_settings.action_server_port}"
+        self.staff_url = f"http://{child_settings.staff_host}:{child_settings.staff_port}"
+        self.with_staff = with_staff
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
 
     def _spawn(self, name: str) -> subprocess.Popen:
+        module = ["bot.staff"] if name == "staff" else ["bot.servers", name]
         output = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the child)
         return subprocess.Popen(
-            [sys.executable, "-m", "bot.servers", name],
+            [sys.executable, "-m", *module],
             cwd=PROJECT_ROOT,
             env=self.environment,
             stdout=output,
@@ -97,8 +105,11 @@ class ServerProcesses:
     def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
         self.processes["actions"] = self._spawn("actions")
         self.processes["rasa"] = self._spawn("rasa")
-        deadline = time.monotonic() + timeout
         checks = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/"}
+        if self.with_staff:
+            self.processes["staff"] = self._spawn("staff")
+            checks["staff"] = f"{self.staff_url}/health"
+        deadline = time.monotonic() + timeout
         pending = dict(checks)
         while pending:
             for name, url in list(pending.items()):
@@ -163,6 +174,7 @@ def _print_banner(servers: ServerProcesses) -> None:
         '-d \'{"sender": "test", "message": "hej"}\'\n'
         f"  Rasa HTTP API (JWT required): {servers.rasa_url}/model/parse\n"
         f"  Action server: {servers.action_url}\n"
+        f"  Staff dashboard: {servers.staff_url}/  (first admin: make admin NAME=username)\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )
@@ -171,11 +183,12 @@ def _print_banner(servers: ServerProcesses) -> None:
 def main() -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
     preflight(settings)
-    servers = ServerProcesses()
+    servers = ServerProcesses(with_staff=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(
-        "Starting the action server and the Rasa server (loading the model takes a while)...",
+        "Starting the action server, the Rasa server and the staff dashboard "
+        "(loading the model takes a while)...",
         flush=True,
     )
     try:

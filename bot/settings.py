@@ -78,6 +78,9 @@ class Settings:
     # The staff dashboard (bot/staff): where it listens. DASHBOARD_URL is how staff reach it.
     staff_host: str = "127.0.0.1"
     staff_port: int = 8080
+    # With several Rasa servers: a Redis all their socket.io servers share, so a message for
+    # a relative's browser reaches it whichever server sends it (bot/channels.py).
+    socket_redis_url: str = ""
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""
@@ -130,6 +133,7 @@ class Settings:
             dashboard_url=_get("DASHBOARD_URL", "http://127.0.0.1:8080").rstrip("/"),
             staff_host=_get("STAFF_HOST", "127.0.0.1"),
             staff_port=int(_get("STAFF_PORT", "8080")),
+            socket_redis_url=_get("SOCKET_REDIS_URL", ""),
             smtp_host=_get("SMTP_HOST", ""),
             smtp_port=int(_get("SMTP_PORT", "25")),
             smtp_user=_get("SMTP_USER", ""),

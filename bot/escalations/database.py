@@ -39,8 +39,14 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 
 @lru_cache(maxsize=8)
+def shared_engine(url: str) -> Engine:
+    """One engine (and connection pool) per database for the whole process."""
+    return make_engine(url)
+
+
+@lru_cache(maxsize=8)
 def session_factory(url: str) -> sessionmaker:
-    return sessionmaker(bind=make_engine(url), future=True, expire_on_commit=False)
+    return sessionmaker(bind=shared_engine(url), future=True, expire_on_commit=False)
 
 
 def alembic_config(url: str) -> Config:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import registry
 
 from bot.risk.levels import RiskLevel, in_category_order
@@ -25,8 +25,9 @@ class Status(str, Enum):
     RESOLVED = "resolved"
 
 
-# Priority 1 is the most urgent, as in P1/P2 incident queues.
-PRIORITY_BY_LEVEL = {RiskLevel.ACUTE: 1, RiskLevel.ELEVATED: 2}
+# Priority 1 is the most urgent, as in P1/P2 incident queues; 3: a relative who asked for a
+# person without a risk signal.
+PRIORITY_BY_LEVEL = {RiskLevel.ACUTE: 1, RiskLevel.ELEVATED: 2, RiskLevel.NONE: 3}
 
 
 def utcnow() -> datetime:
@@ -50,6 +51,21 @@ escalations = Table(
     Column("claimed_by", Integer, nullable=True),
     Column("outcome", String(32), nullable=True),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
+    # The relative asked to talk to a person (intent request_human).
+    Column("wants_person", Boolean, nullable=False, default=False),
+    # A handler who is in the conversation right now (live handoff), and since when.
+    Column("handoff_by", Integer, nullable=True),
+    Column("handoff_since", DateTime(timezone=True), nullable=True),
+)
+
+# Whether a relative's web chat is open: sockets per conversation (keyed hash), kept by the
+# socket.io channel (bot/channels.py) so the dashboard can tell a handler they have left.
+conversation_presence = Table(
+    "conversation_presence",
+    metadata,
+    Column("conversation_ref", String(64), primary_key=True),
+    Column("sockets", Integer, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -67,6 +83,9 @@ class Escalation:
     claimed_by: int | None = None
     outcome: str | None = None
     resolved_at: datetime | None = None
+    wants_person: bool = False
+    handoff_by: int | None = None
+    handoff_since: datetime | None = None
     id: int | None = field(default=None)
 
     @property

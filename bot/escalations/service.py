@@ -106,11 +106,7 @@ def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
         escalation.level = new_level.value
         escalation.priority = PRIORITY_BY_LEVEL[new_level]
         if escalation.status == Status.RESOLVED.value:
-            # Reopened: back in the queue, nobody holds it, the old outcome no longer holds.
-            escalation.status = Status.NEW.value
-            escalation.claimed_by = None
-            escalation.outcome = None
-            escalation.resolved_at = None
+            _reopen(escalation)
     elif categories != escalation.categories:
         change = Change.UPDATED
     else:
@@ -119,6 +115,14 @@ def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
     escalation.excerpt = _append_excerpt(escalation.excerpt, signal.excerpt)
     escalation.updated_at = now
     return change
+
+
+def _reopen(escalation: Escalation) -> None:
+    """Back in the queue: nobody holds it, the old outcome no longer holds."""
+    escalation.status = Status.NEW.value
+    escalation.claimed_by = None
+    escalation.outcome = None
+    escalation.resolved_at = None
 
 
 def _append_excerpt(old: str, new: str) -> str:
@@ -146,5 +150,40 @@ def forget_conversation(uow: SqlAlchemyUnitOfWork, conversation_ref: str) -> boo
             return False
         escalation.excerpt = ""
         escalation.last_message_key = None
+        # The conversation is gone: nobody can be in it any more.
+        escalation.handoff_by = None
+        escalation.handoff_since = None
         uow.commit()
         return True
+
+
+def request_person(
+    uow: SqlAlchemyUnitOfWork, conversation_ref: str, now: datetime | None = None
+) -> Outcome:
+    """The relative asked to talk to a person: their escalation (a new one at level none if
+    there was no risk signal) is marked and, if it was resolved, back in the queue."""
+    now = now or utcnow()
+    with uow:
+        escalation = uow.escalations.for_conversation(conversation_ref)
+        if escalation is None:
+            escalation = Escalation(
+                conversation_ref=conversation_ref,
+                level=RiskLevel.NONE.value,
+                categories="",
+                priority=PRIORITY_BY_LEVEL[RiskLevel.NONE],
+                created_at=now,
+                updated_at=now,
+                wants_person=True,
+            )
+            uow.escalations.add(escalation)
+            change = Change.CREATED
+        elif escalation.wants_person and escalation.status != Status.RESOLVED.value:
+            return _outcome(Change.UNCHANGED, escalation)
+        else:
+            change = Change.UPDATED
+            escalation.wants_person = True
+            escalation.updated_at = now
+            if escalation.status == Status.RESOLVED.value:
+                _reopen(escalation)
+        uow.commit()
+        return _outcome(change, escalation)

@@ -2,12 +2,18 @@
 
 The detector (bot/risk/detector.py) is deterministic and explains itself; the trained
 model (bot/risk/classifier.py, built by `make train` from data/risk/train*.yml) catches
-phrasings no pattern foresaw. The result is the higher of the two levels, with three
+phrasings no pattern foresaw. The result is the higher of the two levels, with two
 refinements measured by cross-validation on the training data (`make eval-risk
---cross-validate`): the model overrules an elevated pattern hit it is sure is harmless;
-it needs much more certainty to escalate a message the detector set aside as negated,
-news, sport, history or a general question; and in a message that says when, a model
-signal is acute.
+--cross-validate`): the model needs much more certainty to escalate a message the detector
+set aside as negated, news, sport, history or a general question; and in a message that
+says when, a model signal is acute.
+
+The model never lowers a pattern hit. It used to be allowed to turn an elevated hit into
+none when it gave P(none) >= 0.8 (that saved 1.3 points of false escalations in
+cross-validation), until it turned out to silence the plainest statements: "min dotter
+vill ta livet av sig" and "min son vill åka till syrien" got P(none) 0.96 and 0.91, as short
+messages look like the harmless short ones it learnt from. tests/unit/test_risk_screening.py
+keeps such plain statements escalated.
 """
 
 from __future__ import annotations
@@ -24,9 +30,6 @@ from bot.settings import Settings, settings
 logger = logging.getLogger(__name__)
 
 
-# P(none) from the model at which it overrules an elevated (never an acute) pattern hit:
-# the hard negatives it learnt from ("han skulle döda för en pizza") are what patterns miss.
-MODEL_VETO = 0.8
 # What the model needs to overrule a detector that set a signal aside as negated, news,
 # sport or history: (P(elevated or acute), P(acute)).
 SET_ASIDE_THRESHOLDS = (0.9, 0.8)
@@ -47,10 +50,8 @@ class RiskScreen:
 
 
 def combine(screening: Screening, prediction: Prediction) -> Screening:
-    """The detector's level, raised (or, for an elevated hit, lowered) by the model's."""
+    """The detector's level, raised (never lowered) by the model's."""
     probabilities = prediction.probabilities
-    if screening.level is RiskLevel.ELEVATED and probabilities.get("none", 0.0) >= MODEL_VETO:
-        return replace(screening, level=RiskLevel.NONE, categories=(), by_model=True)
     level = _model_level(screening, probabilities)
     if level.rank <= screening.level.rank:
         return screening

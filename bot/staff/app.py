@@ -23,12 +23,15 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot.escalations.database import make_engine, migrate
+from bot.escalations.presence import presence
 from bot.settings import Settings
 from bot.staff.accounts import AccountError, Accounts, StaffSession
+from bot.staff.availability import is_available, set_available
+from bot.staff.handoff import HandoffError, RasaConversations
 from bot.staff.model import OUTCOMES, Role
 from bot.staff.review import LEVELS, STATUSES, Review, ReviewError
 from bot.staff.security import new_totp_secret, same, totp_uri
-from bot.staff.transcript import find_conversation, transcript
+from bot.staff.transcript import ConversationFinder, transcript
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +73,8 @@ def create_app(config: Settings) -> Sanic:
     engine = make_engine(config.escalation_database_url)
     tracker_engine = make_engine(config.tracker_database_url)
     accounts, review, pages = Accounts(engine), Review(engine), templates()
+    rasa = RasaConversations(config.rasa_internal_url, config.rasa_jwt_secret)
+    find_conversation = ConversationFinder(tracker_engine, config.pseudonym_key)
     secure_cookie = config.dashboard_url.startswith("https://")
     app.static("/static", str(HERE / "static"))
 
@@ -78,7 +83,11 @@ def create_app(config: Settings) -> Sanic:
     ) -> response.HTTPResponse:
         session: StaffSession | None = request.ctx.session
         html = pages.get_template(name).render(
-            session=session, csrf=session.csrf_token if session else "", **values
+            session=session,
+            csrf=session.csrf_token if session else "",
+            available=is_available(engine, session.user.id) if session else False,
+            request_path=request.path,
+            **values,
         )
         return response.html(html, status=http_status)
 
@@ -242,9 +251,7 @@ def create_app(config: Settings) -> Sanic:
         if detail is None:
             return refuse(request, "not_found", 404)
         review.log(request.ctx.session.user, "view_escalation", escalation_id)
-        conversation = find_conversation(
-            tracker_engine, detail.conversation_ref, config.pseudonym_key
-        )
+        conversation = find_conversation(detail.conversation_ref)
         events = transcript(tracker_engine, conversation) if conversation else []
         return render(
             request,
@@ -255,6 +262,7 @@ def create_app(config: Settings) -> Sanic:
             timeline=list(reversed(review.audit(escalation_id))),
             lines=[line for _, line in events],
             conversation_found=conversation is not None,
+            last_event=events[-1][0] if events else 0,
             problem=request.args.get("problem"),
         )
 
@@ -284,6 +292,137 @@ def create_app(config: Settings) -> Sanic:
 
     for action in ("claim", "release", "resolve", "note"):
         app.add_route(act(action), f"/escalations/<escalation_id:int>/{action}", methods=["POST"])
+
+    # -- live handoff ----------------------------------------------------------------------------
+
+    def conversation_of(escalation_id: int) -> tuple[object, str | None]:
+        detail = review.detail(escalation_id)
+        if detail is None:
+            return None, None
+        found = find_conversation(detail.conversation_ref)
+        return detail, found
+
+    def back_to(request: Request, escalation_id: int, problem: str | None = None):
+        if request.headers.get("accept", "").startswith("application/json"):
+            status = 200 if problem is None else 409
+            return response.json({"ok": problem is None, "problem": problem}, status=status)
+        suffix = f"?problem={problem}" if problem else ""
+        return response.redirect(f"/escalations/{escalation_id}{suffix}", status=303)
+
+    @app.post("/escalations/<escalation_id:int>/handoff/join")
+    async def handoff_join(request: Request, escalation_id: int):
+        user = request.ctx.session.user
+        detail, conversation = conversation_of(escalation_id)
+        if detail is None:
+            return refuse(request, "not_found", 404)
+        if conversation is None:
+            return back_to(request, escalation_id, "conversation_gone")
+        try:
+            review.start_handoff(user, escalation_id)
+        except ReviewError as error:
+            return back_to(request, escalation_id, error.code)
+        try:
+            await rasa.execute(conversation, "action_handoff_start")
+        except HandoffError as error:
+            review.end_handoff(user, escalation_id, "return")  # nobody was told: undo
+            return back_to(request, escalation_id, error.code)
+        return back_to(request, escalation_id)
+
+    @app.post("/escalations/<escalation_id:int>/handoff/message")
+    async def handoff_message(request: Request, escalation_id: int):
+        user = request.ctx.session.user
+        detail, conversation = conversation_of(escalation_id)
+        if detail is None:
+            return refuse(request, "not_found", 404)
+        if detail.handoff_by != user.id:
+            return back_to(request, escalation_id, "not_in_conversation")
+        if conversation is None:
+            return back_to(request, escalation_id, "conversation_gone")
+        body = (
+            request.json
+            if request.headers.get("content-type", "").startswith("application/json")
+            else request.form
+        )
+        text = (body or {}).get("text", "")
+        try:
+            await rasa.send_staff_message(conversation, text if isinstance(text, str) else "")
+        except HandoffError as error:
+            return back_to(request, escalation_id, error.code)
+        review.log(user, "handoff_message", escalation_id)
+        return back_to(request, escalation_id)
+
+    def leave(how: str, action: str):
+        async def handler(request: Request, escalation_id: int):
+            user = request.ctx.session.user
+            detail, conversation = conversation_of(escalation_id)
+            if detail is None:
+                return refuse(request, "not_found", 404)
+            try:
+                review.end_handoff(user, escalation_id, how)
+            except ReviewError as error:
+                return back_to(request, escalation_id, error.code)
+            if conversation is not None:
+                try:
+                    await rasa.execute(conversation, action)
+                except HandoffError as error:
+                    return back_to(request, escalation_id, error.code)
+            return back_to(request, escalation_id)
+
+        handler.__name__ = f"handoff_{how}"
+        return handler
+
+    app.add_route(
+        leave("return", "action_handoff_end"),
+        "/escalations/<escalation_id:int>/handoff/return",
+        methods=["POST"],
+    )
+    app.add_route(
+        leave("end", "action_handoff_close"),
+        "/escalations/<escalation_id:int>/handoff/end",
+        methods=["POST"],
+    )
+
+    @app.get("/escalations/<escalation_id:int>/live.json")
+    async def live(request: Request, escalation_id: int):
+        detail, conversation = conversation_of(escalation_id)
+        if detail is None:
+            return response.json({"problem": "not_found"}, status=404)
+        try:
+            after = max(0, int(request.args.get("after", "0")))
+        except ValueError:
+            after = 0
+        events = transcript(tracker_engine, conversation, after) if conversation else []
+        present = presence(engine, detail.conversation_ref)
+        return response.json(
+            {
+                "conversation": "live" if conversation else "gone",
+                "lines": [
+                    {
+                        "id": event_id,
+                        "speaker": line.speaker,
+                        "text": line.text,
+                        "at": line.at.isoformat(),
+                    }
+                    for event_id, line in events
+                ],
+                "relative_connected": None if present is None else present.connected,
+                "presence_since": None if present is None else present.since.isoformat(),
+                "handoff_mine": detail.handoff_by == request.ctx.session.user.id,
+                "in_handoff": detail.handoff_by is not None,
+                "status": detail.item.status,
+            }
+        )
+
+    @app.post("/availability")
+    async def availability(request: Request):
+        user = request.ctx.session.user
+        available = (request.form or {}).get("available") == "on"
+        set_available(engine, user.id, available)
+        review.log(user, "available" if available else "unavailable")
+        back = (request.form or {}).get("back", "/")
+        if not back.startswith("/") or back.startswith("//"):
+            back = "/"  # only pages of this dashboard
+        return response.redirect(back, status=303)
 
     # -- administration ----------------------------------------------------------------------
 

@@ -40,6 +40,8 @@ staff_users = Table(
     # The last TOTP time step used: a code is accepted once.
     Column("totp_last_step", Integer, nullable=True),
     Column("active", Boolean, nullable=False, default=True),
+    # The handler is ready to join live conversations (the dashboard's toggle).
+    Column("available", Boolean, nullable=False, default=False),
     # A setup link (hash of its token) lets the person choose a password and add TOTP.
     Column("setup_token_hash", String(64), nullable=True),
     Column("setup_expires_at", DateTime(timezone=True), nullable=True),

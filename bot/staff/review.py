@@ -25,7 +25,7 @@ LEVEL_ORDER = case(
     (escalations.c.level == "elevated", 1),
     else_=2,
 )
-LEVELS = ("acute", "elevated")
+LEVELS = ("acute", "elevated", "none")
 STATUSES = tuple(status.value for status in Status)
 MAX_NOTE_CHARS = 4000
 
@@ -47,6 +47,8 @@ class QueueItem:
     updated_at: datetime
     claimed_by: str | None
     outcome: str | None
+    wants_person: bool = False
+    in_handoff: bool = False
 
     def as_json(self) -> dict:
         return {
@@ -57,6 +59,8 @@ class QueueItem:
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "claimed_by": self.claimed_by,
+            "wants_person": self.wants_person,
+            "in_handoff": self.in_handoff,
         }
 
 
@@ -67,6 +71,8 @@ class Detail:
     conversation_ref: str
     claimed_by_id: int | None
     resolved_at: datetime | None
+    handoff_by: int | None = None
+    handoff_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ def _item(row) -> QueueItem:
         updated_at=_aware(row.updated_at),
         claimed_by=row.claimed_by_name,
         outcome=row.outcome,
+        wants_person=bool(row.wants_person),
+        in_handoff=row.handoff_by is not None,
     )
 
 
@@ -150,6 +158,8 @@ class Review:
             conversation_ref=row.conversation_ref,
             claimed_by_id=row.claimed_by,
             resolved_at=_aware(row.resolved_at),
+            handoff_by=row.handoff_by,
+            handoff_since=_aware(row.handoff_since),
         )
 
     def notes(self, escalation_id: int) -> list[Note]:
@@ -232,6 +242,39 @@ class Review:
             detail=f"outcome {outcome}",
         )
 
+    def start_handoff(self, user: User, escalation_id: int, now: datetime | None = None) -> None:
+        """The handler joins the conversation (claiming the escalation if it is new)."""
+        detail = self.detail(escalation_id)
+        if detail is None:
+            raise ReviewError("not_found")
+        if detail.item.status == Status.NEW.value:
+            self.claim(user, escalation_id, now)
+        self._change(
+            user,
+            escalation_id,
+            "handoff_join",
+            allowed=lambda row: row.status == Status.CLAIMED.value
+            and (row.claimed_by == user.id or user.is_admin)
+            and row.handoff_by in (None, user.id),
+            values={"handoff_by": user.id, "handoff_since": now or utcnow()},
+            now=now,
+            detail="joined the conversation",
+        )
+
+    def end_handoff(
+        self, user: User, escalation_id: int, how: str, now: datetime | None = None
+    ) -> None:
+        """The handler hands back to the bot (`how` "return") or ends the conversation."""
+        self._change(
+            user,
+            escalation_id,
+            f"handoff_{how}",
+            allowed=lambda row: row.handoff_by == user.id or user.is_admin,
+            values={"handoff_by": None, "handoff_since": None},
+            now=now,
+            detail="handed back to the bot" if how == "return" else "ended the conversation",
+        )
+
     def add_note(
         self, user: User, escalation_id: int, body: str, now: datetime | None = None
     ) -> None:
@@ -274,12 +317,17 @@ class Review:
                 raise ReviewError("not_found")
             if not allowed(row):
                 raise ReviewError(f"cannot_{action}")
-            # The status in the WHERE clause makes two handlers' simultaneous claims safe:
-            # the second one updates no row.
+            # Status and handoff in the WHERE clause make two handlers' simultaneous claims
+            # or joins safe: the second one updates no row.
             changed = connection.execute(
                 update(escalations)
                 .where(escalations.c.id == escalation_id)
                 .where(escalations.c.status == row.status)
+                .where(
+                    escalations.c.handoff_by.is_(None)
+                    if row.handoff_by is None
+                    else escalations.c.handoff_by == row.handoff_by
+                )
                 .values(updated_at=now, **values)
             ).rowcount
             if not changed:

@@ -48,6 +48,38 @@ def find_conversation(engine: Engine, reference: str, key: str) -> str | None:
         )
 
 
+class ConversationFinder:
+    """find_conversation with the answers remembered: the live view asks every 1.5 seconds,
+    and hashing every conversation id each time would grow with the tracker store. A
+    remembered conversation is checked to still exist (the relative may have deleted it)."""
+
+    def __init__(self, engine: Engine, key: str) -> None:
+        self.engine, self.key = engine, key
+        self._found: dict[str, str] = {}
+
+    def __call__(self, reference: str) -> str | None:
+        known = self._found.get(reference)
+        if known is not None:
+            if _exists(self.engine, known):
+                return known
+            del self._found[reference]
+            return None
+        found = find_conversation(self.engine, reference, self.key)
+        if found is not None:
+            self._found[reference] = found
+        return found
+
+
+def _exists(engine: Engine, conversation_id: str) -> bool:
+    with engine.connect() as connection:
+        return (
+            connection.execute(
+                select(_events.c.id).where(_events.c.sender_id == conversation_id).limit(1)
+            ).first()
+            is not None
+        )
+
+
 def transcript(engine: Engine, conversation_id: str, after_id: int = 0) -> list[tuple[int, Line]]:
     """The relative's and the bot's (and staff's) messages, oldest first, with event ids
     so a live view can ask only for what came after the last one it showed."""

@@ -35,9 +35,10 @@ def postgres_database() -> Iterator[str]:
     try:
         yield url
     finally:
-        from bot.escalations.database import session_factory
+        from bot.escalations.database import session_factory, shared_engine
 
         session_factory.cache_clear()
+        shared_engine.cache_clear()
         with admin.connect() as connection:
             connection.execute(
                 text(

@@ -98,10 +98,17 @@ class StaffClient:
 
 
 @contextmanager
-def staff_server(directory: Path, extra_env: dict[str, str] | None = None) -> Iterator[StaffServer]:
+def staff_server(
+    directory: Path,
+    extra_env: dict[str, str] | None = None,
+    escalation_url: str | None = None,
+    tracker_url: str | None = None,
+) -> Iterator[StaffServer]:
+    """The dashboard with its own SQLite databases in `directory`, or the given ones (to
+    share them with running Rasa servers)."""
     port = free_port()
-    escalation_url = f"sqlite:///{directory / 'escalations.db'}"
-    tracker_url = f"sqlite:///{directory / 'tracker.db'}"
+    escalation_url = escalation_url or f"sqlite:///{directory / 'escalations.db'}"
+    tracker_url = tracker_url or f"sqlite:///{directory / 'tracker.db'}"
     migrate(escalation_url)
     environment = {
         **os.environ,

@@ -45,7 +45,7 @@ XSS_PAYLOADS = [
 
 
 @pytest.fixture(scope="module")
-def staff(tmp_path_factory):
+def dashboard(tmp_path_factory):
     with staff_server(tmp_path_factory.mktemp("staff")) as server:
         yield server
 
@@ -79,8 +79,8 @@ def status_of(server, escalation_id: int) -> str:
 # -- login, sessions, headers ------------------------------------------------------------------
 
 
-def test_pages_need_a_login(staff):
-    anonymous = StaffClient(staff.url)
+def test_pages_need_a_login(dashboard):
+    anonymous = StaffClient(dashboard.url)
     assert anonymous.get("/").headers["location"] == "/login"
     assert anonymous.get("/queue.json").status_code == 401
     assert anonymous.post("/escalations/1/claim", csrf=False).status_code == 401
@@ -88,9 +88,9 @@ def test_pages_need_a_login(staff):
     assert anonymous.get("/health").status_code == 200
 
 
-def test_login_with_password_and_code_sets_a_strict_http_only_cookie(staff):
-    username, secret = staff.new_account()
-    client = StaffClient(staff.url)
+def test_login_with_password_and_code_sets_a_strict_http_only_cookie(dashboard):
+    username, secret = dashboard.new_account()
+    client = StaffClient(dashboard.url)
     response = client.log_in(username, PASSWORD, next_code(secret))
     assert response.status_code == 302
     cookie = response.headers["set-cookie"]
@@ -99,16 +99,16 @@ def test_login_with_password_and_code_sets_a_strict_http_only_cookie(staff):
     assert client.get("/").status_code == 200
 
 
-def test_a_wrong_code_gets_a_polite_swedish_refusal(staff):
-    username, _ = staff.new_account()
-    response = StaffClient(staff.url).log_in(username, PASSWORD, "000000")
+def test_a_wrong_code_gets_a_polite_swedish_refusal(dashboard):
+    username, _ = dashboard.new_account()
+    response = StaffClient(dashboard.url).log_in(username, PASSWORD, "000000")
     assert response.status_code == 401
     assert "Fel användarnamn, lösenord eller kod." in response.text
 
 
-def test_ten_failed_logins_lock_the_account(staff):
-    username, secret = staff.new_account()
-    client = StaffClient(staff.url)
+def test_ten_failed_logins_lock_the_account(dashboard):
+    username, secret = dashboard.new_account()
+    client = StaffClient(dashboard.url)
     for _ in range(10):
         assert client.log_in(username, "wrong password!!", "000000").status_code == 401
     locked = client.log_in(username, PASSWORD, next_code(secret))
@@ -116,18 +116,18 @@ def test_ten_failed_logins_lock_the_account(staff):
     assert "låst" in locked.text
 
 
-def test_logout_ends_the_session_on_the_server(staff):
-    client = staff.client()
+def test_logout_ends_the_session_on_the_server(dashboard):
+    client = dashboard.client()
     cookie = client.http.cookies.get("vv_staff")
     assert client.post("/logout").status_code == 302
-    replay = StaffClient(staff.url)
+    replay = StaffClient(dashboard.url)
     replay.http.cookies.set("vv_staff", cookie)
     assert replay.get("/").headers["location"] == "/login"
 
 
-def test_an_idle_session_is_over(staff):
-    client = staff.client()
-    engine = make_engine(staff.escalation_url)
+def test_an_idle_session_is_over(dashboard):
+    client = dashboard.client()
+    engine = make_engine(dashboard.escalation_url)
     with engine.begin() as connection:
         connection.execute(
             update(staff_sessions).values(last_seen_at=utcnow() - timedelta(minutes=31))
@@ -135,16 +135,16 @@ def test_an_idle_session_is_over(staff):
     assert client.get("/").headers["location"] == "/login"
 
 
-def test_a_session_older_than_twelve_hours_is_over(staff):
-    client = staff.client()
-    with make_engine(staff.escalation_url).begin() as connection:
+def test_a_session_older_than_twelve_hours_is_over(dashboard):
+    client = dashboard.client()
+    with make_engine(dashboard.escalation_url).begin() as connection:
         connection.execute(update(staff_sessions).values(created_at=utcnow() - timedelta(hours=13)))
     assert client.get("/").headers["location"] == "/login"
 
 
-def test_security_headers_on_every_page(staff):
-    client = staff.client()
-    for path in ("/login", "/", "/static/staff.js"):
+def test_security_headers_on_every_page(dashboard):
+    client = dashboard.client()
+    for path in ("/login", "/", "/static/dashboard.js"):
         headers = client.get(path).headers
         policy = headers["content-security-policy"]
         assert "unsafe-inline" not in policy and "script-src 'self'" in policy
@@ -153,13 +153,13 @@ def test_security_headers_on_every_page(staff):
         assert headers["referrer-policy"] == "no-referrer"
 
 
-def test_pages_load_nothing_from_other_hosts(staff):
-    page = staff.client().get("/").text
+def test_pages_load_nothing_from_other_hosts(dashboard):
+    page = dashboard.client().get("/").text
     assert not re.search(r'(src|href)="(https?:)?//', page)
 
 
 def test_the_cookie_is_secure_when_the_dashboard_is_served_over_https(tmp_path):
-    with staff_server(tmp_path, {"DASHBOARD_URL": "https://staff.example.se"}) as server:
+    with staff_server(tmp_path, {"DASHBOARD_URL": "https://dashboard.example.se"}) as server:
         username, secret = server.new_account()
         response = StaffClient(server.url).log_in(username, PASSWORD, next_code(secret))
         assert "Secure" in response.headers["set-cookie"]
@@ -168,25 +168,25 @@ def test_the_cookie_is_secure_when_the_dashboard_is_served_over_https(tmp_path):
 # -- CSRF ------------------------------------------------------------------------------------
 
 
-def test_a_state_change_without_the_csrf_token_is_refused_and_changes_nothing(staff):
-    client = staff.client()
-    escalation = escalate(staff)
+def test_a_state_change_without_the_csrf_token_is_refused_and_changes_nothing(dashboard):
+    client = dashboard.client()
+    escalation = escalate(dashboard)
     missing = client.post(f"/escalations/{escalation}/claim", csrf=False)
     forged = client.post(f"/escalations/{escalation}/claim", {"csrf": "forged"}, csrf=False)
     assert missing.status_code == forged.status_code == 403
-    assert status_of(staff, escalation) == "new"
+    assert status_of(dashboard, escalation) == "new"
     with_header = client.http.post(
-        f"{staff.url}/escalations/{escalation}/claim",
+        f"{dashboard.url}/escalations/{escalation}/claim",
         headers={"X-CSRF-Token": client.csrf},
         allow_redirects=False,
     )
     assert with_header.status_code == 303
-    assert status_of(staff, escalation) == "claimed"
+    assert status_of(dashboard, escalation) == "claimed"
 
 
-def test_another_sessions_csrf_token_does_not_work(staff):
-    first, second = staff.client(), staff.client()
-    escalation = escalate(staff)
+def test_another_sessions_csrf_token_does_not_work(dashboard):
+    first, second = dashboard.client(), dashboard.client()
+    escalation = escalate(dashboard)
     response = second.post(f"/escalations/{escalation}/claim", {"csrf": first.csrf}, csrf=False)
     assert response.status_code == 403
 
@@ -194,10 +194,10 @@ def test_another_sessions_csrf_token_does_not_work(staff):
 # -- the queue ------------------------------------------------------------------------------
 
 
-def test_the_queue_shows_acute_first_and_filters(staff):
-    elevated = escalate(staff, RiskLevel.ELEVATED)
-    acute = escalate(staff, RiskLevel.ACUTE)
-    client = staff.client()
+def test_the_queue_shows_acute_first_and_filters(dashboard):
+    elevated = escalate(dashboard, RiskLevel.ELEVATED)
+    acute = escalate(dashboard, RiskLevel.ACUTE)
+    client = dashboard.client()
     items = client.get("/queue.json").json()["items"]
     ids = [item["id"] for item in items]
     assert ids.index(acute) < ids.index(elevated)
@@ -210,18 +210,18 @@ def test_the_queue_shows_acute_first_and_filters(staff):
     assert counts["acute"] >= 1 and counts["elevated"] >= 1
 
 
-def test_the_queue_json_has_no_excerpt_or_reference(staff):
-    escalate(staff)
-    body = staff.client().get("/queue.json").text
+def test_the_queue_json_has_no_excerpt_or_reference(dashboard):
+    escalate(dashboard)
+    body = dashboard.client().get("/queue.json").text
     assert "[NAMN]" not in body and "conversation_ref" not in body
 
 
 # -- one escalation ---------------------------------------------------------------------------
 
 
-def test_claim_release_resolve_through_the_pages(staff):
-    anna, bo = staff.client(), staff.client()
-    escalation = escalate(staff)
+def test_claim_release_resolve_through_the_pages(dashboard):
+    anna, bo = dashboard.client(), dashboard.client()
+    escalation = escalate(dashboard)
     assert anna.post(f"/escalations/{escalation}/claim").status_code == 303
     refused = bo.post(f"/escalations/{escalation}/claim")
     assert refused.headers["location"].endswith("problem=cannot_claim")
@@ -229,47 +229,49 @@ def test_claim_release_resolve_through_the_pages(staff):
     assert "Ärendet kan inte tas" in page
     unresolved = anna.post(f"/escalations/{escalation}/resolve", {"outcome": ""})
     assert unresolved.headers["location"].endswith("problem=outcome_required")
-    assert status_of(staff, escalation) == "claimed"
+    assert status_of(dashboard, escalation) == "claimed"
     anna.post(f"/escalations/{escalation}/resolve", {"outcome": "referred_social_services"})
-    assert status_of(staff, escalation) == "resolved"
+    assert status_of(dashboard, escalation) == "resolved"
     assert "Hänvisad till socialtjänsten" in anna.get(f"/escalations/{escalation}").text
 
 
-def test_a_note_is_saved_and_shown_escaped(staff):
-    client = staff.client()
-    escalation = escalate(staff)
+def test_a_note_is_saved_and_shown_escaped(dashboard):
+    client = dashboard.client()
+    escalation = escalate(dashboard)
     client.post(f"/escalations/{escalation}/note", {"body": "<b>Ring</b> socialjouren"})
     page = client.get(f"/escalations/{escalation}").text
     assert "&lt;b&gt;Ring&lt;/b&gt; socialjouren" in page
 
 
-def test_an_unknown_escalation_is_a_404(staff):
-    client = staff.client()
+def test_an_unknown_escalation_is_a_404(dashboard):
+    client = dashboard.client()
     assert client.get("/escalations/999999").status_code == 404
     assert client.post("/escalations/999999/claim").status_code == 404
 
 
-def test_the_detail_shows_the_redacted_transcript(staff):
+def test_the_detail_shows_the_redacted_transcript(dashboard):
     sender = uuid.uuid4().hex
-    save_conversation(staff, sender, ["Min son Ahmed har köpt ett vapen, ring mig på 070-123 45 67"])
-    escalation = escalate(staff, sender=sender)
-    page = staff.client().get(f"/escalations/{escalation}").text
+    save_conversation(
+        dashboard, sender, ["Min son Ahmed har köpt ett vapen, ring mig på 070-123 45 67"]
+    )
+    escalation = escalate(dashboard, sender=sender)
+    page = dashboard.client().get(f"/escalations/{escalation}").text
     assert "har köpt ett vapen" in page
     assert "Ahmed" not in page and "070-123 45 67" not in page
     assert "Tack för att du berättar." in page
 
 
-def test_a_deleted_conversation_is_said_to_be_gone(staff):
-    escalation = escalate(staff, sender=uuid.uuid4().hex)
-    assert "Samtalet finns inte längre" in staff.client().get(f"/escalations/{escalation}").text
+def test_a_deleted_conversation_is_said_to_be_gone(dashboard):
+    escalation = escalate(dashboard, sender=uuid.uuid4().hex)
+    assert "Samtalet finns inte längre" in dashboard.client().get(f"/escalations/{escalation}").text
 
 
-def test_relatives_markup_is_shown_as_text(staff):
+def test_relatives_markup_is_shown_as_text(dashboard):
     assert len(XSS_PAYLOADS) >= 50
     sender = uuid.uuid4().hex
-    save_conversation(staff, sender, XSS_PAYLOADS)
-    escalation = escalate(staff, sender=sender)
-    page = staff.client().get(f"/escalations/{escalation}").text
+    save_conversation(dashboard, sender, XSS_PAYLOADS)
+    escalation = escalate(dashboard, sender=sender)
+    page = dashboard.client().get(f"/escalations/{escalation}").text
     transcript = page.split('id="transcript"', 1)[1].split("</ol>", 1)[0]
     items = re.findall(r'<span class="text">(.*?)</span></li>', transcript, flags=re.S)
     assert len(items) == 2 * len(XSS_PAYLOADS)
@@ -281,15 +283,15 @@ def test_relatives_markup_is_shown_as_text(staff):
 # -- audit log and roles ------------------------------------------------------------------------
 
 
-def test_views_and_actions_are_audited_without_text(staff):
-    client = staff.client()
+def test_views_and_actions_are_audited_without_text(dashboard):
+    client = dashboard.client()
     sender = uuid.uuid4().hex
-    save_conversation(staff, sender, ["hemligt innehåll om min bror"])
-    escalation = escalate(staff, sender=sender)
+    save_conversation(dashboard, sender, ["hemligt innehåll om min bror"])
+    escalation = escalate(dashboard, sender=sender)
     client.get(f"/escalations/{escalation}")
     client.post(f"/escalations/{escalation}/claim")
     client.post(f"/escalations/{escalation}/note", {"body": "anteckningstext"})
-    with make_engine(staff.escalation_url).connect() as connection:
+    with make_engine(dashboard.escalation_url).connect() as connection:
         rows = connection.execute(
             select(staff_audit).where(staff_audit.c.escalation_id == escalation)
         ).all()
@@ -299,21 +301,21 @@ def test_views_and_actions_are_audited_without_text(staff):
     assert "hemligt" not in stored and "anteckningstext" not in stored and "[NAMN]" not in stored
 
 
-def test_handlers_cannot_reach_admin_pages(staff):
-    handler = staff.client(Role.HANDLER)
+def test_handlers_cannot_reach_admin_pages(dashboard):
+    handler = dashboard.client(Role.HANDLER)
     for path in ("/admin/users", "/admin/audit"):
         assert handler.get(path).status_code == 403
     assert handler.post("/admin/users", {"username": "x", "role": "admin"}).status_code == 403
 
 
-def test_an_admin_creates_an_account_that_sets_itself_up(staff):
-    admin = staff.client(Role.ADMIN)
+def test_an_admin_creates_an_account_that_sets_itself_up(dashboard):
+    admin = dashboard.client(Role.ADMIN)
     username = f"ny{uuid.uuid4().hex[:6]}"
     page = admin.post("/admin/users", {"username": username, "role": "handler"}).text
     link = re.search(r'id="setup-link">([^<]+)<', page).group(1)
-    path = link.split(staff.url.replace("http://127.0.0.1", ""), 1)[-1]
+    path = link.split(dashboard.url.replace("http://127.0.0.1", ""), 1)[-1]
     path = "/setup/" + link.rsplit("/setup/", 1)[1]
-    newcomer = StaffClient(staff.url)
+    newcomer = StaffClient(dashboard.url)
     setup_page = newcomer.get(path).text
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', setup_page).group(1)
     form = {"password": PASSWORD, "password_again": PASSWORD, "secret": secret}
@@ -327,18 +329,18 @@ def test_an_admin_creates_an_account_that_sets_itself_up(staff):
     assert "create_user" in audit and "account_setup" in audit
 
 
-def test_an_admin_deactivates_an_account_and_its_session_ends(staff):
-    admin, handler = staff.client(Role.ADMIN), staff.client(Role.HANDLER)
-    users = staff.accounts.users()
+def test_an_admin_deactivates_an_account_and_its_session_ends(dashboard):
+    admin, handler = dashboard.client(Role.ADMIN), dashboard.client(Role.HANDLER)
+    users = dashboard.accounts.users()
     target = next(user for user in users if user.username == handler.username)
     admin.get("/admin/users")
     assert admin.post(f"/admin/users/{target.id}/deactivate").status_code == 200
     assert handler.get("/").headers["location"] == "/login"
 
 
-def test_the_server_log_holds_no_transcript_text(staff):
+def test_the_server_log_holds_no_transcript_text(dashboard):
     sender = uuid.uuid4().hex
-    save_conversation(staff, sender, ["loggtest: min kusin pratar om att resa"])
-    escalation = escalate(staff, sender=sender)
-    staff.client().get(f"/escalations/{escalation}")
-    assert "loggtest" not in staff.log.read_text()
+    save_conversation(dashboard, sender, ["loggtest: min kusin pratar om att resa"])
+    escalation = escalate(dashboard, sender=sender)
+    dashboard.client().get(f"/escalations/{escalation}")
+    assert "loggtest" not in dashboard.log.read_text()

@@ -8,7 +8,7 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, UserUttered
 
 from actions import privacy
-from actions.privacy import ActionDeleteConversation
+from actions.privacy import ActionCheckDeleteRequest, ActionDeleteConversation, is_deletion_request
 from bot.escalations.database import migrate, session_factory
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
@@ -118,3 +118,46 @@ def test_log_lines_are_masked_by_the_filter(caplog):
     with caplog.at_level(logging.INFO):
         logger.error("failed for %s", "ring 070-123 45 67")
     assert "070-123" not in caplog.text and "[telefon]" in caplog.text
+
+
+def _delete_examples() -> list[str]:
+    import yaml
+
+    from tests.conftest import PROJECT_ROOT
+
+    data = yaml.safe_load((PROJECT_ROOT / "data/nlu/delete_conversation.yml").read_text())
+    return [line[2:].strip() for line in data["nlu"][0]["examples"].splitlines() if line.strip()]
+
+
+def test_deletion_asked_for_in_words_is_recognised():
+    examples = _delete_examples()
+    recognised = [example for example in examples if is_deletion_request(example)]
+    # A typo the words miss gets the question with a button instead, so near all is enough.
+    assert len(recognised) >= 0.95 * len(examples)
+    assert is_deletion_request("/delete_conversation")
+
+
+@pytest.mark.parametrize(
+    "text", ["<select><option><img src=x onerror=alert(1)></option></select>", "hej", "ok"]
+)
+async def test_a_message_not_asking_for_deletion_gets_a_question_not_a_deletion(
+    text, dispatcher, make_tracker, domain
+):
+    events = await ActionCheckDeleteRequest().run(
+        dispatcher, make_tracker(text, "delete_conversation"), domain
+    )
+    assert events == []
+    assert response_names(dispatcher) == ["utter_ask_delete_confirm"]
+    button = dispatcher.messages[0]
+    assert domain["responses"]["utter_ask_delete_confirm"][0]["buttons"][0]["payload"] == (
+        "/delete_conversation"
+    )
+    assert button["response"] == "utter_ask_delete_confirm"
+
+
+async def test_a_request_in_words_goes_on_to_the_deletion(dispatcher, make_tracker, domain):
+    events = await ActionCheckDeleteRequest().run(
+        dispatcher, make_tracker("radera mitt samtal", "delete_conversation"), domain
+    )
+    assert events == [{"event": "followup", "timestamp": None, "name": DELETE_ACTION}]
+    assert dispatcher.messages == []

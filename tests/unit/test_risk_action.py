@@ -345,3 +345,25 @@ def test_excerpt_is_the_redacted_words_around_the_signal(screen):
 def test_levels_are_ordered():
     assert RiskLevel.highest("none", "acute", "elevated") is RiskLevel.ACUTE
     assert RiskLevel.highest() is RiskLevel.NONE
+
+
+async def test_with_a_person_in_the_conversation_acute_gets_only_112(
+    action, dispatcher, make_tracker, domain, database
+):
+    tracker = make_tracker("min son ska åka till syrien ikväll", "share_worry", {"handoff": True})
+    events = await run(action, dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_risk_acute"]
+    assert slots_of(events)["risk_level"] == "acute"
+    assert stored(database)  # still escalated: the handler sees it in the dashboard
+
+
+async def test_with_a_person_in_the_conversation_elevated_gets_no_bot_answer(
+    action, dispatcher, make_tracker, domain, database
+):
+    tracker = make_tracker(
+        "min bror pratar om att resa till syrien", "share_worry", {"handoff": True}
+    )
+    events = await run(action, dispatcher, tracker, domain)
+    assert response_names(dispatcher) == []
+    assert slots_of(events)["risk_level"] == "elevated"
+    assert stored(database)

@@ -71,12 +71,33 @@ def test_the_model_needs_more_certainty_to_overrule_a_set_aside_signal(detector)
     assert combine(screening, _prediction(0.05, 0.1, 0.85)).level is RiskLevel.ACUTE
 
 
-def test_the_model_overrules_an_elevated_hit_only_when_sure_it_is_harmless(detector):
+def test_the_model_never_lowers_an_elevated_hit(detector):
     screening = detector.screen("min son har skaffat en pistol")
     assert screening.level is RiskLevel.ELEVATED
-    assert combine(screening, _prediction(0.7, 0.3, 0.0)).level is RiskLevel.ELEVATED
-    vetoed = combine(screening, _prediction(0.85, 0.15, 0.0))
-    assert vetoed.level is RiskLevel.NONE and vetoed.categories == () and vetoed.by_model
+    kept = combine(screening, _prediction(0.99, 0.01, 0.0))
+    assert kept.level is RiskLevel.ELEVATED and kept.categories == ("weapons",)
+
+
+# The plainest way to say each kind of risk. Short messages like these once looked harmless
+# to the model, which was then allowed to overrule the patterns.
+PLAIN_STATEMENTS = {
+    "min son vill åka till syrien": "travel",
+    "min dotter vill ansluta sig till IS": "travel",
+    "min bror har en pistol": "weapons",
+    "han pratar om att spränga skolan": "attack",
+    "min man hotar att döda mig": "threat",
+    "min syster ska giftas bort i sommar": "child_at_risk",
+    "min dotter vill ta livet av sig": "suicide",
+    "min son skär sig": "suicide",
+    "gänget rekryterar min lillebror som är 14": "grooming",
+}
+
+
+@pytest.mark.parametrize("message, category", PLAIN_STATEMENTS.items())
+def test_a_plain_statement_of_risk_is_escalated(detector, model, message, category):
+    screening = RiskScreen(detector, model).screen(message)
+    assert screening.level is not RiskLevel.NONE
+    assert category in screening.categories
 
 
 def test_the_model_never_lowers_an_acute_hit(detector, model):

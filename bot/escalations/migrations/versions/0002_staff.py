@@ -1,5 +1,5 @@
-"""Staff dashboard: accounts, sessions, login failures, audit log, notes; claim and
-outcome on escalations.
+"""Staff dashboard: accounts, sessions, login failures, audit log, notes, web presence;
+claim, outcome, handoff and "wants a person" on escalations.
 
 Revision ID: 0002
 Revises: 0001
@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("totp_secret", sa.String(64), nullable=True),
         sa.Column("totp_last_step", sa.Integer, nullable=True),
         sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("available", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("setup_token_hash", sa.String(64), nullable=True),
         sa.Column("setup_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -80,17 +81,32 @@ def upgrade() -> None:
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "conversation_presence",
+        sa.Column("conversation_ref", sa.String(64), primary_key=True),
+        sa.Column("sockets", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
     with op.batch_alter_table("escalations") as batch:
         batch.add_column(sa.Column("claimed_by", sa.Integer, nullable=True))
+        batch.add_column(
+            sa.Column("wants_person", sa.Boolean, nullable=False, server_default=sa.false())
+        )
+        batch.add_column(sa.Column("handoff_by", sa.Integer, nullable=True))
+        batch.add_column(sa.Column("handoff_since", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("outcome", sa.String(32), nullable=True))
         batch.add_column(sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("escalations") as batch:
+        batch.drop_column("handoff_since")
+        batch.drop_column("handoff_by")
+        batch.drop_column("wants_person")
         batch.drop_column("resolved_at")
         batch.drop_column("outcome")
         batch.drop_column("claimed_by")
+    op.drop_table("conversation_presence")
     op.drop_table("escalation_notes")
     op.drop_index("ix_staff_audit_escalation", table_name="staff_audit")
     op.drop_table("staff_audit")

@@ -1,0 +1,109 @@
+"""A person from staff in the conversation (live handoff), and the relative's request for one.
+
+The staff dashboard (bot/staff/handoff.py) runs the first three through Rasa's HTTP API
+(`POST /conversations/<id>/execute?output_channel=latest`), so their messages reach the
+relative in the channel they use:
+
+- action_handoff_start: the relative is told a person has joined; slot `handoff` on. From
+  then on the bot answers nothing (bot/nlu/handoff_policy.py): the relative's messages go
+  to the handler, and risk screening still runs (an acute message still gets 112 first).
+- action_handoff_end: back to the bot; the relative is told.
+- action_handoff_close: the handler ends the conversation; the relative is told.
+
+action_request_human answers "kan jag prata med en människa?": when a handler is available
+the relative is put in the dashboard's queue and told someone will join; otherwise they get
+the people they can call, with opening hours from the contact directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecuted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.base import ResponseAction
+from bot.escalations.database import session_factory, shared_engine
+from bot.escalations.service import request_person
+from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
+from bot.pseudonym import conversation_ref
+from bot.settings import settings
+from bot.staff.availability import handler_available
+
+logger = logging.getLogger(__name__)
+
+HANDOFF_SLOT = "handoff"
+
+
+def _then_listen(*events) -> list:
+    """These actions run from the dashboard, between two user messages: the conversation
+    must end up waiting for the relative (action_listen), or Rasa's rules, which expect a
+    user message right after action_listen, would not match the next message."""
+    return [*events, ActionExecuted("action_listen")]
+
+
+class ActionHandoffStart(ResponseAction):
+    def name(self) -> str:
+        return "action_handoff_start"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        self.utter(dispatcher, "utter_handoff_joined")
+        return _then_listen(SlotSet(HANDOFF_SLOT, True))
+
+
+class ActionHandoffEnd(ResponseAction):
+    def name(self) -> str:
+        return "action_handoff_end"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        self.utter(dispatcher, "utter_handoff_returned")
+        return _then_listen(SlotSet(HANDOFF_SLOT, False))
+
+
+class ActionHandoffClose(ResponseAction):
+    def name(self) -> str:
+        return "action_handoff_close"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        self.utter(dispatcher, "utter_handoff_ended")
+        return _then_listen(SlotSet(HANDOFF_SLOT, False))
+
+
+class ActionRequestHuman(ResponseAction):
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot(HANDOFF_SLOT):
+            return []  # a person is already here
+        if self._queue_for_a_handler(tracker.sender_id):
+            self.utter(dispatcher, "utter_request_human_queued")
+        else:
+            self.utter(dispatcher, "utter_request_human")
+            self.utter_contacts(dispatcher, domain, topic="request_human")
+        return []
+
+    def _queue_for_a_handler(self, sender_id: str) -> bool:
+        """Whether a handler is available (and the relative is now in their queue)."""
+        url = settings.escalation_database_url
+        try:
+            if not handler_available(shared_engine(url)):
+                return False
+            reference = conversation_ref(sender_id, settings.pseudonym_key)
+            request_person(SqlAlchemyUnitOfWork(session_factory(url)), reference)
+            return True
+        except (SQLAlchemyError, ValueError) as error:
+            # Nobody can be reached through a store we cannot write: give the contacts.
+            logger.error("Request for a person not queued (%s)", type(error).__name__)
+            return False

@@ -1,0 +1,1 @@
+"""Dialogue components of the Rasa pipeline (policies)."""

@@ -1,0 +1,79 @@
+"""HandoffPolicy: while a person from staff is in the conversation, the bot stays quiet.
+
+With the slot `handoff` on (actions/handoff.py), every user message is answered with
+`action_listen` only: the relative's words reach the handler through the tracker store,
+and the bot does not talk over them. Risk screening still runs (it is part of
+`action_extract_slots`, before any policy), and a few intents still go to the bot
+(`pass_through_intents`, by default deleting the conversation).
+
+It outranks RulePolicy (priority 6) only while handoff is on; otherwise it predicts nothing.
+Configured in config.yml:
+
+    policies:
+      - name: bot.dialogue.handoff_policy.HandoffPolicy
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+HANDOFF_SLOT = "handoff"
+EXTRACT_SLOTS = "action_extract_slots"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
+)
+class HandoffPolicy(Policy):
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"priority": 7, "pass_through_intents": ["delete_conversation"]}
+
+    def train(
+        self,
+        training_trackers: list[TrackerWithCachedStates],
+        domain: Domain,
+        **kwargs: Any,
+    ) -> Resource:
+        return self._resource
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        if self._keeps_quiet(tracker):
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+        return self._prediction(probabilities)
+
+    def _keeps_quiet(self, tracker: DialogueStateTracker) -> bool:
+        if not tracker.get_slot(HANDOFF_SLOT):
+            return False
+        intent = (
+            (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
+        )
+        if intent in self.config.get("pass_through_intents", []):
+            return False
+        return _answering_a_user_message(tracker)
+
+
+def _answering_a_user_message(tracker: DialogueStateTracker) -> bool:
+    """Whether the newest turn is a user message no action has answered yet."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return True
+        if isinstance(event, ActionExecuted) and event.action_name != EXTRACT_SLOTS:
+            return False
+    return False

@@ -1,0 +1,52 @@
+"""Whether a handler can join a relative's conversation right now.
+
+A handler is available when they switched "tillgänglig för chatt" on in the dashboard and
+their dashboard is open: a session used within the last two minutes (the queue page asks
+for updates every few seconds). The action server asks this when a relative asks for a
+person (actions/handoff.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.engine import Engine
+
+from bot.staff.accounts import utcnow
+from bot.staff.model import staff_sessions, staff_users
+
+SEEN_WITHIN = timedelta(minutes=2)
+
+
+def set_available(engine: Engine, user_id: int, available: bool) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(staff_users).where(staff_users.c.id == user_id).values(available=available)
+        )
+
+
+def is_available(engine: Engine, user_id: int) -> bool:
+    with engine.connect() as connection:
+        return bool(
+            connection.execute(
+                select(staff_users.c.available).where(staff_users.c.id == user_id)
+            ).scalar()
+        )
+
+
+def handler_available(engine: Engine, now: datetime | None = None) -> bool:
+    since = (now or utcnow()) - SEEN_WITHIN
+    open_dashboard = exists().where(
+        and_(
+            staff_sessions.c.user_id == staff_users.c.id,
+            staff_sessions.c.last_seen_at > since,
+        )
+    )
+    statement = select(staff_users.c.id).where(
+        staff_users.c.active.is_(True), staff_users.c.available.is_(True), open_dashboard
+    )
+    with engine.connect() as connection:
+        if not engine.dialect.has_table(connection, "staff_users"):
+            return False
+        return connection.execute(statement.limit(1)).first() is not None

@@ -1,0 +1,327 @@
+"""Live handoff end to end: a relative in the web chat (socket.io), the real Rasa and action
+servers, and the staff dashboard. With several Rasa servers, a handler's message reaches
+the browser through Redis whichever server sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+import yaml
+from sqlalchemy import text
+
+from bot.escalations.database import make_engine
+from bot.launcher import ServerProcesses, answers, free_port
+from bot.pseudonym import conversation_ref
+from bot.settings import PROJECT_ROOT, settings
+from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
+from tests.integration.staff_server import staff_server
+from tests.integration.test_web_sessions import close, session
+
+RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+REPLY_SECONDS = 60
+
+
+def response_text(name: str) -> str:
+    return RESPONSES[name][0]["text"]
+
+
+def first_line(name: str) -> str:
+    """The response's opening, before any {placeholder}."""
+    return response_text(name).split("{")[0].split("\n")[0]
+
+
+@pytest.fixture(scope="module")
+def dashboard(bot, tmp_path_factory):
+    environment = {
+        "RASA_INTERNAL_URL": bot.url,
+        "RASA_JWT_SECRET": TEST_JWT_SECRET,
+        "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+    }
+    with staff_server(
+        tmp_path_factory.mktemp("handoff"),
+        environment,
+        escalation_url=f"sqlite:///{bot.escalation_database}",
+        tracker_url=f"sqlite:///{bot.database}",
+    ) as server:
+        yield server
+
+
+async def next_reply(replies: asyncio.Queue, seconds: float = REPLY_SECONDS) -> dict:
+    return await asyncio.wait_for(replies.get(), seconds)
+
+
+async def replies_until(replies: asyncio.Queue, opening: str) -> list[dict]:
+    """Messages up to and including the one that starts with `opening`."""
+    seen = []
+    while True:
+        message = await next_reply(replies)
+        seen.append(message)
+        if (message.get("text") or "").startswith(opening):
+            return seen
+
+
+async def quiet(replies: asyncio.Queue, seconds: float = 4) -> bool:
+    await asyncio.sleep(seconds)
+    return replies.empty()
+
+
+def escalation_for(database: str, session_id: str, wait: float = 15) -> dict:
+    reference = conversation_ref(session_id, TEST_PSEUDONYM_KEY)
+    deadline = time.monotonic() + wait
+    engine = make_engine(database)
+    while True:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("select * from escalations where conversation_ref = :ref"), {"ref": reference}
+            ).first()
+        if row is not None or time.monotonic() > deadline:
+            assert row is not None, "no escalation was stored"
+            return dict(row._mapping)
+        time.sleep(0.2)
+
+
+def live(handler, escalation_id: int, after: int = 0) -> dict:
+    return handler.get(f"/escalations/{escalation_id}/live.json?after={after}").json()
+
+
+def send_as_handler(handler, escalation_id: int, message: str):
+    return handler.http.post(
+        f"{handler.url}/escalations/{escalation_id}/handoff/message",
+        json={"text": message},
+        headers={"X-CSRF-Token": handler.csrf, "Accept": "application/json"},
+        timeout=30,
+    )
+
+
+async def test_a_handler_joins_talks_and_hands_back(bot, dashboard):
+    client, session_id, replies = await session(bot)
+    try:
+        await client.emit(
+            "user_uttered",
+            {
+                "session_id": session_id,
+                "message": "min bror har skaffat en pistol och pratar om hämnd",
+            },
+        )
+        await replies_until(replies, first_line("utter_risk_elevated"))
+        escalation = escalation_for(f"sqlite:///{bot.escalation_database}", session_id)
+        handler = dashboard.client()
+        handler.get(f"/escalations/{escalation['id']}")
+        assert live(handler, escalation["id"])["relative_connected"] is True
+
+        joined = handler.post(f"/escalations/{escalation['id']}/handoff/join")
+        assert joined.status_code == 303 and "problem" not in joined.headers["location"]
+        notice = await replies_until(replies, first_line("utter_handoff_joined"))
+        assert notice[-1].get("sender") != "staff"  # the notice comes from Vägvisaren
+
+        reply = send_as_handler(
+            handler, escalation["id"], "Hej, jag heter Sara. Ring mig på 070-123 45 67."
+        )
+        assert reply.status_code == 200, reply.text
+        staff_message = await next_reply(replies)
+        assert staff_message == {
+            "text": "Hej, jag heter Sara. Ring mig på 070-123 45 67.",
+            "sender": "staff",
+        }
+
+        await client.emit(
+            "user_uttered", {"session_id": session_id, "message": "tack, vad gör jag nu?"}
+        )
+        assert await quiet(replies), "the bot answered while a person was in the conversation"
+        lines = live(handler, escalation["id"])["lines"]
+        assert lines[-1]["speaker"] == "relative" and lines[-1]["text"] == "tack, vad gör jag nu?"
+        staff_lines = [line for line in lines if line["speaker"] == "staff"]
+        assert staff_lines and "070-123 45 67" not in staff_lines[-1]["text"]  # stored redacted
+
+        handler.post(f"/escalations/{escalation['id']}/handoff/return")
+        await replies_until(replies, first_line("utter_handoff_returned"))
+        await client.emit(
+            "user_uttered", {"session_id": session_id, "message": "vad är en orosanmälan?"}
+        )
+        assert (await next_reply(replies)).get("text")  # the bot answers again
+    finally:
+        await close(client)
+
+    actions = audit_actions(dashboard, escalation["id"])
+    assert {"handoff_join", "handoff_message", "handoff_return"} <= set(actions)
+
+
+def audit_actions(dashboard, escalation_id: int) -> list[str]:
+    with make_engine(dashboard.escalation_url).connect() as connection:
+        rows = connection.execute(
+            text("select action, detail from staff_audit where escalation_id = :id"),
+            {"id": escalation_id},
+        ).all()
+    assert not any("070" in (detail or "") or "Sara" in (detail or "") for _, detail in rows)
+    return [action for action, _ in rows]
+
+
+async def test_an_acute_message_during_handoff_still_gets_112_first(bot, dashboard):
+    client, session_id, replies = await session(bot)
+    try:
+        await client.emit(
+            "user_uttered", {"session_id": session_id, "message": "min son pratar om vapen"}
+        )
+        await next_reply(replies)
+        escalation = escalation_for(f"sqlite:///{bot.escalation_database}", session_id)
+        handler = dashboard.client()
+        handler.post(f"/escalations/{escalation['id']}/handoff/join")
+        await replies_until(replies, first_line("utter_handoff_joined"))
+        await client.emit(
+            "user_uttered",
+            {"session_id": session_id, "message": "han står utanför skolan med pistolen nu"},
+        )
+        urgent = await next_reply(replies)
+        assert urgent["text"].startswith(first_line("utter_risk_acute"))
+        assert await quiet(replies, 3)  # no offer of a human: one is here
+        handler.post(f"/escalations/{escalation['id']}/handoff/end")
+        await replies_until(replies, first_line("utter_handoff_ended"))
+    finally:
+        await close(client)
+
+
+async def test_the_handler_sees_that_the_relative_has_left(bot, dashboard):
+    client, session_id, replies = await session(bot)
+    await client.emit(
+        "user_uttered", {"session_id": session_id, "message": "min dotter vill åka till syrien"}
+    )
+    await next_reply(replies)
+    escalation = escalation_for(f"sqlite:///{bot.escalation_database}", session_id)
+    handler = dashboard.client()
+    assert live(handler, escalation["id"])["relative_connected"] is True
+    try:
+        await asyncio.wait_for(client.disconnect(), 5)
+    except TimeoutError:
+        await close(client)
+    deadline = time.monotonic() + 60
+    while live(handler, escalation["id"])["relative_connected"] and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    assert live(handler, escalation["id"])["relative_connected"] is False
+    assert "lämnat chatten" in (PROJECT_ROOT / "bot/staff/static/staff.js").read_text()
+
+
+async def test_asking_for_a_person_queues_the_relative_when_a_handler_is_available(bot, dashboard):
+    handler = dashboard.client()
+    handler.post("/availability", {"available": "on"})
+    client, session_id, replies = await session(bot)
+    try:
+        await client.emit(
+            "user_uttered",
+            {"session_id": session_id, "message": "kan jag få prata med en riktig människa"},
+        )
+        await replies_until(replies, first_line("utter_request_human_queued"))
+        escalation = escalation_for(f"sqlite:///{bot.escalation_database}", session_id)
+        assert escalation["wants_person"] and escalation["level"] == "none"
+        queued = handler.get("/queue.json").json()["items"]
+        assert any(item["id"] == escalation["id"] and item["wants_person"] for item in queued)
+    finally:
+        handler.post("/availability", {})
+        await close(client)
+
+
+async def test_deleting_the_conversation_during_handoff_still_works(bot, dashboard):
+    client, session_id, replies = await session(bot)
+    try:
+        await client.emit(
+            "user_uttered",
+            {"session_id": session_id, "message": "min bror har en kniv och hotar oss"},
+        )
+        await next_reply(replies)
+        escalation = escalation_for(f"sqlite:///{bot.escalation_database}", session_id)
+        handler = dashboard.client()
+        handler.post(f"/escalations/{escalation['id']}/handoff/join")
+        await replies_until(replies, first_line("utter_handoff_joined"))
+        await client.emit(
+            "user_uttered", {"session_id": session_id, "message": "radera mitt samtal"}
+        )
+        await replies_until(replies, first_line("utter_conversation_deleted"))
+    finally:
+        await close(client)
+    state = live(handler, escalation["id"])
+    assert state["conversation"] == "gone" and state["in_handoff"] is False
+
+
+# -- several Rasa servers behind a load balancer ---------------------------------------------------
+
+
+def start_second_rasa(base: Path, environment: dict[str, str], port: int) -> subprocess.Popen:
+    log = open(base / "rasa-b.log", "ab")  # noqa: SIM115 (kept open for the child)
+    child_settings = settings.from_environment_mapping({**os.environ, **environment})
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.servers", "rasa"],
+        cwd=PROJECT_ROOT,
+        env={
+            **os.environ,
+            **environment,
+            **child_settings.rasa_environment(),
+            "RASA_PORT": str(port),
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def test_a_handler_message_reaches_a_browser_on_another_rasa_server(tmp_path):
+    redis_db = 7
+    redis.Redis.from_url(f"redis://127.0.0.1:6379/{redis_db}").flushdb()
+    environment = {
+        "RASA_PORT": str(free_port()),
+        "ACTION_SERVER_PORT": str(free_port()),
+        "RASA_JWT_SECRET": TEST_JWT_SECRET,
+        "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+        "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
+        "ESCALATION_DATABASE_URL": f"sqlite:///{tmp_path / 'escalations.db'}",
+        "ESCALATION_RETRY_FILE": str(tmp_path / "retry.jsonl"),
+        "SOCKET_REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "LOG_LEVEL": "INFO",
+    }
+    server_a = ServerProcesses(environment, log_dir=tmp_path / "logs")
+    port_b = free_port()
+    server_b = start_second_rasa(tmp_path, environment, port_b)
+    try:
+        server_a.start()
+        deadline = time.monotonic() + 240
+        while not answers(f"http://127.0.0.1:{port_b}/"):
+            assert server_b.poll() is None and time.monotonic() < deadline, "server B did not start"
+            time.sleep(0.5)
+        client, session_id, replies = await session(type("A", (), {"url": server_a.rasa_url}))
+        try:
+            await client.emit(
+                "user_uttered",
+                {"session_id": session_id, "message": "min son pratar om att åka till syrien"},
+            )
+            await next_reply(replies)
+            escalation = escalation_for(environment["ESCALATION_DATABASE_URL"], session_id)
+            (tmp_path / "staff").mkdir()
+            with staff_server(
+                tmp_path / "staff",
+                {
+                    "RASA_INTERNAL_URL": f"http://127.0.0.1:{port_b}",  # not the relative's server
+                    "RASA_JWT_SECRET": TEST_JWT_SECRET,
+                    "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+                },
+                escalation_url=environment["ESCALATION_DATABASE_URL"],
+                tracker_url=environment["TRACKER_DATABASE_URL"],
+            ) as dashboard:
+                handler = dashboard.client()
+                handler.post(f"/escalations/{escalation['id']}/handoff/join")
+                await replies_until(replies, first_line("utter_handoff_joined"))
+                send_as_handler(handler, escalation["id"], "Hej från personalen")
+                assert await next_reply(replies) == {
+                    "text": "Hej från personalen",
+                    "sender": "staff",
+                }
+        finally:
+            await close(client)
+    finally:
+        server_b.terminate()
+        server_a.stop()
+        server_b.wait(timeout=30)

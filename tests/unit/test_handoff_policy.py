@@ -1,0 +1,72 @@
+"""HandoffPolicy: quiet while a person from staff is in the conversation."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.dialogue.handoff_policy import HandoffPolicy
+from bot.settings import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(PROJECT_ROOT / "domain.yml")
+
+
+@pytest.fixture
+def policy(tmp_path) -> HandoffPolicy:
+    return HandoffPolicy.create(
+        HandoffPolicy.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("handoff_policy"),
+        ExecutionContext(GraphSchema({})),
+    )
+
+
+def tracker(domain: Domain, handoff: bool, intent: str = "share_worry", answered: bool = False):
+    conversation = DialogueStateTracker("relative", domain.slots)
+    conversation.update(ActionExecuted(ACTION_LISTEN_NAME))
+    conversation.update(SlotSet("handoff", handoff))
+    conversation.update(
+        UserUttered("min son vill åka", intent={"name": intent, "confidence": 0.9}), domain
+    )
+    conversation.update(ActionExecuted("action_extract_slots"))
+    if answered:
+        conversation.update(ActionExecuted("action_delete_conversation"))
+        conversation.update(BotUttered("Klart."))
+    return conversation
+
+
+def predicted(policy, domain, conversation) -> str | None:
+    prediction = policy.predict_action_probabilities(conversation, domain)
+    if max(prediction.probabilities) == 0:
+        return None
+    return domain.action_names_or_texts[
+        prediction.probabilities.index(max(prediction.probabilities))
+    ]
+
+
+def test_with_a_person_in_the_conversation_the_bot_only_listens(policy, domain):
+    assert predicted(policy, domain, tracker(domain, handoff=True)) == ACTION_LISTEN_NAME
+    assert policy.priority > 6  # above RulePolicy
+
+
+def test_without_a_person_the_policy_predicts_nothing(policy, domain):
+    assert predicted(policy, domain, tracker(domain, handoff=False)) is None
+
+
+def test_deleting_the_conversation_still_reaches_the_bot(policy, domain):
+    conversation = tracker(domain, handoff=True, intent="delete_conversation")
+    assert predicted(policy, domain, conversation) is None
+
+
+def test_once_an_action_answered_the_policy_steps_aside(policy, domain):
+    conversation = tracker(domain, handoff=True, answered=True)
+    assert predicted(policy, domain, conversation) is None
