@@ -45,37 +45,33 @@ def _then_listen(*events) -> list:
     return [*events, ActionExecuted("action_listen")]
 
 
-class ActionHandoffStart(ResponseAction):
+class _HandoffStep(ResponseAction):
+    """Tells the relative what happened and switches slot `handoff`."""
+
+    action_name: str
+    response: str
+    person_present: bool
+
     def name(self) -> str:
-        return "action_handoff_start"
+        return self.action_name
 
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        self.utter(dispatcher, "utter_handoff_joined")
-        return _then_listen(SlotSet(HANDOFF_SLOT, True))
+        self.utter(dispatcher, self.response)
+        return _then_listen(SlotSet(HANDOFF_SLOT, self.person_present))
 
 
-class ActionHandoffEnd(ResponseAction):
-    def name(self) -> str:
-        return "action_handoff_end"
-
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        self.utter(dispatcher, "utter_handoff_returned")
-        return _then_listen(SlotSet(HANDOFF_SLOT, False))
+class ActionHandoffStart(_HandoffStep):
+    action_name, response, person_present = "action_handoff_start", "utter_handoff_joined", True
 
 
-class ActionHandoffClose(ResponseAction):
-    def name(self) -> str:
-        return "action_handoff_close"
+class ActionHandoffEnd(_HandoffStep):
+    action_name, response, person_present = "action_handoff_end", "utter_handoff_returned", False
 
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        self.utter(dispatcher, "utter_handoff_ended")
-        return _then_listen(SlotSet(HANDOFF_SLOT, False))
+
+class ActionHandoffClose(_HandoffStep):
+    action_name, response, person_present = "action_handoff_close", "utter_handoff_ended", False
 
 
 class ActionRequestHuman(ResponseAction):

@@ -52,12 +52,17 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-class AccountError(ValueError):
-    """A request about accounts that cannot be carried out; `code` names why."""
+class StaffError(ValueError):
+    """A request that cannot be carried out; `code` names why (the templates turn it into
+    a Swedish sentence, bot/staff/templates/labels.html)."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+class AccountError(StaffError):
+    """About accounts, passwords, codes and setup links."""
 
 
 @dataclass(frozen=True)

@@ -371,16 +371,10 @@ def create_app(config: Settings) -> Sanic:
         handler.__name__ = f"handoff_{how}"
         return handler
 
-    app.add_route(
-        leave("return", "action_handoff_end"),
-        "/escalations/<escalation_id:int>/handoff/return",
-        methods=["POST"],
-    )
-    app.add_route(
-        leave("end", "action_handoff_close"),
-        "/escalations/<escalation_id:int>/handoff/end",
-        methods=["POST"],
-    )
+    for how, action in (("return", "action_handoff_end"), ("end", "action_handoff_close")):
+        app.add_route(
+            leave(how, action), f"/escalations/<escalation_id:int>/handoff/{how}", methods=["POST"]
+        )
 
     @app.get("/escalations/<escalation_id:int>/live.json")
     async def live(request: Request, escalation_id: int):

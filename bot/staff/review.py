@@ -17,7 +17,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.escalations.model import Status, escalations
-from bot.staff.accounts import User, _aware, utcnow
+from bot.staff.accounts import StaffError, User, _aware, utcnow
 from bot.staff.model import OUTCOMES, escalation_notes, staff_audit, staff_users
 
 LEVEL_ORDER = case(
@@ -30,10 +30,8 @@ STATUSES = tuple(status.value for status in Status)
 MAX_NOTE_CHARS = 4000
 
 
-class ReviewError(ValueError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+class ReviewError(StaffError):
+    """About escalations: claims, outcomes, notes, handoffs."""
 
 
 @dataclass(frozen=True)

@@ -164,17 +164,23 @@ def audit_actions(dashboard, escalation_id: int) -> list[str]:
     return [action for action, _ in rows]
 
 
+async def handler_joined(bot, dashboard, client, session_id, replies, first_message: str):
+    """The relative says something risky; a handler joins. Returns (handler, escalation)."""
+    await client.emit("user_uttered", {"session_id": session_id, "message": first_message})
+    await next_reply(replies)
+    escalation = escalation_for(f"sqlite:///{bot.escalation_database}", session_id)
+    handler = dashboard.client()
+    handler.post(f"/escalations/{escalation['id']}/handoff/join")
+    await replies_until(replies, first_line("utter_handoff_joined"))
+    return handler, escalation
+
+
 async def test_an_acute_message_during_handoff_still_gets_112_first(bot, dashboard):
     client, session_id, replies = await session(bot)
     try:
-        await client.emit(
-            "user_uttered", {"session_id": session_id, "message": "min son pratar om vapen"}
+        handler, escalation = await handler_joined(
+            bot, dashboard, client, session_id, replies, "min son pratar om vapen"
         )
-        await next_reply(replies)
-        escalation = escalation_for(f"sqlite:///{bot.escalation_database}", session_id)
-        handler = dashboard.client()
-        handler.post(f"/escalations/{escalation['id']}/handoff/join")
-        await replies_until(replies, first_line("utter_handoff_joined"))
         await client.emit(
             "user_uttered",
             {"session_id": session_id, "message": "han står utanför skolan med pistolen nu"},
@@ -230,15 +236,9 @@ async def test_asking_for_a_person_queues_the_relative_when_a_handler_is_availab
 async def test_deleting_the_conversation_during_handoff_still_works(bot, dashboard):
     client, session_id, replies = await session(bot)
     try:
-        await client.emit(
-            "user_uttered",
-            {"session_id": session_id, "message": "min bror har en kniv och hotar oss"},
+        handler, escalation = await handler_joined(
+            bot, dashboard, client, session_id, replies, "min bror har en kniv och hotar oss"
         )
-        await next_reply(replies)
-        escalation = escalation_for(f"sqlite:///{bot.escalation_database}", session_id)
-        handler = dashboard.client()
-        handler.post(f"/escalations/{escalation['id']}/handoff/join")
-        await replies_until(replies, first_line("utter_handoff_joined"))
         await client.emit(
             "user_uttered", {"session_id": session_id, "message": "radera mitt samtal"}
         )
