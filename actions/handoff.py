@@ -18,6 +18,7 @@ the people they can call, with opening hours from the contact directory.
 from __future__ import annotations
 
 import logging
+from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -46,14 +47,14 @@ def _then_listen(*events) -> list:
 
 
 class _HandoffStep(ResponseAction):
-    """Tells the relative what happened and switches slot `handoff`."""
+    """Tells the relative what happened and switches slot `handoff`. Abstract (no name), so
+    the action server does not register it as an action of its own."""
 
-    action_name: str
     response: str
     person_present: bool
 
-    def name(self) -> str:
-        return self.action_name
+    @abstractmethod
+    def name(self) -> str: ...
 
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -63,15 +64,24 @@ class _HandoffStep(ResponseAction):
 
 
 class ActionHandoffStart(_HandoffStep):
-    action_name, response, person_present = "action_handoff_start", "utter_handoff_joined", True
+    response, person_present = "utter_handoff_joined", True
+
+    def name(self) -> str:
+        return "action_handoff_start"
 
 
 class ActionHandoffEnd(_HandoffStep):
-    action_name, response, person_present = "action_handoff_end", "utter_handoff_returned", False
+    response, person_present = "utter_handoff_returned", False
+
+    def name(self) -> str:
+        return "action_handoff_end"
 
 
 class ActionHandoffClose(_HandoffStep):
-    action_name, response, person_present = "action_handoff_close", "utter_handoff_ended", False
+    response, person_present = "utter_handoff_ended", False
+
+    def name(self) -> str:
+        return "action_handoff_close"
 
 
 class ActionRequestHuman(ResponseAction):

@@ -82,23 +82,51 @@ def _exists(engine: Engine, conversation_id: str) -> bool:
 
 def transcript(engine: Engine, conversation_id: str, after_id: int = 0) -> list[tuple[int, Line]]:
     """The relative's and the bot's (and staff's) messages, oldest first, with event ids
-    so a live view can ask only for what came after the last one it showed."""
+    so a live view can ask only for what came after the last one it showed.
+
+    Rasa's two-stage fallback reverts a user message ("rewind") and logs the same text
+    again once it is understood; the relative wrote it once, so it is shown once."""
     statement = (
         select(_events.c.id, _events.c.type_name, _events.c.timestamp, _events.c.data)
         .where(_events.c.sender_id == conversation_id)
-        .where(_events.c.type_name.in_(("user", "bot")))
+        .where(_events.c.type_name.in_(("user", "bot", "rewind")))
         .where(_events.c.id > after_id)
         .order_by(_events.c.id)
         .limit(MAX_LINES)
     )
     with engine.connect() as connection:
         rows = connection.execute(statement).all()
-    lines = []
+        last_relative_text = _last_user_text(connection, conversation_id, after_id)
+    lines, reverted = [], None
     for event_id, type_name, timestamp, data in rows:
+        if type_name == "rewind":
+            reverted = last_relative_text
+            continue
         line = _line(type_name, timestamp, data)
-        if line is not None:
-            lines.append((event_id, line))
+        if line is None:
+            continue
+        if line.speaker == "relative":
+            if line.text == reverted:
+                reverted = None
+                continue
+            last_relative_text, reverted = line.text, None
+        lines.append((event_id, line))
     return lines
+
+
+def _last_user_text(connection, conversation_id: str, before_id: int) -> str | None:
+    if before_id <= 0:
+        return None
+    data = connection.execute(
+        select(_events.c.data)
+        .where(_events.c.sender_id == conversation_id)
+        .where(_events.c.type_name == "user")
+        .where(_events.c.id <= before_id)
+        .order_by(_events.c.id.desc())
+        .limit(1)
+    ).scalar()
+    line = _line("user", 0, data) if data else None
+    return line.text if line else None
 
 
 def _line(type_name: str, timestamp: float, data: str | None) -> Line | None:

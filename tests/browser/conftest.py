@@ -23,7 +23,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Per module: Playwright's sync API keeps an event loop running while it is open, and the
+# asynchronous tests that follow need their own.
+@pytest.fixture(scope="module")
 def browser() -> Browser:
     assert CHROMIUM.exists(), "install Chromium: apt-get install chromium (make test does)"
     with sync_playwright() as playwright:

@@ -74,6 +74,9 @@ def test_training_data_validates():
                 "utter_default",
                 "utter_risk_",
                 "utter_conversation_deleted",
+                "utter_handoff_",
+                "utter_request_human",
+                "utter_ask_delete_confirm",
             )
         )
         or name.removeprefix("utter_").split("_minor")[0].split("_adult")[0] in _topics()

@@ -344,3 +344,21 @@ def test_the_server_log_holds_no_transcript_text(dashboard):
     escalation = escalate(dashboard, sender=sender)
     dashboard.client().get(f"/escalations/{escalation}")
     assert "loggtest" not in dashboard.log.read_text()
+
+
+def test_a_message_rasa_reverted_and_logged_again_is_shown_once(dashboard):
+    from rasa.shared.core.events import UserUtteranceReverted
+
+    sender = uuid.uuid4().hex
+    store = RedactingSQLTrackerStore(Domain.empty(), host=dashboard.tracker_url)
+    tracker = DialogueStateTracker(sender, [])
+    tracker.update(UserUttered("han har en kniv, vad gör jag"))
+    tracker.update(BotUttered("Menade du att du vill veta om polisen?"))
+    tracker.update(UserUtteranceReverted())  # the two-stage fallback, then the same text
+    tracker.update(UserUttered("han har en kniv, vad gör jag"))
+    tracker.update(UserUttered("tack"))
+    asyncio.run(store.save(tracker))
+    escalation = escalate(dashboard, sender=sender)
+    page = dashboard.client().get(f"/escalations/{escalation}").text
+    assert page.count("han har en kniv, vad gör jag") == 1
+    assert "tack" in page
