@@ -41,8 +41,17 @@ def create_admin(username: str, password_stdin: bool) -> int:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = getpass.getpass("Lösenord (minst 12 tecken): ")
-        if password != getpass.getpass("Samma lösenord igen: "):
+        try:
+            password = getpass.getpass("Lösenord (minst 12 tecken): ")
+            again = getpass.getpass("Samma lösenord igen: ")
+        except EOFError:
+            print(
+                "Inget lösenord lästes. Kör kommandot i en terminal, eller ge lösenordet på "
+                "standard input med --password-stdin.",
+                file=sys.stderr,
+            )
+            return 2
+        if password != again:
             print("Lösenorden är inte likadana.", file=sys.stderr)
             return 2
     try:
