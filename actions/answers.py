@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ResponseAction, has_response
+from actions.handoff import answer_request_for_a_person
 from bot.person_profile import PersonProfile, profile_of_conversation
 from bot.rasa_client import RasaParser
 from bot.settings import settings
@@ -44,6 +45,9 @@ class ActionAnswerTopic(ResponseAction):
             # are still answered.
             topics = [topic for topic in topics if topic != "share_worry"]
         for topic in topics:
+            if topic == "request_human":
+                answer_request_for_a_person(self, dispatcher, tracker, domain)
+                continue
             self.utter(dispatcher, response_for(topic, age_group, domain))
             self.utter_contacts(dispatcher, domain, topic)
         return profile_slot_events(tracker, profile)

@@ -91,25 +91,34 @@ class ActionRequestHuman(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if tracker.get_slot(HANDOFF_SLOT):
-            return []  # a person is already here
-        if self._queue_for_a_handler(tracker.sender_id):
-            self.utter(dispatcher, "utter_request_human_queued")
-        else:
-            self.utter(dispatcher, "utter_request_human")
-            self.utter_contacts(dispatcher, domain, topic="request_human")
+        answer_request_for_a_person(self, dispatcher, tracker, domain)
         return []
 
-    def _queue_for_a_handler(self, sender_id: str) -> bool:
-        """Whether a handler is available (and the relative is now in their queue)."""
-        url = settings.escalation_database_url
-        try:
-            if not handler_available(shared_engine(url)):
-                return False
-            reference = conversation_ref(sender_id, settings.pseudonym_key)
-            request_person(SqlAlchemyUnitOfWork(session_factory(url)), reference)
-            return True
-        except (SQLAlchemyError, ValueError) as error:
-            # Nobody can be reached through a store we cannot write: give the contacts.
-            logger.error("Request for a person not queued (%s)", type(error).__name__)
+
+def answer_request_for_a_person(
+    action: ResponseAction, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+) -> None:
+    """Queue for an available handler, or give the contacts. Also used when the request is
+    one question of several in a message (actions/answers.py)."""
+    if tracker.get_slot(HANDOFF_SLOT):
+        return  # a person is already here
+    if _queue_for_a_handler(tracker.sender_id):
+        action.utter(dispatcher, "utter_request_human_queued")
+    else:
+        action.utter(dispatcher, "utter_request_human")
+        action.utter_contacts(dispatcher, domain, topic="request_human")
+
+
+def _queue_for_a_handler(sender_id: str) -> bool:
+    """Whether a handler is available (and the relative is now in their queue)."""
+    url = settings.escalation_database_url
+    try:
+        if not handler_available(shared_engine(url)):
             return False
+        reference = conversation_ref(sender_id, settings.pseudonym_key)
+        request_person(SqlAlchemyUnitOfWork(session_factory(url)), reference)
+        return True
+    except (SQLAlchemyError, ValueError) as error:
+        # Nobody can be reached through a store we cannot write: give the contacts.
+        logger.error("Request for a person not queued (%s)", type(error).__name__)
+        return False

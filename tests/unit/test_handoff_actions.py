@@ -124,3 +124,20 @@ async def test_a_broken_store_still_gives_the_contacts(
         dispatcher, make_tracker("kan jag prata med någon", "request_human"), domain
     )
     assert response_names(dispatcher)[0] == "utter_request_human"
+
+
+async def test_a_request_for_a_person_among_other_questions_is_queued_too(
+    database, dispatcher, make_tracker, domain, monkeypatch
+):
+    import actions.answers as answers
+
+    async def two_topics(message, classify):
+        return ["ask_police", "request_human"]
+
+    monkeypatch.setattr(answers, "answer_topics", two_topics)
+    a_handler(database, available=True)
+    tracker = make_tracker("vad gör polisen? och kan jag prata med någon?", "ask_police")
+    await answers.ActionAnswerTopic(classify=None).run(dispatcher, tracker, domain)
+    names = response_names(dispatcher)
+    assert names[0] == "utter_ask_police" and names[-1] == "utter_request_human_queued"
+    assert escalations(database)[0].wants_person
