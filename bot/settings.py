@@ -81,6 +81,8 @@ class Settings:
     # With several Rasa servers: a Redis all their socket.io servers share, so a message for
     # a relative's browser reaches it whichever server sends it (bot/channels.py).
     socket_redis_url: str = ""
+    # The dashboard shows times in this zone (stored in UTC).
+    staff_time_zone: str = "Europe/Stockholm"
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""
@@ -134,6 +136,7 @@ class Settings:
             staff_host=_get("STAFF_HOST", "127.0.0.1"),
             staff_port=int(_get("STAFF_PORT", "8080")),
             socket_redis_url=_get("SOCKET_REDIS_URL", ""),
+            staff_time_zone=_get("STAFF_TIME_ZONE", "Europe/Stockholm"),
             smtp_host=_get("SMTP_HOST", ""),
             smtp_port=int(_get("SMTP_PORT", "25")),
             smtp_user=_get("SMTP_USER", ""),

@@ -15,8 +15,10 @@ Security, in one place:
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from itertools import count
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Sanic, response
@@ -53,7 +55,13 @@ SECURITY_HEADERS = {
 _app_numbers = count(1)
 
 
-def templates() -> Environment:
+def templates(time_zone: str = "Europe/Stockholm") -> Environment:
+    zone = ZoneInfo(time_zone)
+
+    def when(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        """A stored UTC time as staff read it: in the deployment's time zone."""
+        return moment.astimezone(zone).strftime(pattern) if moment else ""
+
     environment = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
@@ -61,6 +69,7 @@ def templates() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals.update(outcomes=OUTCOMES, levels=LEVELS, statuses=STATUSES)
+    environment.filters["when"] = when
     return environment
 
 
@@ -72,7 +81,7 @@ def create_app(config: Settings) -> Sanic:
     app.config.KEEP_ALIVE_TIMEOUT = 5
     engine = make_engine(config.escalation_database_url)
     tracker_engine = make_engine(config.tracker_database_url)
-    accounts, review, pages = Accounts(engine), Review(engine), templates()
+    accounts, review, pages = Accounts(engine), Review(engine), templates(config.staff_time_zone)
     rasa = RasaConversations(config.rasa_internal_url, config.rasa_jwt_secret)
     find_conversation = ConversationFinder(tracker_engine, config.pseudonym_key)
     secure_cookie = config.dashboard_url.startswith("https://")

@@ -55,7 +55,7 @@ def dashboard(bot, tmp_path_factory):
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context()
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
     page = context.new_page()
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

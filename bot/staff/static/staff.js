@@ -12,11 +12,14 @@ function text(tag, value, className) {
   return element;
 }
 
-function formatTime(iso) {
+// Times as the page shows them: the browser's clock zone (the server renders the
+// deployment's, STAFF_TIME_ZONE; for Swedish staff both are Swedish time).
+function formatTime(iso, withDate = true) {
   const date = new Date(iso);
   const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ` +
-    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
+  const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  if (!withDate) return clock;
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${clock}`;
 }
 
 function queueRow(item, labels) {
@@ -87,7 +90,7 @@ function transcriptLine(line) {
   const item = document.createElement("li");
   item.className = `from-${line.speaker}`;
   item.appendChild(text("span", SPEAKERS[line.speaker] || line.speaker, "speaker"));
-  const time = text("time", new Date(line.at).toISOString().slice(11, 16));
+  const time = text("time", formatTime(line.at, false));
   time.setAttribute("datetime", line.at);
   item.appendChild(time);
   item.appendChild(document.createTextNode(" "));
@@ -99,8 +102,7 @@ function presenceText(data) {
   if (data.conversation === "gone") return "Samtalet finns inte längre (raderat av den anhöriga eller efter lagringstiden).";
   if (data.relative_connected === true) return "Den anhöriga har chatten öppen.";
   if (data.relative_connected === false) {
-    const since = new Date(data.presence_since).toISOString().slice(11, 16);
-    return `Den anhöriga har lämnat chatten (${since} UTC).`;
+    return `Den anhöriga har lämnat chatten (${formatTime(data.presence_since, false)}).`;
   }
   return "";
 }
