@@ -27,6 +27,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import ResponseAction
+from bot.dialogue import HANDOFF_SLOT
 from bot.escalations.database import session_factory, shared_engine
 from bot.escalations.service import request_person
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
@@ -35,8 +36,6 @@ from bot.settings import settings
 from bot.staff.availability import handler_available
 
 logger = logging.getLogger(__name__)
-
-HANDOFF_SLOT = "handoff"
 
 
 def _then_listen(*events) -> list:

@@ -25,6 +25,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ResponseAction
+from bot.dialogue import HANDOFF_SLOT
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
 from bot.notify import Notifier
@@ -92,7 +93,7 @@ class ActionValidateSlotMappings(ResponseAction):
 
         # With a person from staff in the conversation, the bot adds only the 112 message:
         # the handler sees the signal and answers the rest themselves.
-        with_person = bool(tracker.get_slot("handoff"))
+        with_person = bool(tracker.get_slot(HANDOFF_SLOT))
         if screening.level is RiskLevel.ACUTE:
             self._respond_acute(dispatcher, screening, offer_human=not with_person)
         elif with_person:

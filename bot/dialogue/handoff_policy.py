@@ -26,7 +26,8 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-HANDOFF_SLOT = "handoff"
+from bot.dialogue import HANDOFF_SLOT
+
 EXTRACT_SLOTS = "action_extract_slots"
 
 

@@ -34,6 +34,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored time with its zone: SQLite returns naive datetimes for timezone-aware
+    columns, and everything is stored in UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
 escalations = Table(
     "escalations",
     metadata,

@@ -7,13 +7,13 @@ escalation, with the time of the last change: nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.escalations.model import conversation_presence
+from bot.escalations.model import as_utc, conversation_presence, utcnow
 
 
 @dataclass(frozen=True)
@@ -22,16 +22,12 @@ class Presence:
     since: datetime
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def joined(engine: Engine, reference: str, now: datetime | None = None) -> None:
-    _change(engine, reference, +1, now or _now())
+    _change(engine, reference, +1, now or utcnow())
 
 
 def left(engine: Engine, reference: str, now: datetime | None = None) -> None:
-    _change(engine, reference, -1, now or _now())
+    _change(engine, reference, -1, now or utcnow())
 
 
 def _change(engine: Engine, reference: str, delta: int, now: datetime) -> None:
@@ -68,5 +64,4 @@ def presence(engine: Engine, reference: str) -> Presence | None:
         ).first()
     if row is None:
         return None
-    since = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=timezone.utc)
-    return Presence(connected=row.sockets > 0, since=since)
+    return Presence(connected=row.sockets > 0, since=as_utc(row.updated_at))

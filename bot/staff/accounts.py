@@ -16,12 +16,13 @@ deleted, so the cookie is worthless).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.escalations.model import as_utc, utcnow
 from bot.staff.model import Role, staff_login_failures, staff_sessions, staff_users
 from bot.staff.security import (
     hash_password,
@@ -39,17 +40,6 @@ IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 SETUP_LINK_LIFETIME = timedelta(hours=24)
 USERNAME_MAX = 64
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes for timezone-aware columns; they were stored as UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
 
 
 class StaffError(ValueError):
@@ -71,6 +61,8 @@ class User:
     username: str
     role: str
     active: bool
+    # Ready to join live conversations (the dashboard's "Tillgänglig för chatt").
+    available: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -92,7 +84,13 @@ class StaffSession:
 
 
 def _user(row) -> User:
-    return User(id=row.id, username=row.username, role=row.role, active=row.active)
+    return User(
+        id=row.id,
+        username=row.username,
+        role=row.role,
+        active=row.active,
+        available=bool(row.available),
+    )
 
 
 def valid_username(username: str) -> bool:
@@ -212,7 +210,7 @@ class Accounts:
             row = connection.execute(
                 select(staff_users).where(staff_users.c.setup_token_hash == token_hash(token))
             ).first()
-        if row is None or not row.active or _aware(row.setup_expires_at) < now:
+        if row is None or not row.active or as_utc(row.setup_expires_at) < now:
             return None
         return row
 
@@ -312,13 +310,14 @@ class Accounts:
         with self.engine.begin() as connection:
             row = connection.execute(
                 select(
-                    staff_sessions.c.user_id,
                     staff_sessions.c.csrf_token,
                     staff_sessions.c.created_at,
                     staff_sessions.c.last_seen_at,
+                    staff_users.c.id,
                     staff_users.c.username,
                     staff_users.c.role,
                     staff_users.c.active,
+                    staff_users.c.available,
                 )
                 .join(staff_users, staff_users.c.id == staff_sessions.c.user_id)
                 .where(staff_sessions.c.token_hash == key)
@@ -326,8 +325,8 @@ class Accounts:
             if row is None:
                 return None
             expired = (
-                now - _aware(row.last_seen_at) > IDLE_TIMEOUT
-                or now - _aware(row.created_at) > ABSOLUTE_TIMEOUT
+                now - as_utc(row.last_seen_at) > IDLE_TIMEOUT
+                or now - as_utc(row.created_at) > ABSOLUTE_TIMEOUT
                 or not row.active
             )
             if expired:
@@ -338,8 +337,7 @@ class Accounts:
                 .where(staff_sessions.c.token_hash == key)
                 .values(last_seen_at=now)
             )
-        user = User(id=row.user_id, username=row.username, role=row.role, active=row.active)
-        return StaffSession(token, row.csrf_token, user, _aware(row.created_at))
+        return StaffSession(token, row.csrf_token, _user(row), as_utc(row.created_at))
 
     def end_session(self, token: str) -> None:
         with self.engine.begin() as connection:

@@ -28,7 +28,7 @@ from bot.escalations.database import make_engine, migrate
 from bot.escalations.presence import presence
 from bot.settings import Settings
 from bot.staff.accounts import AccountError, Accounts, StaffSession
-from bot.staff.availability import is_available, set_available
+from bot.staff.availability import set_available
 from bot.staff.handoff import HandoffError, RasaConversations
 from bot.staff.model import OUTCOMES, Role
 from bot.staff.review import LEVELS, STATUSES, Review, ReviewError
@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 COOKIE = "vv_staff"
 PUBLIC_PATHS = ("/login", "/setup/", "/health", "/static/")
+# Served without looking at the cookie: no session lookup (a database write) per file.
+SESSIONLESS_PATHS = ("/health", "/static/")
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -94,7 +96,7 @@ def create_app(config: Settings) -> Sanic:
         html = pages.get_template(name).render(
             session=session,
             csrf=session.csrf_token if session else "",
-            available=is_available(engine, session.user.id) if session else False,
+            available=session.user.available if session else False,
             request_path=request.path,
             **values,
         )
@@ -105,8 +107,11 @@ def create_app(config: Settings) -> Sanic:
 
     @app.middleware("request")
     async def require_session(request: Request):
-        request.ctx.session = accounts.session(request.cookies.get(COOKIE))
         path = request.path
+        if path.startswith(SESSIONLESS_PATHS):
+            request.ctx.session = None
+            return None
+        request.ctx.session = accounts.session(request.cookies.get(COOKIE))
         if any(path == public or path.startswith(public) for public in PUBLIC_PATHS):
             return None
         if request.ctx.session is None:
@@ -179,20 +184,24 @@ def create_app(config: Settings) -> Sanic:
 
     # -- setup links -----------------------------------------------------------------------
 
+    def setup_form(request, user, token: str, secret: str, problem: str | None = None):
+        return render(
+            request,
+            "setup.html",
+            http_status=400 if problem else 200,
+            user=user,
+            secret=secret,
+            uri=totp_uri(secret, user.username),
+            token=token,
+            problem=problem,
+        )
+
     @app.get("/setup/<token>")
     async def setup_page(request: Request, token: str):
         user = accounts.setup_user(token)
         if user is None:
             return refuse(request, "setup_link_invalid", 404)
-        secret = new_totp_secret()
-        return render(
-            request,
-            "setup.html",
-            user=user,
-            secret=secret,
-            uri=totp_uri(secret, user.username),
-            token=token,
-        )
+        return setup_form(request, user, token, new_totp_secret())
 
     @app.post("/setup/<token>")
     async def setup(request: Request, token: str):
@@ -206,16 +215,7 @@ def create_app(config: Settings) -> Sanic:
                 raise AccountError("passwords_differ")
             accounts.complete_setup(token, form.get("password", ""), secret, form.get("code", ""))
         except AccountError as error:
-            return render(
-                request,
-                "setup.html",
-                http_status=400,
-                user=user,
-                secret=secret,
-                uri=totp_uri(secret, user.username),
-                token=token,
-                problem=error.code,
-            )
+            return setup_form(request, user, token, secret, error.code)
         review.log(user, "account_setup")
         return render(request, "problem.html", problem="setup_done")
 
@@ -275,6 +275,10 @@ def create_app(config: Settings) -> Sanic:
             problem=request.args.get("problem"),
         )
 
+    def to_detail(escalation_id: int, problem: str | None = None) -> response.HTTPResponse:
+        suffix = f"?problem={problem}" if problem else ""
+        return response.redirect(f"/escalations/{escalation_id}{suffix}", status=303)
+
     def act(name: str):
         async def handler(request: Request, escalation_id: int):
             user = request.ctx.session.user
@@ -291,10 +295,8 @@ def create_app(config: Settings) -> Sanic:
             except ReviewError as error:
                 if error.code == "not_found":
                     return refuse(request, "not_found", 404)
-                return response.redirect(
-                    f"/escalations/{escalation_id}?problem={error.code}", status=303
-                )
-            return response.redirect(f"/escalations/{escalation_id}", status=303)
+                return to_detail(escalation_id, error.code)
+            return to_detail(escalation_id)
 
         handler.__name__ = f"escalation_{name}"
         return handler
@@ -315,8 +317,7 @@ def create_app(config: Settings) -> Sanic:
         if request.headers.get("accept", "").startswith("application/json"):
             status = 200 if problem is None else 409
             return response.json({"ok": problem is None, "problem": problem}, status=status)
-        suffix = f"?problem={problem}" if problem else ""
-        return response.redirect(f"/escalations/{escalation_id}{suffix}", status=303)
+        return to_detail(escalation_id, problem)
 
     @app.post("/escalations/<escalation_id:int>/handoff/join")
     async def handoff_join(request: Request, escalation_id: int):
@@ -429,12 +430,22 @@ def create_app(config: Settings) -> Sanic:
 
     # -- administration ----------------------------------------------------------------------
 
+    def users_page_with(request: Request, http_status: int = 200, **values):
+        return render(
+            request,
+            "users.html",
+            http_status=http_status,
+            users=accounts.users(),
+            roles=[role.value for role in Role],
+            **values,
+        )
+
     @app.get("/admin/users")
     async def users_page(request: Request):
         if refused := require_admin(request):
             return refused
         review.log(request.ctx.session.user, "view_users")
-        return render(request, "users.html", users=accounts.users(), roles=[r.value for r in Role])
+        return users_page_with(request)
 
     @app.post("/admin/users")
     async def create_user(request: Request):
@@ -446,22 +457,10 @@ def create_app(config: Settings) -> Sanic:
             token = accounts.create_user(username, Role(form.get("role", "handler")))
         except (AccountError, ValueError) as error:
             problem = error.code if isinstance(error, AccountError) else "invalid_role"
-            return render(
-                request,
-                "users.html",
-                http_status=400,
-                users=accounts.users(),
-                roles=[r.value for r in Role],
-                problem=problem,
-            )
+            return users_page_with(request, 400, problem=problem)
         review.log(request.ctx.session.user, "create_user", detail=f"user {username}")
-        return render(
-            request,
-            "users.html",
-            users=accounts.users(),
-            roles=[r.value for r in Role],
-            setup_for=username,
-            setup_link=f"{config.dashboard_url}/setup/{token}",
+        return users_page_with(
+            request, setup_for=username, setup_link=f"{config.dashboard_url}/setup/{token}"
         )
 
     @app.post("/admin/users/<user_id:int>/<change:(deactivate|activate|reset)>")
@@ -479,13 +478,8 @@ def create_app(config: Settings) -> Sanic:
         else:
             accounts.set_active(user_id, change == "activate")
         review.log(request.ctx.session.user, f"{change}_user", detail=f"user {target.username}")
-        return render(
-            request,
-            "users.html",
-            users=accounts.users(),
-            roles=[r.value for r in Role],
-            setup_for=target.username if setup_link else None,
-            setup_link=setup_link,
+        return users_page_with(
+            request, setup_for=target.username if setup_link else None, setup_link=setup_link
         )
 
     @app.get("/admin/audit")

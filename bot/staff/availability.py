@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.engine import Engine
 
-from bot.staff.accounts import utcnow
+from bot.escalations.model import utcnow
 from bot.staff.model import staff_sessions, staff_users
 
 SEEN_WITHIN = timedelta(minutes=2)
@@ -23,15 +23,6 @@ def set_available(engine: Engine, user_id: int, available: bool) -> None:
     with engine.begin() as connection:
         connection.execute(
             update(staff_users).where(staff_users.c.id == user_id).values(available=available)
-        )
-
-
-def is_available(engine: Engine, user_id: int) -> bool:
-    with engine.connect() as connection:
-        return bool(
-            connection.execute(
-                select(staff_users.c.available).where(staff_users.c.id == user_id)
-            ).scalar()
         )
 
 

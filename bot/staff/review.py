@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from bot.escalations.model import Status, escalations
-from bot.staff.accounts import StaffError, User, _aware, utcnow
+from bot.escalations.model import Status, as_utc, escalations, utcnow
+from bot.staff.accounts import StaffError, User
 from bot.staff.model import OUTCOMES, escalation_notes, staff_audit, staff_users
 
 LEVEL_ORDER = case(
@@ -96,12 +96,20 @@ def _item(row) -> QueueItem:
         categories=tuple(category for category in row.categories.split(",") if category),
         status=row.status,
         priority=row.priority,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
         claimed_by=row.claimed_by_name,
         outcome=row.outcome,
         wants_person=bool(row.wants_person),
         in_handoff=row.handoff_by is not None,
+    )
+
+
+def _held_by(user: User):
+    """The rule for releasing, resolving and joining: the escalation is claimed, by this
+    handler or the user is an admin."""
+    return lambda row: row.status == Status.CLAIMED.value and (
+        row.claimed_by == user.id or user.is_admin
     )
 
 
@@ -155,9 +163,9 @@ class Review:
             excerpt=row.excerpt,
             conversation_ref=row.conversation_ref,
             claimed_by_id=row.claimed_by,
-            resolved_at=_aware(row.resolved_at),
+            resolved_at=as_utc(row.resolved_at),
             handoff_by=row.handoff_by,
-            handoff_since=_aware(row.handoff_since),
+            handoff_since=as_utc(row.handoff_since),
         )
 
     def notes(self, escalation_id: int) -> list[Note]:
@@ -167,7 +175,7 @@ class Review:
                 .where(escalation_notes.c.escalation_id == escalation_id)
                 .order_by(escalation_notes.c.created_at, escalation_notes.c.id)
             )
-            return [Note(row.username, row.body, _aware(row.created_at)) for row in rows]
+            return [Note(row.username, row.body, as_utc(row.created_at)) for row in rows]
 
     def audit(self, escalation_id: int | None = None, limit: int = 500) -> list[AuditEntry]:
         statement = select(staff_audit).order_by(staff_audit.c.at.desc(), staff_audit.c.id.desc())
@@ -176,7 +184,7 @@ class Review:
         with self.engine.connect() as connection:
             rows = connection.execute(statement.limit(limit))
             return [
-                AuditEntry(_aware(row.at), row.username, row.action, row.escalation_id, row.detail)
+                AuditEntry(as_utc(row.at), row.username, row.action, row.escalation_id, row.detail)
                 for row in rows
             ]
 
@@ -217,8 +225,7 @@ class Review:
             user,
             escalation_id,
             "release",
-            allowed=lambda row: row.status == Status.CLAIMED.value
-            and (row.claimed_by == user.id or user.is_admin),
+            allowed=_held_by(user),
             values={"status": Status.NEW.value, "claimed_by": None},
             now=now,
         )
@@ -233,8 +240,7 @@ class Review:
             user,
             escalation_id,
             "resolve",
-            allowed=lambda row: row.status == Status.CLAIMED.value
-            and (row.claimed_by == user.id or user.is_admin),
+            allowed=_held_by(user),
             values={"status": Status.RESOLVED.value, "outcome": outcome, "resolved_at": now},
             now=now,
             detail=f"outcome {outcome}",
@@ -251,9 +257,7 @@ class Review:
             user,
             escalation_id,
             "handoff_join",
-            allowed=lambda row: row.status == Status.CLAIMED.value
-            and (row.claimed_by == user.id or user.is_admin)
-            and row.handoff_by in (None, user.id),
+            allowed=lambda row: _held_by(user)(row) and row.handoff_by in (None, user.id),
             values={"handoff_by": user.id, "handoff_since": now or utcnow()},
             now=now,
             detail="joined the conversation",

@@ -9,47 +9,30 @@ from __future__ import annotations
 import queue
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import socketio
-import yaml
 from playwright.sync_api import Page, expect
-from sqlalchemy import text
 
-from bot.escalations.database import make_engine, session_factory
+from bot.escalations.database import session_factory
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.pseudonym import conversation_ref
 from bot.risk.levels import RiskLevel
-from bot.settings import PROJECT_ROOT
-from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
-from tests.integration.staff_server import PASSWORD, next_code, staff_server
-
-RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
-XSS_PAYLOADS = [
-    line
-    for line in (Path(__file__).parents[1] / "data/xss_payloads.txt").read_text().splitlines()
-    if line and not line.startswith("# ")
-]
-
-
-def opening(name: str) -> str:
-    return RESPONSES[name][0]["text"].split("{")[0].split("\n")[0]
+from tests.integration.conftest import TEST_PSEUDONYM_KEY
+from tests.integration.staff_server import (
+    PASSWORD,
+    XSS_PAYLOADS,
+    escalation_for,
+    first_line,
+    next_code,
+    staff_server_for,
+)
 
 
 @pytest.fixture(scope="module")
 def dashboard(bot, tmp_path_factory):
-    with staff_server(
-        tmp_path_factory.mktemp("browser-staff"),
-        {
-            "RASA_INTERNAL_URL": bot.url,
-            "RASA_JWT_SECRET": TEST_JWT_SECRET,
-            "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-        },
-        escalation_url=f"sqlite:///{bot.escalation_database}",
-        tracker_url=f"sqlite:///{bot.database}",
-    ) as server:
+    with staff_server_for(bot, tmp_path_factory.mktemp("browser-staff")) as server:
         yield server
 
 
@@ -91,19 +74,8 @@ class Relative:
         self.client.disconnect()
 
 
-def escalation_id(bot, session_id: str, wait: float = 15) -> int:
-    reference = conversation_ref(session_id, TEST_PSEUDONYM_KEY)
-    engine = make_engine(f"sqlite:///{bot.escalation_database}")
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        with engine.connect() as connection:
-            found = connection.execute(
-                text("select id from escalations where conversation_ref = :r"), {"r": reference}
-            ).scalar()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError("no escalation was stored")
+def escalation_id(bot, session_id: str) -> int:
+    return escalation_for(f"sqlite:///{bot.escalation_database}", session_id)["id"]
 
 
 def log_in(page: Page, dashboard) -> str:
@@ -122,7 +94,7 @@ def test_a_handler_takes_an_escalation_through_to_the_end(bot, dashboard, page):
     relative = Relative(bot.url)
     try:
         relative.say("min son har skaffat en pistol och pratar om att hämnas")
-        relative.wait_for(opening("utter_risk_elevated"))
+        relative.wait_for(first_line("utter_risk_elevated"))
         number = escalation_id(bot, relative.session_id)
         # The queue shows it without a reload (it asks for updates every few seconds).
         row = page.locator(f'tr[data-id="{number}"]')
@@ -131,7 +103,7 @@ def test_a_handler_takes_an_escalation_through_to_the_end(bot, dashboard, page):
         page.get_by_role("button", name="Ta ärendet").click()
         expect(page.locator("#status")).to_contain_text("Tagen")
         page.get_by_role("button", name="Gå in i samtalet").click()
-        relative.wait_for(opening("utter_handoff_joined"))
+        relative.wait_for(first_line("utter_handoff_joined"))
         expect(page.locator("#presence")).to_contain_text("har chatten öppen")
 
         page.get_by_label("Ditt meddelande").fill("Hej, jag arbetar här. Hur mår du just nu?")
@@ -143,7 +115,7 @@ def test_a_handler_takes_an_escalation_through_to_the_end(bot, dashboard, page):
         expect(page.locator("#transcript")).to_contain_text("jag är orolig men ingen är i fara")
 
         page.get_by_role("button", name="Lämna tillbaka till Vägvisaren").click()
-        relative.wait_for(opening("utter_handoff_returned"))
+        relative.wait_for(first_line("utter_handoff_returned"))
         page.get_by_label("Utfall").select_option("advice_given")
         page.get_by_role("button", name="Avsluta ärendet").click()
         expect(page.locator("#status")).to_contain_text("Avslutad")

@@ -1,4 +1,5 @@
-"""The staff dashboard as a real server on a loopback port, and a logged-in client."""
+"""The staff dashboard as a real server on a loopback port, a logged-in client, and what
+the dashboard, handoff and browser tests share."""
 
 from __future__ import annotations
 
@@ -14,16 +15,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+import yaml
+from sqlalchemy import text
 
 from bot.escalations.database import make_engine, migrate
 from bot.launcher import answers, free_port
+from bot.pseudonym import conversation_ref
 from bot.settings import PROJECT_ROOT
 from bot.staff.accounts import Accounts
 from bot.staff.model import Role
 from bot.staff.security import TOTP_STEP_SECONDS, totp_now
+from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
 
 PASSWORD = "a long enough password"
-TEST_PSEUDONYM_KEY = "integration-test-pseudonym-key"
+RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+XSS_PAYLOADS = [
+    line
+    for line in (PROJECT_ROOT / "tests/data/xss_payloads.txt").read_text().splitlines()
+    if line and not line.startswith("# ")
+]
 _names = itertools.count(1)
 
 
@@ -144,3 +154,41 @@ def staff_server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def staff_server_for(bot, directory: Path) -> Iterator[StaffServer]:
+    """The dashboard on the running bot's databases, talking to its Rasa server."""
+    environment = {
+        "RASA_INTERNAL_URL": bot.url,
+        "RASA_JWT_SECRET": TEST_JWT_SECRET,
+        "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+    }
+    with staff_server(
+        directory,
+        environment,
+        escalation_url=f"sqlite:///{bot.escalation_database}",
+        tracker_url=f"sqlite:///{bot.database}",
+    ) as server:
+        yield server
+
+
+def first_line(name: str) -> str:
+    """A domain response's opening, before any {placeholder}."""
+    return RESPONSES[name][0]["text"].split("{")[0].split("\n")[0]
+
+
+def escalation_for(database: str, session_id: str, wait: float = 15) -> dict:
+    """The escalation of a conversation, waiting for the background write."""
+    reference = conversation_ref(session_id, TEST_PSEUDONYM_KEY)
+    deadline = time.monotonic() + wait
+    engine = make_engine(database)
+    while True:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("select * from escalations where conversation_ref = :ref"), {"ref": reference}
+            ).first()
+        if row is not None or time.monotonic() > deadline:
+            assert row is not None, "no escalation was stored"
+            return dict(row._mapping)
+        time.sleep(0.2)

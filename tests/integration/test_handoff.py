@@ -14,43 +14,26 @@ from pathlib import Path
 
 import pytest
 import redis
-import yaml
 from sqlalchemy import text
 
 from bot.escalations.database import make_engine
 from bot.launcher import ServerProcesses, answers, free_port
-from bot.pseudonym import conversation_ref
 from bot.settings import PROJECT_ROOT, settings
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
-from tests.integration.staff_server import staff_server
+from tests.integration.staff_server import (
+    escalation_for,
+    first_line,
+    staff_server,
+    staff_server_for,
+)
 from tests.integration.test_web_sessions import close, session
 
-RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
 REPLY_SECONDS = 60
-
-
-def response_text(name: str) -> str:
-    return RESPONSES[name][0]["text"]
-
-
-def first_line(name: str) -> str:
-    """The response's opening, before any {placeholder}."""
-    return response_text(name).split("{")[0].split("\n")[0]
 
 
 @pytest.fixture(scope="module")
 def dashboard(bot, tmp_path_factory):
-    environment = {
-        "RASA_INTERNAL_URL": bot.url,
-        "RASA_JWT_SECRET": TEST_JWT_SECRET,
-        "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-    }
-    with staff_server(
-        tmp_path_factory.mktemp("handoff"),
-        environment,
-        escalation_url=f"sqlite:///{bot.escalation_database}",
-        tracker_url=f"sqlite:///{bot.database}",
-    ) as server:
+    with staff_server_for(bot, tmp_path_factory.mktemp("handoff")) as server:
         yield server
 
 
@@ -71,21 +54,6 @@ async def replies_until(replies: asyncio.Queue, opening: str) -> list[dict]:
 async def quiet(replies: asyncio.Queue, seconds: float = 4) -> bool:
     await asyncio.sleep(seconds)
     return replies.empty()
-
-
-def escalation_for(database: str, session_id: str, wait: float = 15) -> dict:
-    reference = conversation_ref(session_id, TEST_PSEUDONYM_KEY)
-    deadline = time.monotonic() + wait
-    engine = make_engine(database)
-    while True:
-        with engine.connect() as connection:
-            row = connection.execute(
-                text("select * from escalations where conversation_ref = :ref"), {"ref": reference}
-            ).first()
-        if row is not None or time.monotonic() > deadline:
-            assert row is not None, "no escalation was stored"
-            return dict(row._mapping)
-        time.sleep(0.2)
 
 
 def live(handler, escalation_id: int, after: int = 0) -> dict:

@@ -12,7 +12,6 @@ import html
 import re
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from rasa.shared.core.domain import Domain
@@ -21,27 +20,22 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select, text, update
 
 from bot.escalations.database import make_engine, session_factory
+from bot.escalations.model import utcnow
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.tracker_store import RedactingSQLTrackerStore
 from bot.pseudonym import conversation_ref
 from bot.risk.levels import RiskLevel
-from bot.staff.accounts import utcnow
 from bot.staff.model import Role, staff_audit, staff_sessions
 from bot.staff.security import totp_now
 from tests.integration.staff_server import (
     PASSWORD,
     TEST_PSEUDONYM_KEY,
+    XSS_PAYLOADS,
     StaffClient,
     next_code,
     staff_server,
 )
-
-XSS_PAYLOADS = [
-    line
-    for line in (Path(__file__).parents[1] / "data/xss_payloads.txt").read_text().splitlines()
-    if line and not line.startswith("# ")
-]
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from actions.handoff import (
     ActionRequestHuman,
 )
 from bot.escalations.database import migrate, session_factory, shared_engine
-from bot.escalations.model import Escalation
+from bot.escalations.model import Escalation, utcnow
 from bot.pseudonym import conversation_ref
 from bot.settings import settings
-from bot.staff.accounts import Accounts, utcnow
+from bot.staff.accounts import Accounts
 from bot.staff.availability import set_available
 from bot.staff.model import Role, staff_sessions
 from tests.conftest import response_names
