@@ -13,7 +13,7 @@ SPACY_MODEL := models/spacy/sv_vagvisaren
 MODEL := models/vagvisaren.tar.gz
 # Rasa's training data; data/risk (risk patterns and labelled risk messages) and the
 # notification texts are not Rasa data.
-TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' -not -path 'data/risk/*' -not -name notifications.yml 2>/dev/null)
+TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' -not -path 'data/risk/*' -not -name notifications.yml -not -name widget.yml 2>/dev/null)
 RISK_MODEL := models/risk/risk_model.joblib
 RISK_TRAINING := $(wildcard data/risk/train*.yml)
 
@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install spacy env train run staff admin chromium test lint format eval-nlu eval-risk eval-privacy migrate bench purge lock clean
+.PHONY: help install spacy env train run staff admin chromium test lint format eval-nlu eval-risk eval-privacy migrate bench purge lock clean screenshots
 
 help:
 	@echo "make run       set up everything and start the bot (Ctrl-C stops it)"
@@ -104,9 +104,21 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM)
 
-test: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM)
+# axe-core (the accessibility check of the web widget), from the npm registry, exactly as
+# tests/browser/package-lock.json pins it. Needs Node.js and npm.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the browser tests: sudo apt-get install npm"; exit 1; }
+	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) $(AXE)
 	$(BIN)/ruff check bot actions tests
 	$(BIN)/pytest
+
+# The web chat at desktop and phone size, for docs/ and the README.
+screenshots: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM)
+	$(BIN)/python -m tests.browser.screenshots docs
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check bot actions tests
@@ -143,4 +155,4 @@ lock:
 	rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) models results var/*.db
+	rm -rf $(VENV) models results var/*.db tests/browser/node_modules

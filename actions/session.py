@@ -18,11 +18,32 @@ class ActionSessionStart(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if _opened_by_the_widget(tracker):
+            # A fresh session again, so the opening message plays no part in what follows.
+            return [SessionStarted(), ActionExecuted("action_listen")]
         self.utter(dispatcher, "utter_privacy_notice")
         # What the relative told us in an earlier session stays, as Rasa's default
         # session start does with carry_over_slots_to_new_session.
         carried = [SlotSet(name, value) for name, value in _slots_to_carry(tracker, domain)]
         return [SessionStarted(), *carried, ActionExecuted("action_listen")]
+
+
+def _opened_by_the_widget(tracker: Tracker) -> bool:
+    """The web widget opens a new conversation with the message "/session_start", so the
+    privacy notice shows before the relative writes. Rasa runs this action for the new
+    conversation and then again for that intent; the second time it says nothing."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent != "session_start":
+        return False
+    users_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users_seen += 1
+            if users_seen > 1:  # the relative has written in this session
+                return False
+        elif event.get("event") == "session_started":
+            return users_seen == 1
+    return False
 
 
 def _slots_to_carry(tracker: Tracker, domain: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -13,6 +13,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from bot.pseudonym import conversation_ref, is_web_session_id, new_web_session_id
+from bot.widget.routes import add_widget_routes
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,10 @@ class PrivateSocketIOInput(SocketIOInput):
         sio, namespace, key = self.sio, self.namespace, settings.pseudonym_key
         if settings.socket_redis_url:
             _share_rooms_through_redis(sio, settings.socket_redis_url)
+        # Browsers on other sites are refused (engineio checks the Origin header); the
+        # allowed ones get CORS headers, which the long-polling fallback needs.
+        sio.eio.cors_allowed_origins = list(settings.widget_origins) or "*"
+        add_widget_routes(blueprint, settings, self._widget_channel_settings())
         sessions: dict[str, str] = {}  # socket id -> conversation id, for this process
         rasa_handle_message = sio.handlers[namespace or "/"][self.user_message_evt]
 
@@ -130,6 +135,13 @@ class PrivateSocketIOInput(SocketIOInput):
         sio.on("disconnect", disconnect, namespace=namespace)
         sio.on(self.user_message_evt, handle_message, namespace=namespace)
         return blueprint
+
+    def _widget_channel_settings(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("socketio_path", self.socketio_path or "/socket.io"),
+            ("user_message_evt", self.user_message_evt),
+            ("bot_message_evt", self.bot_message_evt),
+        )
 
 
 def _share_rooms_through_redis(sio, url: str) -> None:

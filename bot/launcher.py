@@ -25,6 +25,7 @@ from pathlib import Path
 from bot.contacts import load_directory, warn_about_stale_contacts
 from bot.retention import purge
 from bot.settings import PROJECT_ROOT, Settings, settings
+from bot.widget.assets import SCRIPT_PATH
 
 logger = logging.getLogger("vagvisaren")
 
@@ -63,6 +64,9 @@ def _die_with_parent() -> None:
         pass
 
 
+SERVER_MODULES = {"staff": ["bot.staff"], "demo": ["bot.widget.demo"]}
+
+
 class ServerProcesses:
     """The action server and the Rasa server as child processes.
 
@@ -75,6 +79,7 @@ class ServerProcesses:
         overrides: Mapping[str, str] | None = None,
         log_dir: Path | None = None,
         with_staff: bool = False,
+        with_demo: bool = False,
     ):
         environment = {**os.environ, **(overrides or {})}
         child_settings = Settings.from_environment_mapping(environment)
@@ -82,12 +87,14 @@ class ServerProcesses:
         self.rasa_url = f"http://127.0.0.1:{child_settings.rasa_port}"
         self.action_url = f"http://127.0.0.1:{child_settings.action_server_port}"
         self.staff_url = f"http://{child_settings.staff_host}:{child_settings.staff_port}"
+        self.demo_url = f"http://{child_settings.demo_host}:{child_settings.demo_port}"
         self.with_staff = with_staff
+        self.with_demo = with_demo
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
 
     def _spawn(self, name: str) -> subprocess.Popen:
-        module = ["bot.staff"] if name == "staff" else ["bot.servers", name]
+        module = SERVER_MODULES.get(name, ["bot.servers", name])
         output = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -109,6 +116,29 @@ class ServerProcesses:
         if self.with_staff:
             self.processes["staff"] = self._spawn("staff")
             checks["staff"] = f"{self.staff_url}/health"
+        if self.with_demo:
+            self.processes["demo"] = self._spawn("demo")
+            checks["demo"] = f"{self.demo_url}/"
+        self._wait_for(checks, timeout)
+
+    def start_one(self, name: str, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        """Starts a server stopped with stop_one again, on the same port (tests: the
+        widget reconnects after the Rasa server restarts)."""
+        self.processes[name] = self._spawn(name)
+        url = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/"}[name]
+        self._wait_for({name: url}, timeout)
+
+    def stop_one(self, name: str, grace_seconds: float = 15) -> None:
+        process = self.processes[name]
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=grace_seconds)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def _wait_for(self, checks: dict[str, str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         pending = dict(checks)
         while pending:
@@ -175,6 +205,9 @@ def _print_banner(servers: ServerProcesses) -> None:
         f"  Rasa HTTP API (JWT required): {servers.rasa_url}/model/parse\n"
         f"  Action server: {servers.action_url}\n"
         f"  Staff dashboard: {servers.staff_url}/  (first admin: make admin NAME=username)\n"
+        f"  Demo page with the web chat: {servers.demo_url}/\n"
+        f'    embed it on your site: <script src="{settings.bot_public_url}{SCRIPT_PATH}" defer>'
+        "</script>\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )
@@ -183,11 +216,11 @@ def _print_banner(servers: ServerProcesses) -> None:
 def main() -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
     preflight(settings)
-    servers = ServerProcesses(with_staff=True)
+    servers = ServerProcesses(with_staff=True, with_demo=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(
-        "Starting the action server, the Rasa server and the staff dashboard "
+        "Starting the action server, the Rasa server, the staff dashboard and the demo page "
         "(loading the model takes a while)...",
         flush=True,
     )
@@ -197,7 +230,7 @@ def main() -> int:
         _print_banner(servers)
         while not stop.is_set():
             if any(process.poll() is not None for process in servers.processes.values()):
-                logger.error("A server stopped unexpectedly; stopping the other one.")
+                logger.error("A server stopped unexpectedly; stopping the others.")
                 return 1
             stop.wait(1)
     except KeyboardInterrupt:

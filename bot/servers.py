@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from bot.sanic_compat import allow_websockets_on_python_311
 from bot.settings import PROJECT_ROOT, settings
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def run_rasa_server() -> None:
     if not settings.rasa_jwt_secret:
         raise SystemExit("RASA_JWT_SECRET is empty: run `make env` or set it in .env")
     validate_action_results_with_a_compiled_schema()
+    allow_websockets_on_python_311()  # the web widget's socket (bot/sanic_compat.py)
     rasa.core.run.serve_application(
         model_path=str(settings.model_path),
         interface=settings.rasa_host,

@@ -44,6 +44,10 @@ def _database_url(url: str) -> str:
     return url
 
 
+def _comma_separated(value: str) -> tuple[str, ...]:
+    return tuple(item.strip().rstrip("/") for item in value.split(",") if item.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     rasa_host: str = "127.0.0.1"
@@ -83,6 +87,14 @@ class Settings:
     socket_redis_url: str = ""
     # The dashboard shows times in this zone (stored in UTC).
     staff_time_zone: str = "Europe/Stockholm"
+    # The web widget (bot/widget): the sites allowed to embed it (origins; empty: any), the
+    # neutral page its quick exit goes to, and the Rasa server's address as browsers see it.
+    widget_origins: tuple[str, ...] = ()
+    widget_exit_url: str = "https://www.smhi.se/"
+    bot_public_url: str = "http://127.0.0.1:5005"
+    # The demo municipality page `make run` serves (bot/widget/demo.py).
+    demo_host: str = "127.0.0.1"
+    demo_port: int = 8000
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""
@@ -137,17 +149,20 @@ class Settings:
             staff_port=int(_get("STAFF_PORT", "8080")),
             socket_redis_url=_get("SOCKET_REDIS_URL", ""),
             staff_time_zone=_get("STAFF_TIME_ZONE", "Europe/Stockholm"),
+            widget_origins=_comma_separated(_get("WIDGET_ORIGINS", "")),
+            widget_exit_url=_get("WIDGET_EXIT_URL", "https://www.smhi.se/"),
+            bot_public_url=_get(
+                "BOT_PUBLIC_URL", f"http://127.0.0.1:{_get('RASA_PORT', '5005')}"
+            ).rstrip("/"),
+            demo_host=_get("DEMO_HOST", "127.0.0.1"),
+            demo_port=int(_get("DEMO_PORT", "8000")),
             smtp_host=_get("SMTP_HOST", ""),
             smtp_port=int(_get("SMTP_PORT", "25")),
             smtp_user=_get("SMTP_USER", ""),
             smtp_password=_get("SMTP_PASSWORD", ""),
             smtp_starttls=_get("SMTP_STARTTLS", "false").strip().lower() in {"1", "true", "yes"},
             notify_email_from=_get("NOTIFY_EMAIL_FROM", ""),
-            notify_email_to=tuple(
-                address.strip()
-                for address in _get("NOTIFY_EMAIL_TO", "").split(",")
-                if address.strip()
-            ),
+            notify_email_to=_comma_separated(_get("NOTIFY_EMAIL_TO", "")),
             notify_webhook_url=_get("NOTIFY_WEBHOOK_URL", ""),
             notify_webhook_secret=_get("NOTIFY_WEBHOOK_SECRET", ""),
             test_postgres_url=_get(

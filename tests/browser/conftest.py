@@ -3,12 +3,23 @@ never downloads a browser of its own; and the real bot servers for the pages to 
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.integration.conftest import bot, staff  # noqa: F401 (the running servers)
+from bot.launcher import ServerProcesses, free_port
+from bot.settings import settings
+from tests.integration.conftest import (  # noqa: F401 (bot, staff: the running servers)
+    TEST_JWT_SECRET,
+    TEST_PSEUDONYM_KEY,
+    Bot,
+    bot,
+    staff,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium tries to reach Google's servers at start.
@@ -34,3 +45,93 @@ def browser() -> Browser:
         )
         yield browser
         browser.close()
+
+
+# ---------------------------------------------------------------- the web chat widget
+
+
+class NeutralSite(BaseHTTPRequestHandler):
+    """Another site: the page a relative came from, and the neutral page quick exit opens
+    (standing in for WIDGET_EXIT_URL, so no test reaches the internet)."""
+
+    PAGES = {
+        "/before": "<title>Nyheter</title><h1>Dagens nyheter</h1>",
+        "/weather": "<title>Väder</title><h1>Väder i dag</h1>",
+        "/": "<title>Annan sida</title><h1>En annan sida</h1>",
+    }
+
+    def do_GET(self):  # noqa: N802
+        path = self.path.split("?")[0]
+        body = self.PAGES.get(path)
+        if body is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        if path == "/" and "embed" in self.path:  # a site that is not allowed to embed it
+            body += f'<script src="{self.server.script_url}"></script>'
+        data = f'<!doctype html><html lang="sv">{body}</html>'.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@dataclass
+class ChatSite:
+    """The bot with the demo municipality page (as `make run` starts them) and another site."""
+
+    bot: Bot
+    demo_url: str
+    other_url: str
+
+    @property
+    def exit_url(self) -> str:
+        return f"{self.other_url}/weather"
+
+
+@pytest.fixture(scope="session")
+def chat_site(tmp_path_factory) -> ChatSite:
+    assert settings.model_path.exists(), "run `make test`, which trains the model first"
+    base = tmp_path_factory.mktemp("widget")
+    rasa_port, action_port, demo_port = free_port(), free_port(), free_port()
+    other = ThreadingHTTPServer(("127.0.0.1", free_port()), NeutralSite)
+    other_url = f"http://127.0.0.1:{other.server_port}"
+    other.script_url = f"http://127.0.0.1:{rasa_port}/webhooks/socketio/widget.js"
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    demo_url = f"http://127.0.0.1:{demo_port}"
+    processes = ServerProcesses(
+        {
+            "RASA_PORT": str(rasa_port),
+            "ACTION_SERVER_PORT": str(action_port),
+            "DEMO_PORT": str(demo_port),
+            "BOT_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+            "WIDGET_ORIGINS": demo_url,
+            "WIDGET_EXIT_URL": f"{other_url}/weather",
+            "RASA_JWT_SECRET": TEST_JWT_SECRET,
+            "TRACKER_DATABASE_URL": f"sqlite:///{base / 'tracker.db'}",
+            "ESCALATION_DATABASE_URL": f"sqlite:///{base / 'escalations.db'}",
+            "ESCALATION_RETRY_FILE": str(base / "escalation-retry.jsonl"),
+            "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+            "NOTIFY_WEBHOOK_URL": "",
+            "SMTP_HOST": "",
+            "SOCKET_REDIS_URL": "",
+            "LOG_LEVEL": "INFO",
+        },
+        log_dir=base / "logs",
+        with_demo=True,
+    )
+    processes.start()
+    site_bot = Bot(
+        f"http://127.0.0.1:{rasa_port}",
+        base / "tracker.db",
+        base / "logs",
+        processes,
+        base / "escalations.db",
+    )
+    yield ChatSite(site_bot, demo_url, other_url)
+    processes.stop()
+    other.shutdown()

@@ -22,6 +22,8 @@ from bot.settings import settings
 TEST_JWT_SECRET = "integration-test-secret-that-is-long-enough-for-hs256"
 TEST_PSEUDONYM_KEY = "integration-test-pseudonym-key"
 TEST_WEBHOOK_SECRET = "integration-test-webhook-secret"
+# The one site allowed to embed the web chat in the integration tests.
+WIDGET_ORIGIN = "https://www.kommun.example"
 
 
 def admin_token(secret: str = TEST_JWT_SECRET) -> str:
@@ -187,6 +189,7 @@ def bot(tmp_path_factory, staff) -> Bot:
             "NOTIFY_EMAIL_FROM": "vagvisaren@kommun.example",
             "NOTIFY_EMAIL_TO": "jour@kommun.example",
             "DASHBOARD_URL": "https://granskning.kommun.example",
+            "WIDGET_ORIGINS": WIDGET_ORIGIN,
             "LOG_LEVEL": "INFO",
         },
         log_dir=base / "logs",

@@ -44,6 +44,38 @@ async def test_session_start_carries_over_what_the_relative_told(make_tracker, d
     assert SlotSet("person_age_group", "minor") in events
 
 
+def opened_by_widget(make_tracker, earlier_messages: list[str]):
+    """A tracker as Rasa hands it over when a conversation's first message is the widget's
+    "/session_start": Rasa has already run the session start once."""
+    tracker = make_tracker(text="/session_start", intent="session_start")
+    user = tracker.events[-1]
+    tracker.events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started"},
+        {"event": "action", "name": "action_listen"},
+        *({"event": "user", "text": text} for text in earlier_messages),
+        user,
+    ]
+    return tracker
+
+
+async def test_the_widgets_opening_gets_one_privacy_notice_not_two(
+    make_tracker, dispatcher, domain
+):
+    tracker = opened_by_widget(make_tracker, [])
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == []
+    assert events == [SessionStarted(), ActionExecuted("action_listen")]
+
+
+async def test_session_start_after_messages_in_the_session_shows_the_notice(
+    make_tracker, dispatcher, domain
+):
+    tracker = opened_by_widget(make_tracker, ["hej"])
+    await ActionSessionStart().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_privacy_notice"]
+
+
 async def test_last_fallback_names_the_emergency_number_and_reverts(
     make_tracker, dispatcher, domain
 ):

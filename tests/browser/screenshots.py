@@ -1,0 +1,98 @@
+"""`make screenshots`: the web chat on the demo page at desktop and phone size, in a
+conversation with a risk message and a message from a person on the staff, saved to docs/.
+
+Starts its own servers on free loopback ports with a throw-away database, like the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+from bot.launcher import ServerProcesses, free_port
+from bot.settings import PROJECT_ROOT
+from bot.staff.handoff import RasaConversations
+from bot.widget.assets import load_texts
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
+
+TEXTS = load_texts()
+SIZES = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2},
+}
+CONVERSATION = [
+    "hej, min son på 17 har börjat prata om att åka till syrien",
+    "kan socialtjänsten ta honom ifrån oss om jag berättar?",
+]
+STAFF_MESSAGE = (
+    "Hej, jag heter Sara och arbetar med de här frågorna i kommunen. "
+    "Jag läser det du har skrivit. Vill du berätta lite mer?"
+)
+
+
+def take(page, servers: ServerProcesses, demo_url: str, path: Path) -> None:
+    page.goto(demo_url)
+    page.get_by_role("button", name=TEXTS["launcher"]).click()
+    expect(page.locator(".vv-status-text")).to_have_text(TEXTS["status_connected"], timeout=60_000)
+    expect(page.locator(".vv-from-bot").first).to_be_visible(timeout=60_000)
+    for message in CONVERSATION:
+        count = page.locator(".vv-from-bot").count()
+        page.get_by_role("textbox", name=TEXTS["input_label"]).fill(message)
+        page.keyboard.press("Enter")
+        expect(page.locator(".vv-from-bot")).not_to_have_count(count, timeout=60_000)
+        page.wait_for_timeout(2000)
+    session_id = page.evaluate("JSON.parse(sessionStorage.getItem('vagvisaren-chat')).sessionId")
+    rasa = RasaConversations(servers.rasa_url, TEST_JWT_SECRET)
+    asyncio.run(rasa.execute(session_id, "action_handoff_start"))
+    asyncio.run(rasa.send_staff_message(session_id, STAFF_MESSAGE))
+    expect(page.locator(".vv-from-staff")).to_have_count(1, timeout=60_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path))
+
+
+def main(out_dir: Path) -> int:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as base:
+        rasa_port, demo_port = free_port(), free_port()
+        demo_url = f"http://127.0.0.1:{demo_port}"
+        servers = ServerProcesses(
+            {
+                "RASA_PORT": str(rasa_port),
+                "ACTION_SERVER_PORT": str(free_port()),
+                "DEMO_PORT": str(demo_port),
+                "BOT_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+                "WIDGET_ORIGINS": demo_url,
+                "RASA_JWT_SECRET": TEST_JWT_SECRET,
+                "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+                "TRACKER_DATABASE_URL": f"sqlite:///{base}/tracker.db",
+                "ESCALATION_DATABASE_URL": f"sqlite:///{base}/escalations.db",
+                "ESCALATION_RETRY_FILE": f"{base}/retry.jsonl",
+                "NOTIFY_WEBHOOK_URL": "",
+                "SMTP_HOST": "",
+            },
+            log_dir=Path(base) / "logs",
+            with_demo=True,
+        )
+        with servers, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            for name, options in SIZES.items():
+                context = browser.new_context(
+                    locale="sv-SE", timezone_id="Europe/Stockholm", **options
+                )
+                path = out_dir / f"widget-{name}.png"
+                take(context.new_page(), servers, demo_url, path)
+                context.close()
+                print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else PROJECT_ROOT / "docs"))

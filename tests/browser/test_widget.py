@@ -1,0 +1,501 @@
+"""The relatives' web chat widget in headless Chromium, on the demo municipality page (its
+own origin, a strict Content Security Policy), talking to the real Rasa and action servers.
+
+Texts are looked up in data/widget.yml and domain.yml, never written out here; what the
+bot said is checked by response name in Rasa's tracker as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from bot.pseudonym import is_web_session_id
+from bot.staff.handoff import RasaConversations
+from bot.widget.assets import load_texts
+from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, admin_token
+from tests.integration.staff_server import first_line
+
+TEXTS = load_texts()
+AXE = Path(__file__).parent / "node_modules/axe-core/axe.min.js"
+STORAGE_KEY = "vagvisaren-chat"
+REPLY_MS = 60_000
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 320, "height": 640}
+
+RISK_MESSAGE = "min son har köpt flygbiljett till syrien och åker i morgon bitti"
+
+
+@pytest.fixture
+def context(browser) -> BrowserContext:
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context) -> Page:
+    page = context.new_page()
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return page
+
+
+class Chat:
+    """The widget on one page, seen as the relative sees it."""
+
+    def __init__(self, page: Page, site) -> None:
+        self.page = page
+        self.site = site
+
+    # -- the page's parts (Playwright's locators reach into the widget's shadow root)
+    @property
+    def launcher(self):
+        return self.page.get_by_role("button", name=TEXTS["launcher"])
+
+    @property
+    def input(self):
+        return self.page.get_by_role("textbox", name=TEXTS["input_label"])
+
+    @property
+    def status(self):
+        return self.page.locator(".vv-status-text")
+
+    @property
+    def quick_exit(self):
+        return self.page.get_by_role("button", name=TEXTS["quick_exit"])
+
+    def texts_from(self, sender: str) -> list[str]:
+        return self.page.locator(f".vv-from-{sender} .vv-text").all_inner_texts()
+
+    # -- what the relative does
+    def open(self) -> Chat:
+        self.page.goto(self.site.demo_url)
+        self.launcher.click()
+        self.wait_connected()
+        self.wait_for_answer(0)
+        return self
+
+    def wait_connected(self, timeout: float = REPLY_MS) -> None:
+        expect(self.status).to_have_text(TEXTS["status_connected"], timeout=timeout)
+
+    def say(self, text: str) -> None:
+        self.input.fill(text)
+        self.input.press("Enter")
+
+    def wait_for_answer(self, before: int) -> list[str]:
+        """The bot's messages after the first `before`, once it has stopped sending."""
+        messages = self.page.locator(".vv-from-bot")
+        expect(messages).not_to_have_count(before, timeout=REPLY_MS)
+        count = messages.count()
+        while True:  # a turn's messages come within moments of each other
+            self.page.wait_for_timeout(1000)
+            if messages.count() == count:
+                return self.texts_from("bot")[before:]
+            count = messages.count()
+
+    def turn(self, text: str) -> list[str]:
+        """Says `text`; the bot's messages of this turn."""
+        before = len(self.texts_from("bot"))
+        self.say(text)
+        return self.wait_for_answer(before)
+
+    def stored(self) -> dict | None:
+        return self.page.evaluate(f"JSON.parse(sessionStorage.getItem('{STORAGE_KEY}'))")
+
+    def session_id(self) -> str:
+        return self.stored()["sessionId"]
+
+
+def server_responses(site, session_id: str) -> list[str]:
+    return site.bot.bot_responses(session_id)
+
+
+def user_texts_on_server(site, session_id: str) -> list[str]:
+    reply = site.bot.request(f"/conversations/{session_id}/tracker", token=admin_token())
+    return [event["text"] for event in reply.body["events"] if event["event"] == "user"]
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".replace("ws://", "http://")
+
+
+# ---------------------------------------------------------------- a whole conversation
+
+
+def test_a_whole_conversation_with_a_risk_message_that_shows_112_first(chat_site, page, context):
+    chat = Chat(page, chat_site)
+    chat.open()
+    # The privacy notice comes first, before the relative has written anything.
+    assert chat.texts_from("bot")[0].startswith(first_line("utter_privacy_notice"))
+    assert chat.texts_from("user") == []
+    session_id = chat.session_id()
+    assert is_web_session_id(session_id, TEST_PSEUDONYM_KEY)
+    assert server_responses(chat_site, session_id)[0] == "utter_privacy_notice"
+    expect(page.locator(".vv-note")).to_have_text(TEXTS["shared_computer_note"])
+
+    # Quick replies: the menu's buttons are buttons; choosing one sends its payload.
+    chat.turn("hej")
+    choice = page.get_by_role("group", name=TEXTS["choices_label"]).get_by_role(
+        "button", name="Socialtjänsten"
+    )
+    watch_typing_indicator(page)
+    before = len(chat.texts_from("bot"))
+    choice.click()
+    expect(page.locator(".vv-from-bot")).not_to_have_count(before, timeout=REPLY_MS)
+    assert chat.texts_from("user")[-1] == "Socialtjänsten"
+    expect(page.locator(".vv-choices")).to_have_count(0)  # answered: the buttons are gone
+    assert page.evaluate("window.__typingShown") is True
+    assert user_texts_on_server(chat_site, session_id)[-1] == "/ask_social_services"
+
+    # A risk message: the first thing the relative reads is the emergency number.
+    responses_before = len(server_responses(chat_site, session_id))
+    answer = chat.turn(RISK_MESSAGE)
+    assert answer[0].startswith("Ring 112"), answer
+    assert server_responses(chat_site, session_id)[responses_before] == "utter_risk_acute"
+
+    # Bot and person are labelled, every message has a time.
+    who = page.locator(".vv-from-bot .vv-who").first
+    expect(who).to_have_text(TEXTS["bot"] + ": ")
+    times = page.locator(".vv-time").all_inner_texts()
+    assert times and all(re.fullmatch(r"\d\d:\d\d", time) for time in times)
+
+    # Only the demo page's own site and the chat server were asked for anything; no cookies.
+    allowed = {chat_site.demo_url, chat_site.bot.url}
+    assert {origin(url) for url in page.requested} <= allowed, page.requested
+    assert context.cookies() == []
+    assert page.errors == []
+
+
+def watch_typing_indicator(page: Page) -> None:
+    """Records whether the typing indicator was shown (it may be up for only a moment)."""
+    page.evaluate(
+        """() => {
+        const typing = document.getElementById('vagvisaren-chat').shadowRoot
+            .querySelector('.vv-typing');
+        window.__typingShown = false;
+        new MutationObserver(() => { if (!typing.hidden) window.__typingShown = true; })
+            .observe(typing, { attributes: true });
+    }"""
+    )
+
+
+def test_the_widget_is_one_script_tag_that_leaves_no_global_behind(chat_site, page):
+    page.goto(chat_site.demo_url)
+    scripts = page.locator("script").evaluate_all("nodes => nodes.map(n => n.src)")
+    assert scripts == [f"{chat_site.bot.url}/webhooks/socketio/widget.js"]
+    expect(Chat(page, chat_site).launcher).to_be_visible()
+    # The Socket.IO client stays inside the widget's own scope.
+    assert page.evaluate("typeof window.io") == "undefined"
+    assert page.evaluate("typeof window.CONFIG") == "undefined"
+    # Nothing connects before the relative opens the chat.
+    assert not any("/socket.io/" in url for url in page.requested)
+
+
+def test_a_site_that_is_not_allowed_cannot_use_the_chat(chat_site, page):
+    page.goto(f"{chat_site.other_url}/?embed")
+    Chat(page, chat_site).launcher.click()
+    page.wait_for_timeout(3000)
+    expect(page.locator(".vv-status")).not_to_have_attribute("data-state", "connected")
+    assert page.locator(".vv-from-bot").count() == 0
+
+
+# ---------------------------------------------------------------- leaving and deleting
+
+
+def test_quick_exit_replaces_the_page_and_leaves_no_chat(chat_site, page):
+    page.goto(f"{chat_site.other_url}/before")
+    chat = Chat(page, chat_site).open()
+    chat.turn("min bror har börjat prata om rasekrig")
+    expect(chat.quick_exit).to_be_visible()
+
+    chat.quick_exit.click()
+    page.wait_for_url(chat_site.exit_url)
+    # Back goes to the page before the municipality's, not to the chat.
+    page.go_back()
+    page.wait_for_url(f"{chat_site.other_url}/before")
+    # Coming back to the page in the same tab: nothing of the conversation is there.
+    page.goto(chat_site.demo_url)
+    assert Chat(page, chat_site).stored() is None
+    expect(page.locator(".vv-panel")).to_be_hidden()
+    assert page.locator(".vv-msg").count() == 0
+
+
+def test_escape_twice_is_a_quick_exit(chat_site, page):
+    page.goto(f"{chat_site.other_url}/before")
+    chat = Chat(page, chat_site).open()
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(200)
+    assert page.url.startswith(chat_site.demo_url)  # once is not enough
+    page.keyboard.press("Escape")
+    page.wait_for_url(chat_site.exit_url)
+    page.go_back()
+    page.wait_for_url(f"{chat_site.other_url}/before")
+    page.goto(chat_site.demo_url)
+    assert chat.stored() is None
+
+
+def test_escape_twice_does_nothing_on_a_page_where_the_chat_is_not_in_use(chat_site, page):
+    page.goto(chat_site.demo_url)
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(500)
+    assert page.url.startswith(chat_site.demo_url)
+
+
+def test_delete_removes_the_conversation_on_the_server_and_in_the_browser(chat_site, page):
+    chat = Chat(page, chat_site).open()
+    chat.turn("min dotter har fått nya vänner som pratar om kalifatet")
+    session_id = chat.session_id()
+    assert user_texts_on_server(chat_site, session_id)
+
+    page.get_by_role("button", name=TEXTS["delete"]).click()
+    expect(page.get_by_text(TEXTS["delete_confirm_text"])).to_be_focused()
+    page.get_by_role("button", name=TEXTS["delete_confirm"]).click()
+
+    new_conversation = page.get_by_role("button", name=TEXTS["new_conversation"])
+    expect(new_conversation).to_be_focused(timeout=REPLY_MS)
+    shown = page.locator(".vv-msg").all_inner_texts()
+    assert any(first_line("utter_conversation_deleted") in text for text in shown)
+    assert TEXTS["deleted"] in shown[-1]
+    assert chat.stored() is None
+    assert user_texts_on_server(chat_site, session_id) == []
+    assert "utter_conversation_deleted" not in server_responses(chat_site, session_id)
+
+    # A new conversation gets a new id and starts with the privacy notice again.
+    new_conversation.click()
+    chat.wait_for_answer(0)
+    assert chat.session_id() != session_id
+    assert chat.texts_from("bot")[0].startswith(first_line("utter_privacy_notice"))
+
+
+def test_cancelling_delete_keeps_the_conversation(chat_site, page):
+    chat = Chat(page, chat_site).open()
+    chat.turn("hur pratar jag med min son om det här")
+    page.get_by_role("button", name=TEXTS["delete"]).click()
+    page.get_by_role("button", name=TEXTS["delete_cancel"]).click()
+    expect(page.get_by_role("button", name=TEXTS["delete"])).to_be_focused()
+    assert user_texts_on_server(chat_site, chat.session_id())
+
+
+# ---------------------------------------------------------------- tabs, reloads, reconnects
+
+
+def test_a_reload_keeps_the_conversation_in_the_tab_and_a_new_tab_does_not(
+    chat_site, page, context
+):
+    chat = Chat(page, chat_site).open()
+    chat.turn("vad är en orosanmälan")
+    session_id = chat.session_id()
+    shown = page.locator(".vv-msg .vv-text").all_inner_texts()
+
+    page.reload()
+    chat.wait_connected()
+    assert page.locator(".vv-msg .vv-text").all_inner_texts() == shown
+    assert chat.session_id() == session_id
+    chat.turn("tack")
+    assert user_texts_on_server(chat_site, session_id)[-2:] == ["vad är en orosanmälan", "tack"]
+
+    other_tab = context.new_page()
+    other_tab.goto(chat_site.demo_url)
+    assert Chat(other_tab, chat_site).stored() is None
+    expect(other_tab.locator(".vv-panel")).to_be_hidden()
+    assert other_tab.locator(".vv-msg").count() == 0
+
+
+def test_the_chat_reconnects_after_the_rasa_server_restarts(chat_site, page):
+    chat = Chat(page, chat_site).open()
+    chat.turn("hej")
+    session_id = chat.session_id()
+
+    chat_site.bot.processes.stop_one("rasa")
+    expect(page.locator(".vv-status")).to_have_attribute("data-state", "reconnecting")
+    expect(chat.status).to_contain_text(TEXTS["status_reconnecting"].split("(")[0].strip())
+    expect(page.get_by_role("button", name=TEXTS["send"])).to_be_disabled()
+
+    chat_site.bot.processes.start_one("rasa")
+    # The back-off tops out at 30 s between attempts.
+    chat.wait_connected(timeout=90_000)
+    assert chat.session_id() == session_id
+    answer = chat.turn("vad gör socialtjänsten")
+    assert answer
+    assert user_texts_on_server(chat_site, session_id)[-2:] == ["hej", "vad gör socialtjänsten"]
+
+
+# ---------------------------------------------------------------- a person from the staff
+
+
+def run(coroutine):
+    """Runs a coroutine outside Playwright's own event loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def test_a_message_from_staff_is_shown_as_a_person(chat_site, page):
+    chat = Chat(page, chat_site).open()
+    chat.turn("jag vill prata med en människa")
+    session_id = chat.session_id()
+
+    # What the dashboard does when a handler joins and writes (bot/staff/handoff.py).
+    rasa = RasaConversations(chat_site.bot.url, TEST_JWT_SECRET)
+    run(rasa.execute(session_id, "action_handoff_start"))
+    joined = page.locator(".vv-from-bot .vv-text", has_text=first_line("utter_handoff_joined"))
+    expect(joined).to_have_count(1, timeout=REPLY_MS)
+    run(rasa.send_staff_message(session_id, "Hej, jag heter Sara och arbetar här."))
+
+    staff = page.locator(".vv-from-staff")
+    expect(staff).to_have_count(1, timeout=REPLY_MS)
+    expect(staff.locator(".vv-who")).to_have_text(TEXTS["staff"] + ": ")
+    expect(staff.locator(".vv-text")).to_have_text("Hej, jag heter Sara och arbetar här.")
+    assert "utter_handoff_joined" in server_responses(chat_site, session_id)
+    # It looks different from the bot's messages, not only by its label.
+    staff_background = staff.evaluate("node => getComputedStyle(node).backgroundColor")
+    bot_background = page.locator(".vv-from-bot").first.evaluate(
+        "node => getComputedStyle(node).backgroundColor"
+    )
+    assert staff_background != bot_background
+    run(rasa.execute(session_id, "action_handoff_end"))
+
+
+# ---------------------------------------------------------------- accessibility
+
+
+def test_keyboard_only(chat_site, page):
+    page.goto(chat_site.demo_url)
+    chat = Chat(page, chat_site)
+    for _ in range(30):  # through the page's own links to the chat button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "vagvisaren-chat":
+            break
+    expect(chat.launcher).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(chat.input).to_be_focused()  # opening moves focus to where one writes
+    chat.wait_connected()
+    chat.wait_for_answer(0)
+
+    page.keyboard.type("hej")
+    page.keyboard.press("Enter")
+    expect(page.locator(".vv-choice").first).to_be_visible(timeout=REPLY_MS)
+    choices = page.locator(".vv-choice").all_inner_texts()
+    # Shift+Tab from the text box reaches the buttons of the latest message.
+    for _ in range(len(choices) + 3):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate(FOCUSED_CLASS) == "vv-choice":
+            break
+    focused_choice = page.evaluate(FOCUSED_TEXT)
+    before = len(chat.texts_from("bot"))
+    page.keyboard.press("Enter")
+    expect(page.locator(".vv-from-bot")).not_to_have_count(before, timeout=REPLY_MS)
+    assert chat.texts_from("user")[-1] == focused_choice
+    expect(chat.input).to_be_focused()
+
+    # Minimise and back, focus returns to the button that opened it.
+    page.get_by_role("button", name=TEXTS["close"]).focus()
+    page.keyboard.press("Enter")
+    expect(chat.launcher).to_be_focused()
+
+
+FOCUSED_CLASS = "document.getElementById('vagvisaren-chat').shadowRoot.activeElement?.className"
+FOCUSED_TEXT = "document.getElementById('vagvisaren-chat').shadowRoot.activeElement?.textContent"
+
+
+def test_new_messages_are_announced(chat_site, page):
+    chat = Chat(page, chat_site).open()
+    log = page.get_by_role("log")
+    expect(log).to_have_attribute("aria-live", "polite")
+    chat.turn("hej")
+    assert log.locator(".vv-msg").count() == page.locator(".vv-msg").count()
+    expect(page.get_by_role("status").first).to_have_text(TEXTS["status_connected"])
+
+
+@pytest.mark.parametrize(
+    "viewport, scale",
+    [(DESKTOP, 1), (PHONE, 1), ({"width": 640, "height": 400}, 2)],  # the last: 200 % zoom
+    ids=["desktop", "phone-320", "zoom-200"],
+)
+def test_the_chat_fits_and_works_at_every_size(chat_site, browser, viewport, scale):
+    context = browser.new_context(
+        locale="sv-SE", viewport=viewport, device_scale_factor=scale, has_touch=scale == 1
+    )
+    try:
+        page = context.new_page()
+        chat = Chat(page, chat_site).open()
+        chat.turn("hej")
+        width = viewport["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        panel = page.locator(".vv-panel").bounding_box()
+        assert panel["x"] >= 0 and panel["x"] + panel["width"] <= width
+        assert panel["y"] >= 0 and panel["y"] + panel["height"] <= viewport["height"]
+        send = page.get_by_role("button", name=TEXTS["send"])
+        for control in (chat.quick_exit, chat.input, send):
+            expect(control).to_be_in_viewport()
+        # Nothing in the panel is wider than the panel.
+        overflowing = page.locator(".vv-panel").evaluate(
+            "panel => [...panel.querySelectorAll('*')].filter("
+            "n => n.getBoundingClientRect().right > panel.getBoundingClientRect().right + 1"
+            ").map(n => n.className)"
+        )
+        assert overflowing == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone-320"])
+def test_axe_finds_no_serious_accessibility_problems(chat_site, browser, viewport):
+    # The demo page's policy allows scripts only from the chat server; axe is injected.
+    context = browser.new_context(locale="sv-SE", viewport=viewport, bypass_csp=True)
+    try:
+        page = context.new_page()
+        chat = Chat(page, chat_site).open()
+        chat.turn("hej")  # bot and user messages, quick-reply buttons
+        page.get_by_role("button", name=TEXTS["delete"]).click()  # the confirmation too
+        page.add_script_tag(path=str(AXE))
+        results = page.evaluate(
+            """() => axe.run(document.getElementById('vagvisaren-chat'), {
+                runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                                 'best-practice'] },
+            })"""
+        )
+        problems = [
+            (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"]])
+            for violation in results["violations"]
+        ]
+        serious = [problem for problem in problems if problem[1] in ("serious", "critical")]
+        assert serious == [], json.dumps(problems, indent=1)
+        assert results["passes"], "axe checked nothing"
+        assert any(rule["id"] == "color-contrast" for rule in results["passes"])
+    finally:
+        context.close()
+
+
+# As when a proxy on the way refuses websockets: every websocket fails before it opens.
+BLOCK_WEBSOCKETS = """
+window.__websocketsTried = 0;
+const RealWebSocket = window.WebSocket;
+window.WebSocket = function (url, protocols) {
+  window.__websocketsTried += 1;
+  return new RealWebSocket("ws://127.0.0.1:9/", protocols);
+};
+window.WebSocket.prototype = RealWebSocket.prototype;
+Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+"""
+
+
+def test_the_chat_falls_back_to_long_polling_when_websockets_are_blocked(chat_site, page):
+    page.add_init_script(BLOCK_WEBSOCKETS)
+    chat = Chat(page, chat_site).open()
+    assert page.evaluate("window.__websocketsTried") >= 1, "no websocket was tried first"
+    answer = chat.turn("vad gör socialtjänsten")
+    assert answer
+    assert any("transport=polling" in url for url in page.requested)
+    assert user_texts_on_server(chat_site, chat.session_id())[-1] == "vad gör socialtjänsten"
