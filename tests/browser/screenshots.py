@@ -6,7 +6,6 @@ Starts its own servers on free loopback ports with a throw-away database, like t
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import tempfile
 from pathlib import Path
@@ -18,38 +17,46 @@ from bot.settings import PROJECT_ROOT
 from bot.staff.handoff import RasaConversations
 from bot.widget.assets import load_texts
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.test_widget import run
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
 
 TEXTS = load_texts()
+# Desktop: the answer to a risk message, 112 first. Phone: a person from the staff writes.
 SIZES = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2},
+    "desktop": ({"viewport": {"width": 1280, "height": 800}}, False),
+    "phone": ({"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2}, True),
 }
-CONVERSATION = [
-    "hej, min son på 17 har börjat prata om att åka till syrien",
-    "kan socialtjänsten ta honom ifrån oss om jag berättar?",
-]
+CONVERSATION = ["min son är 17 och har köpt en biljett till syrien, han åker i morgon"]
 STAFF_MESSAGE = (
     "Hej, jag heter Sara och arbetar med de här frågorna i kommunen. "
     "Jag läser det du har skrivit. Vill du berätta lite mer?"
 )
 
 
-def take(page, servers: ServerProcesses, demo_url: str, path: Path) -> None:
+def take(page, servers: ServerProcesses, demo_url: str, path: Path, with_staff: bool) -> None:
     page.goto(demo_url)
     page.get_by_role("button", name=TEXTS["launcher"]).click()
     expect(page.locator(".vv-status-text")).to_have_text(TEXTS["status_connected"], timeout=60_000)
     expect(page.locator(".vv-from-bot").first).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(2000)  # the whole privacy notice
     for message in CONVERSATION:
         count = page.locator(".vv-from-bot").count()
         page.get_by_role("textbox", name=TEXTS["input_label"]).fill(message)
         page.keyboard.press("Enter")
         expect(page.locator(".vv-from-bot")).not_to_have_count(count, timeout=60_000)
         page.wait_for_timeout(2000)
+    if not with_staff:
+        page.locator(".vv-from-user").last.evaluate(
+            "node => { const box = node.closest('.vv-scroll');"
+            " box.scrollTop += node.getBoundingClientRect().top"
+            " - box.getBoundingClientRect().top - 8; }"
+        )
+        page.screenshot(path=str(path))
+        return
     session_id = page.evaluate("JSON.parse(sessionStorage.getItem('vagvisaren-chat')).sessionId")
     rasa = RasaConversations(servers.rasa_url, TEST_JWT_SECRET)
-    asyncio.run(rasa.execute(session_id, "action_handoff_start"))
-    asyncio.run(rasa.send_staff_message(session_id, STAFF_MESSAGE))
+    run(rasa.execute(session_id, "action_handoff_start"))
+    run(rasa.send_staff_message(session_id, STAFF_MESSAGE))
     expect(page.locator(".vv-from-staff")).to_have_count(1, timeout=60_000)
     page.wait_for_timeout(500)
     page.screenshot(path=str(path))
@@ -82,14 +89,14 @@ def main(out_dir: Path) -> int:
             browser = playwright.chromium.launch(
                 executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
             )
-            for name, options in SIZES.items():
+            for name, (options, with_staff) in SIZES.items():
                 context = browser.new_context(
                     locale="sv-SE", timezone_id="Europe/Stockholm", **options
                 )
                 path = out_dir / f"widget-{name}.png"
-                take(context.new_page(), servers, demo_url, path)
+                take(context.new_page(), servers, demo_url, path, with_staff)
                 context.close()
-                print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+                print(f"wrote {path}")
             browser.close()
     return 0
 

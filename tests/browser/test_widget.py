@@ -332,6 +332,32 @@ def test_the_chat_reconnects_after_the_rasa_server_restarts(chat_site, page):
     assert user_texts_on_server(chat_site, session_id)[-2:] == ["hej", "vad gör socialtjänsten"]
 
 
+@pytest.mark.parametrize(
+    "stored",
+    [
+        json.dumps(
+            {"sessionId": "0" * 48, "messages": [{"from": "user", "text": "gammalt"}], "open": True}
+        ),
+        "{not json",
+    ],
+    ids=["forged-id", "unreadable"],
+)
+def test_a_stored_conversation_the_server_does_not_know_starts_afresh(chat_site, page, stored):
+    # What a tab holds after the server's PSEUDONYM_KEY changed, or a damaged entry.
+    page.add_init_script(f"sessionStorage.setItem({json.dumps(STORAGE_KEY)}, {json.dumps(stored)})")
+    page.goto(chat_site.demo_url)
+    chat = Chat(page, chat_site)
+    if stored.startswith("{not"):
+        chat.launcher.click()
+    chat.wait_connected()
+    chat.wait_for_answer(0)
+    assert "gammalt" not in page.locator(".vv-log").inner_text()
+    assert is_web_session_id(chat.session_id(), TEST_PSEUDONYM_KEY)
+    assert chat.texts_from("bot")[0].startswith(first_line("utter_privacy_notice"))
+    if not stored.startswith("{not"):
+        expect(page.locator(".vv-from-system").first).to_have_text(TEXTS["session_replaced"])
+
+
 # ---------------------------------------------------------------- a person from the staff
 
 
@@ -352,6 +378,8 @@ def test_a_message_from_staff_is_shown_as_a_person(chat_site, page):
     joined = page.locator(".vv-from-bot .vv-text", has_text=first_line("utter_handoff_joined"))
     expect(joined).to_have_count(1, timeout=REPLY_MS)
     run(rasa.send_staff_message(session_id, "Hej, jag heter Sara och arbetar här."))
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
     staff = page.locator(".vv-from-staff")
     expect(staff).to_have_count(1, timeout=REPLY_MS)
@@ -364,6 +392,15 @@ def test_a_message_from_staff_is_shown_as_a_person(chat_site, page):
         "node => getComputedStyle(node).backgroundColor"
     )
     assert staff_background != bot_background
+
+    # Markup from either side is shown as text; no script runs.
+    chat.say("<script>alert('relative')</script>")
+    run(rasa.send_staff_message(session_id, "<img src=x onerror=\"alert('staff')\">"))
+    expect(staff).to_have_count(2, timeout=REPLY_MS)
+    expect(staff.last.locator(".vv-text")).to_have_text("<img src=x onerror=\"alert('staff')\">")
+    assert chat.texts_from("user")[-1] == "<script>alert('relative')</script>"
+    page.wait_for_timeout(500)
+    assert dialogs == [] and page.locator(".vv-panel img, .vv-panel script").count() == 0
     run(rasa.execute(session_id, "action_handoff_end"))
 
 
