@@ -487,30 +487,39 @@ def test_the_chat_fits_and_works_at_every_size(chat_site, browser, viewport, sca
         context.close()
 
 
+AXE_RUN = """() => axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+})"""
+
+
+def axe_violations(page: Page) -> list[tuple]:
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate(AXE_RUN)
+    assert any(rule["id"] == "color-contrast" for rule in results["passes"]), "axe checked nothing"
+    return [
+        (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"]])
+        for violation in results["violations"]
+    ]
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone-320"])
-def test_axe_finds_no_serious_accessibility_problems(chat_site, browser, viewport):
+def test_axe_finds_no_accessibility_problems(chat_site, browser, viewport):
     # The demo page's policy allows scripts only from the chat server; axe is injected.
     context = browser.new_context(locale="sv-SE", viewport=viewport, bypass_csp=True)
     try:
         page = context.new_page()
+        page.goto(chat_site.demo_url)
+        expect(Chat(page, chat_site).launcher).to_be_visible()
+        closed = axe_violations(page)  # the page with only the chat button
+
+        page.reload()
         chat = Chat(page, chat_site).open()
         chat.turn("hej")  # bot and user messages, quick-reply buttons
         page.get_by_role("button", name=TEXTS["delete"]).click()  # the confirmation too
-        page.add_script_tag(path=str(AXE))
-        results = page.evaluate(
-            """() => axe.run(document.getElementById('vagvisaren-chat'), {
-                runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
-                                                 'best-practice'] },
-            })"""
-        )
-        problems = [
-            (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"]])
-            for violation in results["violations"]
-        ]
-        serious = [problem for problem in problems if problem[1] in ("serious", "critical")]
-        assert serious == [], json.dumps(problems, indent=1)
-        assert results["passes"], "axe checked nothing"
-        assert any(rule["id"] == "color-contrast" for rule in results["passes"])
+        opened = axe_violations(page)
+
+        # The issue asks for no serious ones; there are none of any impact.
+        assert closed == [] and opened == [], json.dumps(closed + opened, indent=1)
     finally:
         context.close()
 

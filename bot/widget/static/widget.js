@@ -136,14 +136,12 @@ var exitButton = el("button", {
   "aria-describedby": exitHintId,
   text: texts.quick_exit,
 });
-var closeButton = el("button", {
-  type: "button",
-  className: "vv-close",
-  "aria-label": texts.close,
-  title: texts.close,
-  text: "\u2013",
-});
-var header = el("header", { className: "vv-header" }, [
+// The name is in the button's text (hidden visually), so it is what a speech user says.
+var closeButton = el("button", { type: "button", className: "vv-close", title: texts.close }, [
+  el("span", { "aria-hidden": "true", text: "\u2013" }),
+  el("span", { className: "vv-sr-only", text: texts.close }),
+]);
+var header = el("div", { className: "vv-header" }, [
   el("div", { className: "vv-heading" }, [
     el("h2", { id: titleId, className: "vv-title", text: texts.title }),
     el("p", { className: "vv-subtitle", text: texts.subtitle }),
@@ -160,15 +158,13 @@ var statusBar = el("div", { className: "vv-status", "data-state": "connecting" }
   retryButton,
 ]);
 
-var log = el("div", {
-  className: "vv-log",
-  role: "log",
-  "aria-live": "polite",
-  "aria-relevant": "additions",
-  "aria-label": texts.log_label,
-});
+var log = el("div", { className: "vv-log", role: "log", "aria-live": "polite", "aria-relevant": "additions" });
 var note = el("p", { className: "vv-note", text: texts.shared_computer_note });
-var scroller = el("div", { className: "vv-scroll", tabindex: "0", "aria-label": texts.log_label }, [note, log]);
+// Focusable, so the conversation can be scrolled with the keyboard.
+var scroller = el("div", { className: "vv-scroll", role: "region", tabindex: "0", "aria-label": texts.log_label }, [
+  note,
+  log,
+]);
 
 var typing = el("div", { className: "vv-typing", hidden: true }, [
   el("span", { className: "vv-typing-dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
@@ -220,7 +216,8 @@ var panel = el(
   [header, statusBar, scroller, typing, notice, confirmBox, form, footer],
 );
 
-var root = el("div", { className: "vv", lang: "sv" }, [launcher, panel]);
+// A complementary landmark: the chat is not part of the page's own content.
+var root = el("aside", { className: "vv", lang: "sv", "aria-label": texts.title }, [launcher, panel]);
 shadow.appendChild(root);
 
 // ---------------------------------------------------------------- messages
