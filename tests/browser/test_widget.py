@@ -369,8 +369,9 @@ def run(coroutine):
 
 def test_a_message_from_staff_is_shown_as_a_person(chat_site, page):
     chat = Chat(page, chat_site).open()
-    chat.turn("jag vill prata med en människa")
+    chat.turn(RISK_MESSAGE)
     session_id = chat.session_id()
+    expect(page.locator(".vv-choice")).to_have_count(1)  # "talk to a person"
 
     # What the dashboard does when a handler joins and writes (bot/staff/handoff.py).
     rasa = RasaConversations(chat_site.bot.url, TEST_JWT_SECRET)
@@ -383,6 +384,7 @@ def test_a_message_from_staff_is_shown_as_a_person(chat_site, page):
 
     staff = page.locator(".vv-from-staff")
     expect(staff).to_have_count(1, timeout=REPLY_MS)
+    expect(page.locator(".vv-choices")).to_have_count(0)  # the bot's offers no longer apply
     expect(staff.locator(".vv-who")).to_have_text(TEXTS["staff"] + ": ")
     expect(staff.locator(".vv-text")).to_have_text("Hej, jag heter Sara och arbetar här.")
     assert "utter_handoff_joined" in server_responses(chat_site, session_id)

@@ -416,6 +416,8 @@ function onBotMessage(data) {
   };
   if (buttons.length) message.buttons = buttons;
   hideTyping();
+  // Once a person has joined, the bot's earlier buttons no longer apply.
+  if (message.from === "staff") removeChoices();
   if (deletion) {
     deletion.replies.push(message);
     clearTimeout(deletion.timer);
