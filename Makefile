@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install spacy env train run staff admin chromium test lint format eval-nlu eval-risk eval-privacy migrate bench purge lock clean screenshots
+.PHONY: help install spacy env train run staff admin chromium test lint format eval-nlu eval-risk eval-privacy migrate bench purge lock clean screenshots telegram-webhook
 
 help:
 	@echo "make run       set up everything and start the bot (Ctrl-C stops it)"
@@ -87,6 +87,10 @@ staff: .env
 admin: .env
 	@test -n "$(NAME)" || { echo "usage: make admin NAME=username"; exit 2; }
 	$(BIN)/python -m bot.staff create-admin "$(NAME)"
+
+# Registers TELEGRAM_WEBHOOK_URL and the secret token with Telegram (after setting them in .env).
+telegram-webhook: .env
+	$(BIN)/python -m bot.messaging.telegram set-webhook
 
 purge: .env
 	$(BIN)/python -m bot.retention

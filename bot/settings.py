@@ -95,6 +95,17 @@ class Settings:
     # The demo municipality page `make run` serves (bot/widget/demo.py).
     demo_host: str = "127.0.0.1"
     demo_port: int = 8000
+    # Messaging channels (bot/messaging): Telegram and Twilio (SMS, WhatsApp).
+    telegram_bot_token: str = ""
+    telegram_secret_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_webhook_url: str = ""
+    sms_max_chars: int = 459
+    messaging_address_hours: float = 48.0
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""
@@ -156,6 +167,16 @@ class Settings:
             ).rstrip("/"),
             demo_host=_get("DEMO_HOST", "127.0.0.1"),
             demo_port=int(_get("DEMO_PORT", "8000")),
+            telegram_bot_token=_get("TELEGRAM_BOT_TOKEN", ""),
+            telegram_secret_token=_get("TELEGRAM_SECRET_TOKEN", ""),
+            telegram_api_url=_get("TELEGRAM_API_URL", "https://api.telegram.org"),
+            telegram_webhook_url=_get("TELEGRAM_WEBHOOK_URL", ""),
+            twilio_account_sid=_get("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=_get("TWILIO_AUTH_TOKEN", ""),
+            twilio_api_url=_get("TWILIO_API_URL", "https://api.twilio.com"),
+            twilio_webhook_url=_get("TWILIO_WEBHOOK_URL", ""),
+            sms_max_chars=int(_get("SMS_MAX_CHARS", "459")),
+            messaging_address_hours=float(_get("MESSAGING_ADDRESS_HOURS", "48")),
             smtp_host=_get("SMTP_HOST", ""),
             smtp_port=int(_get("SMTP_PORT", "25")),
             smtp_user=_get("SMTP_USER", ""),

@@ -18,6 +18,7 @@ from tests.integration.conftest import (  # noqa: F401 (bot, staff: the running 
     TEST_PSEUDONYM_KEY,
     Bot,
     bot,
+    messaging_apis,
     staff,
 )
 

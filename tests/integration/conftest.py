@@ -18,6 +18,13 @@ from aiosmtpd.controller import Controller
 
 from bot.launcher import ServerProcesses, free_port
 from bot.settings import settings
+from tests.integration.messaging_apis import (
+    TELEGRAM_SECRET,
+    TELEGRAM_TOKEN,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    start_messaging_apis,
+)
 
 TEST_JWT_SECRET = "integration-test-secret-that-is-long-enough-for-hs256"
 TEST_PSEUDONYM_KEY = "integration-test-pseudonym-key"
@@ -167,7 +174,20 @@ def staff():
 
 
 @pytest.fixture(scope="session")
-def bot(tmp_path_factory, staff) -> Bot:
+def messaging_apis():
+    """The Telegram Bot API and Twilio stand-ins the bot's messaging channels talk to."""
+    apis, servers = start_messaging_apis()
+    yield apis
+    for server in servers:
+        server.shutdown()
+
+
+# The public webhook address Twilio signs (what a municipality sets in Twilio's console).
+TWILIO_WEBHOOK_URL = "https://chatt.kommun.example/webhooks/twilio/webhook"
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory, staff, messaging_apis) -> Bot:
     assert settings.model_path.exists(), "run `make test`, which trains the model first"
     _, webhook_port, smtp_port = staff
     base = tmp_path_factory.mktemp("servers")
@@ -190,6 +210,13 @@ def bot(tmp_path_factory, staff) -> Bot:
             "NOTIFY_EMAIL_TO": "jour@kommun.example",
             "DASHBOARD_URL": "https://granskning.kommun.example",
             "WIDGET_ORIGINS": WIDGET_ORIGIN,
+            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+            "TELEGRAM_API_URL": messaging_apis.telegram_url,
+            "TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "TWILIO_API_URL": messaging_apis.twilio_url,
+            "TWILIO_WEBHOOK_URL": TWILIO_WEBHOOK_URL,
             "LOG_LEVEL": "INFO",
         },
         log_dir=base / "logs",

@@ -1,0 +1,215 @@
+"""Telegram: POST /webhooks/telegram/webhook, answers through the Bot API.
+
+Rasa's own Telegram channel does not check who calls its webhook. Here every call must
+carry the secret token Telegram sends in `X-Telegram-Bot-Api-Secret-Token` (set with
+setWebhook: `make telegram-webhook`); anything else gets 401 and reaches no one. Only
+private chats are answered. The chat id becomes `telegram-<keyed hash>`; buttons become
+inline keyboard buttons whose callback data is the payload.
+
+    python -m bot.messaging.telegram set-webhook   # getMe, then setWebhook with the secret
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import sys
+from collections import OrderedDict
+from typing import Any
+
+import aiohttp
+from rasa.core.channels.channel import UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot.messaging.addresses import Address, AddressBook
+from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError
+from bot.messaging.rendering import texts
+from bot.pseudonym import channel_sender_id
+from bot.settings import Settings, settings
+from bot.widget.assets import START_PAYLOAD
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_TEXT = 4096  # Telegram's limit for one message
+MAX_CALLBACK_DATA = 64  # bytes
+TIMEOUT_SECONDS = 15
+RECENT_UPDATES = 1000
+
+
+class BotApi:
+    """The few Bot API methods used, at a configurable base URL (TELEGRAM_API_URL)."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+
+    async def call(self, method: str, payload: dict[str, Any], retries: int = 2) -> Any:
+        url = f"{self.base_url}/bot{self.token}/{method}"
+        timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.post(url, json=payload) as reply,
+            ):
+                body = await reply.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise ProviderError(f"{method}: {type(error).__name__}") from None
+        if isinstance(body, dict) and body.get("ok"):
+            return body.get("result")
+        code = body.get("error_code") if isinstance(body, dict) else reply.status
+        retry_after = ((body or {}).get("parameters") or {}).get("retry_after")
+        if code == 429 and retries > 0 and isinstance(retry_after, int) and retry_after <= 30:
+            await asyncio.sleep(retry_after)  # Telegram asks to slow down
+            return await self.call(method, payload, retries - 1)
+        raise ProviderError(f"{method}: Telegram answered {code}")
+
+
+def inline_keyboard(buttons: list[dict[str, str]]) -> dict[str, Any]:
+    rows = [
+        [{"text": button["title"], "callback_data": button["payload"]}]
+        for button in buttons
+        if len(button["payload"].encode()) <= MAX_CALLBACK_DATA
+    ]
+    return {"inline_keyboard": rows}
+
+
+class TelegramOutput(MessagingOutput):
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"
+
+    def __init__(self, addresses: AddressBook, api: BotApi) -> None:
+        super().__init__(addresses)
+        self.api = api
+
+    async def deliver(self, address: Address, text: str, buttons: list[dict[str, str]]) -> None:
+        chunks = [text[start : start + MAX_TEXT] for start in range(0, len(text), MAX_TEXT)] or [""]
+        for index, chunk in enumerate(chunks):
+            payload: dict[str, Any] = {"chat_id": int(address.to), "text": chunk or "…"}
+            if buttons and index == len(chunks) - 1:
+                payload["reply_markup"] = inline_keyboard(buttons)
+            await self.api.call("sendMessage", payload)
+
+
+class TelegramInput(MessagingInput):
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
+        return cls(settings)
+
+    def __init__(self, config: Settings) -> None:
+        self.config = config
+        self.api = BotApi(config.telegram_api_url, config.telegram_bot_token)
+        self.addresses = AddressBook(config.messaging_address_hours * 3600)
+        self._recent_updates: OrderedDict[int, None] = OrderedDict()
+
+    def output(self) -> TelegramOutput:
+        return TelegramOutput(self.addresses, self.api)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.config.telegram_bot_token and self.config.telegram_secret_token)
+
+    def blueprint(self, on_new_message) -> Blueprint:
+        telegram_webhook = Blueprint("telegram_webhook", __name__)
+
+        @telegram_webhook.route("/", methods=["GET"])
+        async def health(_: Request):
+            return response.json({"status": "ok" if self.configured else "not configured"})
+
+        @telegram_webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request):
+            if not self.configured:
+                return response.json({"error": "Telegram is not configured"}, status=404)
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), self.config.telegram_secret_token.encode()):
+                return response.json({"error": "unauthorized"}, status=401)
+            try:
+                update = request.json
+            except Exception:  # Sanic raises its own error for a body that is not JSON
+                update = None
+            if not isinstance(update, dict):
+                return response.json({"error": "the body must be a Telegram Update"}, status=400)
+            if self._seen(update.get("update_id")):
+                return response.json({"ok": True})  # Telegram resent it: answered once
+            await self._handle(update, on_new_message)
+            return response.json({"ok": True})
+
+        return telegram_webhook
+
+    def _seen(self, update_id: Any) -> bool:
+        if not isinstance(update_id, int):
+            return False
+        if update_id in self._recent_updates:
+            return True
+        self._recent_updates[update_id] = None
+        while len(self._recent_updates) > RECENT_UPDATES:
+            self._recent_updates.popitem(last=False)
+        return False
+
+    async def _handle(self, update: dict[str, Any], on_new_message) -> None:
+        callback = update.get("callback_query")
+        message = update.get("message")
+        if isinstance(callback, dict):
+            message = callback.get("message") or {}
+            text = callback.get("data")
+            await self._acknowledge(callback.get("id"))
+        elif isinstance(message, dict):
+            text = message.get("text")
+        else:
+            return  # edited messages, channel posts, ...: nothing to answer
+        chat = message.get("chat") if isinstance(message, dict) else None
+        if not isinstance(chat, dict) or chat.get("type") != "private" or "id" not in chat:
+            return  # groups and channels are not for this
+        conversation_id = channel_sender_id("telegram", str(chat["id"]), self.config.pseudonym_key)
+        self.addresses.remember(conversation_id, Address("telegram", str(chat["id"])))
+        output = self.output()
+        if not isinstance(text, str) or not text.strip():
+            await output.send_response(conversation_id, {"text": texts()["text_only"]})
+            return
+        if text.strip() == "/start":  # Telegram's first message: the privacy notice first
+            text = START_PAYLOAD
+        await on_new_message(UserMessage(text, output, conversation_id, input_channel=self.name()))
+
+    async def _acknowledge(self, callback_id: Any) -> None:
+        """Telegram shows a spinner on the button until the press is answered."""
+        if not isinstance(callback_id, str):
+            return
+        try:
+            await self.api.call("answerCallbackQuery", {"callback_query_id": callback_id})
+        except ProviderError as error:
+            logger.warning("telegram: button press not acknowledged (%s)", error)
+
+
+async def set_webhook(config: Settings = settings) -> str:
+    """Registers TELEGRAM_WEBHOOK_URL with the secret token; returns the bot's username."""
+    if not (config.telegram_bot_token and config.telegram_secret_token):
+        raise SystemExit("Set TELEGRAM_BOT_TOKEN and TELEGRAM_SECRET_TOKEN in .env first.")
+    if not config.telegram_webhook_url.startswith("https://"):
+        raise SystemExit("TELEGRAM_WEBHOOK_URL must be the public https:// address.")
+    api = BotApi(config.telegram_api_url, config.telegram_bot_token)
+    me = await api.call("getMe", {})
+    await api.call(
+        "setWebhook",
+        {
+            "url": config.telegram_webhook_url,
+            "secret_token": config.telegram_secret_token,
+            "allowed_updates": ["message", "callback_query"],
+            "drop_pending_updates": True,
+        },
+    )
+    return me.get("username", "")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["set-webhook"]:
+        print("usage: python -m bot.messaging.telegram set-webhook", file=sys.stderr)
+        raise SystemExit(2)
+    username = asyncio.run(set_webhook())
+    print(f"Webhook set for @{username}: {settings.telegram_webhook_url}")

@@ -1,0 +1,188 @@
+"""SMS and WhatsApp through Twilio: POST /webhooks/twilio/webhook, answers through
+Twilio's Messages API.
+
+Every call must carry a valid `X-Twilio-Signature` (HMAC-SHA1 with the account's auth
+token over TWILIO_WEBHOOK_URL and the form fields, checked with Twilio's own
+RequestValidator); anything else gets 403. The phone number becomes `sms-<keyed hash>` or
+`whatsapp-<keyed hash>` and is never stored or logged. Buttons become numbered choices the
+relative answers with a digit; long answers are cut into parts of at most SMS_MAX_CHARS.
+The webhook answers with empty TwiML; the answers go out through the API, so a handler's
+message from the dashboard takes the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import parse_qs
+
+import aiohttp
+from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from twilio.request_validator import RequestValidator
+
+from bot.messaging.addresses import Address, AddressBook
+from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError
+from bot.messaging.rendering import chosen_payload, split_for_sms, texts, with_numbered_choices
+from bot.pseudonym import channel_sender_id
+from bot.settings import Settings, settings
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+WHATSAPP_PREFIX = "whatsapp:"
+MAX_BODY = 1600  # Twilio's limit for one message, SMS or WhatsApp
+TIMEOUT_SECONDS = 15
+RECENT_MESSAGES = 1000
+
+
+class MessagesApi:
+    """POST /2010-04-01/Accounts/<sid>/Messages.json at TWILIO_API_URL."""
+
+    def __init__(self, base_url: str, account_sid: str, auth_token: str) -> None:
+        self.url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self.auth = aiohttp.BasicAuth(account_sid, auth_token)
+
+    async def send(self, to: str, via: str, body: str) -> None:
+        timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout, auth=self.auth) as session,
+                session.post(self.url, data={"To": to, "From": via, "Body": body}) as reply,
+            ):
+                if reply.status >= 400:
+                    details = await reply.json(content_type=None)
+                    code = details.get("code") if isinstance(details, dict) else None
+                    raise ProviderError(f"Twilio answered {reply.status} (code {code})")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise ProviderError(type(error).__name__) from None
+
+
+class TwilioOutput(MessagingOutput):
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    def __init__(self, addresses: AddressBook, api: MessagesApi, sms_max_chars: int) -> None:
+        super().__init__(addresses)
+        self.api = api
+        self.sms_max_chars = sms_max_chars
+
+    async def deliver(self, address: Address, text: str, buttons: list[dict[str, str]]) -> None:
+        body = with_numbered_choices(text, buttons)
+        limit = self.sms_max_chars if address.channel == "sms" else MAX_BODY
+        for part in split_for_sms(body, min(limit, MAX_BODY)):
+            await self.api.send(address.to, address.via, part)
+
+
+class TwilioInput(MessagingInput):
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TwilioInput:
+        return cls(settings)
+
+    def __init__(self, config: Settings) -> None:
+        self.config = config
+        self.api = MessagesApi(
+            config.twilio_api_url, config.twilio_account_sid, config.twilio_auth_token
+        )
+        self.validator = RequestValidator(config.twilio_auth_token)
+        self.addresses = AddressBook(config.messaging_address_hours * 3600)
+        self._recent_messages: OrderedDict[str, None] = OrderedDict()
+
+    def output(self) -> TwilioOutput:
+        return TwilioOutput(self.addresses, self.api, self.config.sms_max_chars)
+
+    @property
+    def configured(self) -> bool:
+        config = self.config
+        return all((config.twilio_account_sid, config.twilio_auth_token, config.twilio_webhook_url))
+
+    def blueprint(self, on_new_message) -> Blueprint:
+        twilio_webhook = Blueprint("twilio_webhook", __name__)
+
+        @twilio_webhook.route("/", methods=["GET"])
+        async def health(_: Request):
+            return response.json({"status": "ok" if self.configured else "not configured"})
+
+        @twilio_webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request):
+            if not self.configured:
+                return response.json({"error": "Twilio is not configured"}, status=404)
+            fields = _form_fields(request)
+            signature = request.headers.get(SIGNATURE_HEADER, "")
+            if not signature or not self.validator.validate(
+                self.config.twilio_webhook_url, fields, signature
+            ):
+                return response.json({"error": "invalid signature"}, status=403)
+            sender, ours = fields.get("From", ""), fields.get("To", "")
+            if not sender or not ours:
+                return response.json({"error": "From and To are required"}, status=400)
+            if not self._seen(fields.get("MessageSid")):
+                await self._handle(request, fields, sender, ours, on_new_message)
+            return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        return twilio_webhook
+
+    def _seen(self, message_sid: Any) -> bool:
+        """Twilio retries a webhook it got no answer to; each message is answered once."""
+        if not isinstance(message_sid, str) or not message_sid:
+            return False
+        if message_sid in self._recent_messages:
+            return True
+        self._recent_messages[message_sid] = None
+        while len(self._recent_messages) > RECENT_MESSAGES:
+            self._recent_messages.popitem(last=False)
+        return False
+
+    async def _handle(self, request, fields, sender: str, ours: str, on_new_message) -> None:
+        channel = "whatsapp" if sender.startswith(WHATSAPP_PREFIX) else "sms"
+        conversation_id = channel_sender_id(channel, sender, self.config.pseudonym_key)
+        self.addresses.remember(conversation_id, Address(channel, sender, ours))
+        output = self.output()
+        text = fields.get("Body", "")
+        if not text.strip():
+            await output.send_response(conversation_id, {"text": texts()["text_only"]})
+            return
+        offered = await _buttons_last_offered(request, conversation_id)
+        text = chosen_payload(text, offered) or text
+        await on_new_message(UserMessage(text, output, conversation_id, input_channel=self.name()))
+
+
+def _form_fields(request: Request) -> dict[str, str]:
+    """The form fields with empty ones kept: Twilio signs them too (an empty Body)."""
+    try:
+        parsed = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return {}
+    return {name: values[0] for name, values in parsed.items()}
+
+
+async def _buttons_last_offered(request: Request, conversation_id: str) -> list[dict[str, str]]:
+    """The buttons of the bot's answer since the relative last wrote, read from the
+    tracker store: a digit means the same whichever Rasa server receives it."""
+    agent = getattr(request.app.ctx, "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return []
+    tracker = await agent.tracker_store.retrieve(conversation_id)
+    if tracker is None:
+        return []
+    buttons: list[dict[str, str]] = []
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered) and event.data.get("buttons"):
+            buttons = [
+                {"title": str(button.get("title")), "payload": str(button.get("payload"))}
+                for button in event.data["buttons"]
+                if isinstance(button, dict) and button.get("payload")
+            ]
+            break
+    return buttons
