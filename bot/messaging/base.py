@@ -14,6 +14,7 @@ Rasa gives it, and sends every kind of answer as text plus buttons: a handler's 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
@@ -56,11 +57,39 @@ class MessagingOutput(OutputChannel):
         raise NotImplementedError
 
 
+class SeenOnce:
+    """The last `size` delivery ids (Telegram's update_id, Twilio's MessageSid): providers
+    resend a webhook call they are unsure about, and each message is answered once."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self._ids: OrderedDict[Any, None] = OrderedDict()
+
+    def seen(self, delivery_id: Any) -> bool:
+        if not isinstance(delivery_id, int | str) or isinstance(delivery_id, bool):
+            return False  # missing or malformed: answered, not remembered
+        if delivery_id == "":
+            return False
+        if delivery_id in self._ids:
+            return True
+        self._ids[delivery_id] = None
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return False
+
+
 class MessagingInput(InputChannel):
-    """An input channel whose output channel can be made again from its address book, so
-    Rasa's `output_channel=latest` (the dashboard's handoff) reaches the relative."""
+    """An input channel configured from bot.settings (credentials.yml only names it),
+    whose output channel can be made again from its address book, so Rasa's
+    `output_channel=latest` (the dashboard's handoff) reaches the relative."""
 
     addresses: AddressBook
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> MessagingInput:
+        from bot.settings import settings
+
+        return cls(settings)
 
     def output(self) -> MessagingOutput:
         raise NotImplementedError

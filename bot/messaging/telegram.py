@@ -15,7 +15,6 @@ import asyncio
 import hmac
 import logging
 import sys
-from collections import OrderedDict
 from typing import Any
 
 import aiohttp
@@ -24,7 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.messaging.addresses import Address, AddressBook
-from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError
+from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError, SeenOnce
 from bot.messaging.rendering import texts
 from bot.pseudonym import channel_sender_id
 from bot.settings import Settings, settings
@@ -36,7 +35,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096  # Telegram's limit for one message
 MAX_CALLBACK_DATA = 64  # bytes
 TIMEOUT_SECONDS = 15
-RECENT_UPDATES = 1000
 
 
 class BotApi:
@@ -99,15 +97,11 @@ class TelegramInput(MessagingInput):
     def name(cls) -> str:
         return "telegram"
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
-        return cls(settings)
-
     def __init__(self, config: Settings) -> None:
         self.config = config
         self.api = BotApi(config.telegram_api_url, config.telegram_bot_token)
         self.addresses = AddressBook(config.messaging_address_hours * 3600)
-        self._recent_updates: OrderedDict[int, None] = OrderedDict()
+        self.deliveries = SeenOnce()
 
     def output(self) -> TelegramOutput:
         return TelegramOutput(self.addresses, self.api)
@@ -136,22 +130,12 @@ class TelegramInput(MessagingInput):
                 update = None
             if not isinstance(update, dict):
                 return response.json({"error": "the body must be a Telegram Update"}, status=400)
-            if self._seen(update.get("update_id")):
+            if self.deliveries.seen(update.get("update_id")):
                 return response.json({"ok": True})  # Telegram resent it: answered once
             await self._handle(update, on_new_message)
             return response.json({"ok": True})
 
         return telegram_webhook
-
-    def _seen(self, update_id: Any) -> bool:
-        if not isinstance(update_id, int):
-            return False
-        if update_id in self._recent_updates:
-            return True
-        self._recent_updates[update_id] = None
-        while len(self._recent_updates) > RECENT_UPDATES:
-            self._recent_updates.popitem(last=False)
-        return False
 
     async def _handle(self, update: dict[str, Any], on_new_message) -> None:
         callback = update.get("callback_query")

@@ -13,8 +13,6 @@ message from the dashboard takes the same way.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
-from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -25,10 +23,10 @@ from sanic.request import Request
 from twilio.request_validator import RequestValidator
 
 from bot.messaging.addresses import Address, AddressBook
-from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError
+from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError, SeenOnce
 from bot.messaging.rendering import chosen_payload, split_for_sms, texts, with_numbered_choices
 from bot.pseudonym import channel_sender_id
-from bot.settings import Settings, settings
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +35,6 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 WHATSAPP_PREFIX = "whatsapp:"
 MAX_BODY = 1600  # Twilio's limit for one message, SMS or WhatsApp
 TIMEOUT_SECONDS = 15
-RECENT_MESSAGES = 1000
 
 
 class MessagesApi:
@@ -84,10 +81,6 @@ class TwilioInput(MessagingInput):
     def name(cls) -> str:
         return "twilio"
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> TwilioInput:
-        return cls(settings)
-
     def __init__(self, config: Settings) -> None:
         self.config = config
         self.api = MessagesApi(
@@ -95,7 +88,7 @@ class TwilioInput(MessagingInput):
         )
         self.validator = RequestValidator(config.twilio_auth_token)
         self.addresses = AddressBook(config.messaging_address_hours * 3600)
-        self._recent_messages: OrderedDict[str, None] = OrderedDict()
+        self.deliveries = SeenOnce()
 
     def output(self) -> TwilioOutput:
         return TwilioOutput(self.addresses, self.api, self.config.sms_max_chars)
@@ -125,22 +118,11 @@ class TwilioInput(MessagingInput):
             sender, ours = fields.get("From", ""), fields.get("To", "")
             if not sender or not ours:
                 return response.json({"error": "From and To are required"}, status=400)
-            if not self._seen(fields.get("MessageSid")):
+            if not self.deliveries.seen(fields.get("MessageSid")):
                 await self._handle(request, fields, sender, ours, on_new_message)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         return twilio_webhook
-
-    def _seen(self, message_sid: Any) -> bool:
-        """Twilio retries a webhook it got no answer to; each message is answered once."""
-        if not isinstance(message_sid, str) or not message_sid:
-            return False
-        if message_sid in self._recent_messages:
-            return True
-        self._recent_messages[message_sid] = None
-        while len(self._recent_messages) > RECENT_MESSAGES:
-            self._recent_messages.popitem(last=False)
-        return False
 
     async def _handle(self, request, fields, sender: str, ours: str, on_new_message) -> None:
         channel = "whatsapp" if sender.startswith(WHATSAPP_PREFIX) else "sms"

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from bot.messaging.addresses import Address, AddressBook
+from bot.messaging.base import SeenOnce
 from bot.messaging.rendering import (
     buttons_of,
     chosen_payload,
@@ -98,3 +99,13 @@ def test_the_address_book_forgets_after_its_time():
     assert book.lookup("sms-abc") == Address("sms", "+46701234567", "+46700000001")
     time.sleep(0.3)
     assert book.lookup("sms-abc") is None and len(book) == 0
+
+
+def test_a_delivery_is_answered_once_and_odd_ids_are_not_remembered():
+    deliveries = SeenOnce(size=2)
+    assert deliveries.seen(1) is False and deliveries.seen(1) is True
+    assert deliveries.seen("SM1") is False and deliveries.seen("SM1") is True
+    deliveries.seen(3)  # the oldest is forgotten beyond `size`
+    assert deliveries.seen(1) is False
+    for odd in (None, "", True, {"x": 1}, [1]):
+        assert deliveries.seen(odd) is False and deliveries.seen(odd) is False
