@@ -20,6 +20,7 @@ from typing import Any
 from rasa.core.channels.channel import InputChannel, OutputChannel
 
 from bot.messaging.addresses import Address, AddressBook
+from bot.messaging.errors import NOT_DELIVERED, UNREACHABLE
 from bot.messaging.rendering import buttons_of, message_text
 
 logger = logging.getLogger(__name__)
@@ -29,26 +30,37 @@ class ProviderError(RuntimeError):
     """The provider refused or could not be reached; never carries text or addresses."""
 
 
+class RelativeUnreachable(ProviderError):
+    """No address for the conversation in this process's memory (it expired, or the
+    server restarted since the relative last wrote)."""
+
+
 class MessagingOutput(OutputChannel):
-    def __init__(self, addresses: AddressBook) -> None:
+    """`strict`: for messages Rasa's API sends (a handler's, from the dashboard), a message
+    that cannot be delivered raises, so the API call fails and the handler is told. In a
+    webhook call it is logged instead: failing the call would make the provider resend."""
+
+    def __init__(self, addresses: AddressBook, strict: bool = False) -> None:
         self.addresses = addresses
+        self.strict = strict
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         text, buttons = message_text(message), buttons_of(message)
         if not text and not buttons:
             return  # images, attachments and custom data have no place here
         address = self.addresses.lookup(recipient_id)
-        if address is None:
-            logger.warning(
-                "%s: no address for the conversation (it is kept in memory only); "
-                "the message was not sent",
-                self.name(),
-            )
-            return
         try:
+            if address is None:
+                raise RelativeUnreachable(UNREACHABLE)
             await self.deliver(address, text, buttons)
+        except RelativeUnreachable:
+            logger.warning("%s: no address for the conversation in memory", self.name())
+            if self.strict:
+                raise
         except ProviderError as error:
             logger.error("%s: message not delivered (%s)", self.name(), error)
+            if self.strict:
+                raise ProviderError(NOT_DELIVERED) from None
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
@@ -91,8 +103,8 @@ class MessagingInput(InputChannel):
 
         return cls(settings)
 
-    def output(self) -> MessagingOutput:
+    def output(self, strict: bool = False) -> MessagingOutput:
         raise NotImplementedError
 
     def get_output_channel(self) -> OutputChannel | None:
-        return self.output()
+        return self.output(strict=True)  # Rasa's API: the dashboard's handoff

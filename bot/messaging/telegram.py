@@ -79,8 +79,8 @@ class TelegramOutput(MessagingOutput):
     def name(cls) -> str:
         return "telegram"
 
-    def __init__(self, addresses: AddressBook, api: BotApi) -> None:
-        super().__init__(addresses)
+    def __init__(self, addresses: AddressBook, api: BotApi, strict: bool = False) -> None:
+        super().__init__(addresses, strict)
         self.api = api
 
     async def deliver(self, address: Address, text: str, buttons: list[dict[str, str]]) -> None:
@@ -103,8 +103,8 @@ class TelegramInput(MessagingInput):
         self.addresses = AddressBook(config.messaging_address_hours * 3600)
         self.deliveries = SeenOnce()
 
-    def output(self) -> TelegramOutput:
-        return TelegramOutput(self.addresses, self.api)
+    def output(self, strict: bool = False) -> TelegramOutput:
+        return TelegramOutput(self.addresses, self.api, strict)
 
     @property
     def configured(self) -> bool:

@@ -64,8 +64,10 @@ class TwilioOutput(MessagingOutput):
     def name(cls) -> str:
         return "twilio"
 
-    def __init__(self, addresses: AddressBook, api: MessagesApi, sms_max_chars: int) -> None:
-        super().__init__(addresses)
+    def __init__(
+        self, addresses: AddressBook, api: MessagesApi, sms_max_chars: int, strict: bool = False
+    ) -> None:
+        super().__init__(addresses, strict)
         self.api = api
         self.sms_max_chars = sms_max_chars
 
@@ -90,8 +92,8 @@ class TwilioInput(MessagingInput):
         self.addresses = AddressBook(config.messaging_address_hours * 3600)
         self.deliveries = SeenOnce()
 
-    def output(self) -> TwilioOutput:
-        return TwilioOutput(self.addresses, self.api, self.config.sms_max_chars)
+    def output(self, strict: bool = False) -> TwilioOutput:
+        return TwilioOutput(self.addresses, self.api, self.config.sms_max_chars, strict)
 
     @property
     def configured(self) -> bool:

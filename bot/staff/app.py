@@ -89,6 +89,9 @@ def create_app(config: Settings) -> Sanic:
     secure_cookie = config.dashboard_url.startswith("https://")
     app.static("/static", str(HERE / "static"))
 
+    # The same words the pages show, for the live view's script (templates/labels.html).
+    problem_texts = pages.get_template("labels.html").module.problem_text
+
     def render(
         request: Request, name: str, http_status: int = 200, **values
     ) -> response.HTTPResponse:
@@ -316,7 +319,10 @@ def create_app(config: Settings) -> Sanic:
     def back_to(request: Request, escalation_id: int, problem: str | None = None):
         if request.headers.get("accept", "").startswith("application/json"):
             status = 200 if problem is None else 409
-            return response.json({"ok": problem is None, "problem": problem}, status=status)
+            message = problem_texts.get(problem) if problem else None
+            return response.json(
+                {"ok": problem is None, "problem": problem, "message": message}, status=status
+            )
         return to_detail(escalation_id, problem)
 
     @app.post("/escalations/<escalation_id:int>/handoff/join")

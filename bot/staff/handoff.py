@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.messaging.errors import NOT_DELIVERED, UNREACHABLE
 from bot.rasa_client import service_token
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,14 @@ class HandoffError(RuntimeError):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+def _why_refused(body: str) -> str:
+    """A messaging relative who cannot be reached is told apart (bot/messaging/base.py)."""
+    for code in (UNREACHABLE, NOT_DELIVERED):
+        if code in body:
+            return code
+    return "rasa_refused"
 
 
 class RasaConversations:
@@ -75,7 +84,7 @@ class RasaConversations:
             ):
                 if response.status >= 400:
                     logger.error("Rasa refused a handoff call: HTTP %s", response.status)
-                    raise HandoffError("rasa_refused")
+                    raise HandoffError(_why_refused(await response.text()))
         except (aiohttp.ClientError, TimeoutError) as error:
             logger.error("Rasa not reachable for a handoff call: %s", type(error).__name__)
             raise HandoffError("rasa_unreachable") from error

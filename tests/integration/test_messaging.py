@@ -20,7 +20,7 @@ from bot.messaging.rendering import split_for_sms, texts
 from bot.messaging.telegram import set_webhook
 from bot.pseudonym import channel_sender_id
 from bot.settings import Settings
-from bot.staff.handoff import RasaConversations
+from bot.staff.handoff import HandoffError, RasaConversations
 from tests.integration.conftest import (
     TEST_JWT_SECRET,
     TEST_PSEUDONYM_KEY,
@@ -159,6 +159,40 @@ def test_a_telegram_conversation_with_an_escalation_a_handoff_and_deletion(bot, 
 
     # The chat id was never written down: not in the tracker store, the escalations, the logs.
     assert_nowhere(bot, str(chat_id))
+
+
+def bot_texts(bot, conversation: str) -> list[str]:
+    reply = bot.request(f"/conversations/{conversation}/tracker", token=admin_token())
+    return [event["text"] for event in reply.body["events"] if event["event"] == "bot"]
+
+
+def test_a_handler_is_told_when_a_messaging_relative_cannot_be_reached(bot, messaging_apis):
+    apis = messaging_apis
+    chat_id = new_chat(apis)
+    conversation = channel_sender_id("telegram", str(chat_id), TEST_PSEUDONYM_KEY)
+    telegram_turn(bot, apis, chat_id, "hej")
+    rasa = RasaConversations(bot.url, TEST_JWT_SECRET)
+
+    # Telegram refuses (the relative blocked the bot or deleted the chat).
+    apis.telegram_chats.discard(chat_id)
+    with pytest.raises(HandoffError) as refused:
+        run(rasa.send_staff_message(conversation, STAFF_MESSAGE))
+    assert refused.value.code == "not_delivered"
+    assert STAFF_MESSAGE not in bot_texts(bot, conversation)  # not shown as sent
+    apis.telegram_chats.add(chat_id)
+
+    # After a restart the address is gone from memory: the handler is told so.
+    bot.processes.stop_one("rasa")
+    bot.processes.start_one("rasa")
+    with pytest.raises(HandoffError) as unreachable:
+        run(rasa.send_staff_message(conversation, STAFF_MESSAGE))
+    assert unreachable.value.code == "relative_unreachable"
+
+    # Once the relative writes again, the handler reaches them.
+    telegram_turn(bot, apis, chat_id, "hallå, är någon där?")
+    start = apis.telegram.count()
+    run(rasa.send_staff_message(conversation, STAFF_MESSAGE))
+    assert apis.telegram.wait_for(start, "sendMessage", lambda call: STAFF_MESSAGE in call["text"])
 
 
 def test_telegram_odd_updates(bot, messaging_apis):

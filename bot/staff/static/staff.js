@@ -149,7 +149,8 @@ function startHandoffForm(form, csrf) {
       textarea.focus();
     } else {
       const notice = document.getElementById("presence");
-      notice.textContent = "Meddelandet kunde inte skickas. Försök igen.";
+      const answer = await response.json().catch(() => ({}));
+      notice.textContent = answer.message || "Meddelandet kunde inte skickas. Försök igen.";
     }
   });
 }
