@@ -103,9 +103,14 @@ def test_telegram_calls_without_the_secret_token_are_rejected(bot, messaging_api
     assert user_texts(bot, conversation) == []
 
 
-def user_texts(bot, conversation: str) -> list[str]:
+def tracker_texts(bot, conversation: str, kind: str) -> list[str]:
+    """The texts of the conversation's `kind` ("user" or "bot") events in Rasa's tracker."""
     reply = bot.request(f"/conversations/{conversation}/tracker", token=admin_token())
-    return [event["text"] for event in reply.body["events"] if event["event"] == "user"]
+    return [event["text"] for event in reply.body["events"] if event["event"] == kind]
+
+
+def user_texts(bot, conversation: str) -> list[str]:
+    return tracker_texts(bot, conversation, "user")
 
 
 def test_a_telegram_conversation_with_an_escalation_a_handoff_and_deletion(bot, messaging_apis):
@@ -161,11 +166,6 @@ def test_a_telegram_conversation_with_an_escalation_a_handoff_and_deletion(bot, 
     assert_nowhere(bot, str(chat_id))
 
 
-def bot_texts(bot, conversation: str) -> list[str]:
-    reply = bot.request(f"/conversations/{conversation}/tracker", token=admin_token())
-    return [event["text"] for event in reply.body["events"] if event["event"] == "bot"]
-
-
 def test_a_handler_is_told_when_a_messaging_relative_cannot_be_reached(bot, messaging_apis):
     apis = messaging_apis
     chat_id = new_chat(apis)
@@ -178,7 +178,7 @@ def test_a_handler_is_told_when_a_messaging_relative_cannot_be_reached(bot, mess
     with pytest.raises(HandoffError) as refused:
         run(rasa.send_staff_message(conversation, STAFF_MESSAGE))
     assert refused.value.code == "not_delivered"
-    assert STAFF_MESSAGE not in bot_texts(bot, conversation)  # not shown as sent
+    assert STAFF_MESSAGE not in tracker_texts(bot, conversation, "bot")  # not shown as sent
     apis.telegram_chats.add(chat_id)
 
     # After a restart the address is gone from memory: the handler is told so.
