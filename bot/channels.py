@@ -13,6 +13,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from bot.pseudonym import conversation_ref, is_web_session_id, new_web_session_id
+from bot.staff.handoff import is_from_staff
 from bot.widget.routes import add_widget_routes
 
 logger = logging.getLogger(__name__)
@@ -56,8 +57,7 @@ class StaffAwareSocketIOOutput(SocketIOOutput):
     `{"text": ..., "sender": "staff"}`, so the widget can show it as a person's."""
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        custom = message.get("custom")
-        if isinstance(custom, dict) and custom.get("sender") == "staff" and message.get("text"):
+        if is_from_staff(message) and message.get("text"):
             await self._send_message(recipient_id, {"text": message["text"], "sender": "staff"})
             return
         await super().send_response(recipient_id, message)

@@ -64,6 +64,14 @@ def _die_with_parent() -> None:
         pass
 
 
+def _wait_or_kill(process: subprocess.Popen, grace_seconds: float) -> None:
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 SERVER_MODULES = {"staff": ["bot.staff"], "demo": ["bot.widget.demo"]}
 
 
@@ -110,33 +118,32 @@ class ServerProcesses:
         )
 
     def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-        self.processes["actions"] = self._spawn("actions")
-        self.processes["rasa"] = self._spawn("rasa")
-        checks = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/"}
-        if self.with_staff:
-            self.processes["staff"] = self._spawn("staff")
-            checks["staff"] = f"{self.staff_url}/health"
-        if self.with_demo:
-            self.processes["demo"] = self._spawn("demo")
-            checks["demo"] = f"{self.demo_url}/"
-        self._wait_for(checks, timeout)
+        names = ["actions", "rasa"]
+        names += ["staff"] if self.with_staff else []
+        names += ["demo"] if self.with_demo else []
+        for name in names:
+            self.processes[name] = self._spawn(name)
+        self._wait_for({name: self._health_url(name) for name in names}, timeout)
 
     def start_one(self, name: str, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
         """Starts a server stopped with stop_one again, on the same port (tests: the
         widget reconnects after the Rasa server restarts)."""
         self.processes[name] = self._spawn(name)
-        url = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/"}[name]
-        self._wait_for({name: url}, timeout)
+        self._wait_for({name: self._health_url(name)}, timeout)
 
     def stop_one(self, name: str, grace_seconds: float = 15) -> None:
         process = self.processes[name]
         if process.poll() is None:
             process.terminate()
-            try:
-                process.wait(timeout=grace_seconds)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _wait_or_kill(process, grace_seconds)
+
+    def _health_url(self, name: str) -> str:
+        return {
+            "actions": f"{self.action_url}/health",
+            "rasa": f"{self.rasa_url}/",
+            "staff": f"{self.staff_url}/health",
+            "demo": f"{self.demo_url}/",
+        }[name]
 
     def _wait_for(self, checks: dict[str, str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -163,11 +170,7 @@ class ServerProcesses:
             if process.poll() is None:
                 process.terminate()
         for process in self.processes.values():
-            try:
-                process.wait(timeout=grace_seconds)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _wait_or_kill(process, grace_seconds)
 
     def __enter__(self) -> ServerProcesses:
         self.start()

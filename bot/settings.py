@@ -45,7 +45,7 @@ def _database_url(url: str) -> str:
 
 
 def _comma_separated(value: str) -> tuple[str, ...]:
-    return tuple(item.strip().rstrip("/") for item in value.split(",") if item.strip())
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,10 @@ class Settings:
             staff_port=int(_get("STAFF_PORT", "8080")),
             socket_redis_url=_get("SOCKET_REDIS_URL", ""),
             staff_time_zone=_get("STAFF_TIME_ZONE", "Europe/Stockholm"),
-            widget_origins=_comma_separated(_get("WIDGET_ORIGINS", "")),
+            # An origin has no path: "https://www.kommun.se/" is "https://www.kommun.se".
+            widget_origins=tuple(
+                origin.rstrip("/") for origin in _comma_separated(_get("WIDGET_ORIGINS", ""))
+            ),
             widget_exit_url=_get("WIDGET_EXIT_URL", "https://www.smhi.se/"),
             bot_public_url=_get(
                 "BOT_PUBLIC_URL", f"http://127.0.0.1:{_get('RASA_PORT', '5005')}"

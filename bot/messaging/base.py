@@ -17,11 +17,15 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.messaging.addresses import Address, AddressBook
 from bot.messaging.errors import NOT_DELIVERED, UNREACHABLE
-from bot.messaging.rendering import buttons_of, message_text
+from bot.messaging.rendering import buttons_of, message_text, texts
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +53,13 @@ class MessagingOutput(OutputChannel):
         if not text and not buttons:
             return  # images, attachments and custom data have no place here
         address = self.addresses.lookup(recipient_id)
-        try:
-            if address is None:
-                raise RelativeUnreachable(UNREACHABLE)
-            await self.deliver(address, text, buttons)
-        except RelativeUnreachable:
+        if address is None:
             logger.warning("%s: no address for the conversation in memory", self.name())
             if self.strict:
-                raise
+                raise RelativeUnreachable(UNREACHABLE)
+            return
+        try:
+            await self.deliver(address, text, buttons)
         except ProviderError as error:
             logger.error("%s: message not delivered (%s)", self.name(), error)
             if self.strict:
@@ -93,9 +96,15 @@ class SeenOnce:
 class MessagingInput(InputChannel):
     """An input channel configured from bot.settings (credentials.yml only names it),
     whose output channel can be made again from its address book, so Rasa's
-    `output_channel=latest` (the dashboard's handoff) reaches the relative."""
+    `output_channel=latest` (the dashboard's handoff) reaches the relative.
 
-    addresses: AddressBook
+    A subclass gives `configured`, `output()` and the webhook route; `webhook_blueprint()`
+    makes its blueprint with the health route, and `pass_on()` hands a message to Rasa."""
+
+    def __init__(self, config: Settings) -> None:
+        self.config = config
+        self.addresses = AddressBook(config.messaging_address_hours * 3600)
+        self.deliveries = SeenOnce()
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> MessagingInput:
@@ -103,8 +112,41 @@ class MessagingInput(InputChannel):
 
         return cls(settings)
 
+    @property
+    def configured(self) -> bool:
+        raise NotImplementedError
+
     def output(self, strict: bool = False) -> MessagingOutput:
         raise NotImplementedError
 
     def get_output_channel(self) -> OutputChannel | None:
         return self.output(strict=True)  # Rasa's API: the dashboard's handoff
+
+    def webhook_blueprint(self) -> Blueprint:
+        blueprint = Blueprint(f"{self.name()}_webhook", __name__)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request):
+            return response.json({"status": "ok" if self.configured else "not configured"})
+
+        return blueprint
+
+    def not_configured(self) -> HTTPResponse:
+        return response.json({"error": f"{self.name()} is not configured"}, status=404)
+
+    async def pass_on(
+        self, conversation_id: str, address: Address, text: Any, on_new_message, request=None
+    ) -> None:
+        """Remembers where to answer, and gives the text to Rasa; a message without text
+        (a picture, a sticker) gets a polite request for words instead."""
+        self.addresses.remember(conversation_id, address)
+        output = self.output()
+        if not isinstance(text, str) or not text.strip():
+            await output.send_response(conversation_id, {"text": texts()["text_only"]})
+            return
+        text = await self.translate(text, conversation_id, request)
+        await on_new_message(UserMessage(text, output, conversation_id, input_channel=self.name()))
+
+    async def translate(self, text: str, conversation_id: str, request) -> str:
+        """What the channel's text means to the bot (a Telegram command, a chosen number)."""
+        return text

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from bot.settings import PROJECT_ROOT
+from bot.staff.handoff import is_from_staff
 
 TEXTS_FILE = PROJECT_ROOT / "data/messaging.yml"
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
@@ -18,11 +19,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
 @cache
 def texts() -> dict[str, str]:
     return yaml.safe_load(TEXTS_FILE.read_text(encoding="utf-8"))["messaging"]
-
-
-def is_from_staff(message: dict[str, Any]) -> bool:
-    custom = message.get("custom")
-    return isinstance(custom, dict) and custom.get("sender") == "staff"
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -85,21 +81,23 @@ def _pieces(text: str, limit: int) -> list[str]:
         if len(paragraph) <= limit:
             pieces.append(paragraph)
             continue
-        pieces.extend(_fill(_SENTENCE_END.split(paragraph), limit, " "))
+        pieces.extend(_fill(_SENTENCE_END.split(paragraph), limit))
     return pieces
 
 
-def _fill(units: list[str], limit: int, glue: str) -> list[str]:
+def _fill(units: list[str], limit: int) -> list[str]:
+    """Units joined by spaces into pieces of at most `limit`; a unit too long is split into
+    words, and a word too long is cut."""
     out: list[str] = []
     for unit in units:
         if len(unit) > limit:
-            if glue == " " and " " in unit:
-                out.extend(_fill(unit.split(" "), limit, " "))
-                continue
-            out.extend(unit[start : start + limit] for start in range(0, len(unit), limit))
+            if " " in unit:
+                out.extend(_fill(unit.split(" "), limit))
+            else:
+                out.extend(unit[start : start + limit] for start in range(0, len(unit), limit))
             continue
-        if out and len(out[-1]) + len(glue) + len(unit) <= limit:
-            out[-1] += glue + unit
+        if out and len(out[-1]) + 1 + len(unit) <= limit:
+            out[-1] += " " + unit
         else:
             out.append(unit)
     return out

@@ -18,13 +18,11 @@ import sys
 from typing import Any
 
 import aiohttp
-from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.messaging.addresses import Address, AddressBook
-from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError, SeenOnce
-from bot.messaging.rendering import texts
+from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError
 from bot.pseudonym import channel_sender_id
 from bot.settings import Settings, settings
 from bot.widget.assets import START_PAYLOAD
@@ -98,10 +96,8 @@ class TelegramInput(MessagingInput):
         return "telegram"
 
     def __init__(self, config: Settings) -> None:
-        self.config = config
+        super().__init__(config)
         self.api = BotApi(config.telegram_api_url, config.telegram_bot_token)
-        self.addresses = AddressBook(config.messaging_address_hours * 3600)
-        self.deliveries = SeenOnce()
 
     def output(self, strict: bool = False) -> TelegramOutput:
         return TelegramOutput(self.addresses, self.api, strict)
@@ -111,16 +107,12 @@ class TelegramInput(MessagingInput):
         return bool(self.config.telegram_bot_token and self.config.telegram_secret_token)
 
     def blueprint(self, on_new_message) -> Blueprint:
-        telegram_webhook = Blueprint("telegram_webhook", __name__)
-
-        @telegram_webhook.route("/", methods=["GET"])
-        async def health(_: Request):
-            return response.json({"status": "ok" if self.configured else "not configured"})
+        telegram_webhook = self.webhook_blueprint()
 
         @telegram_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request):
             if not self.configured:
-                return response.json({"error": "Telegram is not configured"}, status=404)
+                return self.not_configured()
             given = request.headers.get(SECRET_HEADER, "")
             if not hmac.compare_digest(given.encode(), self.config.telegram_secret_token.encode()):
                 return response.json({"error": "unauthorized"}, status=401)
@@ -152,14 +144,12 @@ class TelegramInput(MessagingInput):
         if not isinstance(chat, dict) or chat.get("type") != "private" or "id" not in chat:
             return  # groups and channels are not for this
         conversation_id = channel_sender_id("telegram", str(chat["id"]), self.config.pseudonym_key)
-        self.addresses.remember(conversation_id, Address("telegram", str(chat["id"])))
-        output = self.output()
-        if not isinstance(text, str) or not text.strip():
-            await output.send_response(conversation_id, {"text": texts()["text_only"]})
-            return
-        if text.strip() == "/start":  # Telegram's first message: the privacy notice first
-            text = START_PAYLOAD
-        await on_new_message(UserMessage(text, output, conversation_id, input_channel=self.name()))
+        address = Address("telegram", str(chat["id"]))
+        await self.pass_on(conversation_id, address, text, on_new_message)
+
+    async def translate(self, text: str, conversation_id: str, request) -> str:
+        # Telegram's first message: the privacy notice first.
+        return START_PAYLOAD if text.strip() == "/start" else text
 
     async def _acknowledge(self, callback_id: Any) -> None:
         """Telegram shows a spinner on the button until the press is answered."""

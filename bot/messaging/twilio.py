@@ -16,15 +16,19 @@ import logging
 from urllib.parse import parse_qs
 
 import aiohttp
-from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from twilio.request_validator import RequestValidator
 
 from bot.messaging.addresses import Address, AddressBook
-from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError, SeenOnce
-from bot.messaging.rendering import chosen_payload, split_for_sms, texts, with_numbered_choices
+from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError
+from bot.messaging.rendering import (
+    buttons_of,
+    chosen_payload,
+    split_for_sms,
+    with_numbered_choices,
+)
 from bot.pseudonym import channel_sender_id
 from bot.settings import Settings
 
@@ -84,13 +88,11 @@ class TwilioInput(MessagingInput):
         return "twilio"
 
     def __init__(self, config: Settings) -> None:
-        self.config = config
+        super().__init__(config)
         self.api = MessagesApi(
             config.twilio_api_url, config.twilio_account_sid, config.twilio_auth_token
         )
         self.validator = RequestValidator(config.twilio_auth_token)
-        self.addresses = AddressBook(config.messaging_address_hours * 3600)
-        self.deliveries = SeenOnce()
 
     def output(self, strict: bool = False) -> TwilioOutput:
         return TwilioOutput(self.addresses, self.api, self.config.sms_max_chars, strict)
@@ -101,16 +103,12 @@ class TwilioInput(MessagingInput):
         return all((config.twilio_account_sid, config.twilio_auth_token, config.twilio_webhook_url))
 
     def blueprint(self, on_new_message) -> Blueprint:
-        twilio_webhook = Blueprint("twilio_webhook", __name__)
-
-        @twilio_webhook.route("/", methods=["GET"])
-        async def health(_: Request):
-            return response.json({"status": "ok" if self.configured else "not configured"})
+        twilio_webhook = self.webhook_blueprint()
 
         @twilio_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request):
             if not self.configured:
-                return response.json({"error": "Twilio is not configured"}, status=404)
+                return self.not_configured()
             fields = _form_fields(request)
             signature = request.headers.get(SIGNATURE_HEADER, "")
             if not signature or not self.validator.validate(
@@ -121,23 +119,19 @@ class TwilioInput(MessagingInput):
             if not sender or not ours:
                 return response.json({"error": "From and To are required"}, status=400)
             if not self.deliveries.seen(fields.get("MessageSid")):
-                await self._handle(request, fields, sender, ours, on_new_message)
+                channel = "whatsapp" if sender.startswith(WHATSAPP_PREFIX) else "sms"
+                conversation_id = channel_sender_id(channel, sender, self.config.pseudonym_key)
+                address = Address(channel, sender, ours)
+                body = fields.get("Body", "")
+                await self.pass_on(conversation_id, address, body, on_new_message, request)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         return twilio_webhook
 
-    async def _handle(self, request, fields, sender: str, ours: str, on_new_message) -> None:
-        channel = "whatsapp" if sender.startswith(WHATSAPP_PREFIX) else "sms"
-        conversation_id = channel_sender_id(channel, sender, self.config.pseudonym_key)
-        self.addresses.remember(conversation_id, Address(channel, sender, ours))
-        output = self.output()
-        text = fields.get("Body", "")
-        if not text.strip():
-            await output.send_response(conversation_id, {"text": texts()["text_only"]})
-            return
+    async def translate(self, text: str, conversation_id: str, request) -> str:
+        # A digit answers the numbered choices of the bot's last answer.
         offered = await _buttons_last_offered(request, conversation_id)
-        text = chosen_payload(text, offered) or text
-        await on_new_message(UserMessage(text, output, conversation_id, input_channel=self.name()))
+        return chosen_payload(text, offered) or text
 
 
 def _form_fields(request: Request) -> dict[str, str]:
@@ -158,15 +152,10 @@ async def _buttons_last_offered(request: Request, conversation_id: str) -> list[
     tracker = await agent.tracker_store.retrieve(conversation_id)
     if tracker is None:
         return []
-    buttons: list[dict[str, str]] = []
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
             break
         if isinstance(event, BotUttered) and event.data.get("buttons"):
-            buttons = [
-                {"title": str(button.get("title")), "payload": str(button.get("payload"))}
-                for button in event.data["buttons"]
-                if isinstance(button, dict) and button.get("payload")
-            ]
-            break
-    return buttons
+            # The same buttons, in the same order, as the numbers the relative was shown.
+            return buttons_of(event.data)
+    return []

@@ -39,6 +39,17 @@ class HandoffError(RuntimeError):
         self.code = code
 
 
+# How a handler's message is marked among the bot's: in the bot event's data and in the
+# message Rasa hands an output channel alike, {"custom": {"sender": "staff"}}.
+STAFF_MARK = {"sender": "staff"}
+
+
+def is_from_staff(message: dict) -> bool:
+    """Whether a bot message (or a bot event's data) is one a handler wrote."""
+    custom = message.get("custom")
+    return isinstance(custom, dict) and custom.get("sender") == STAFF_MARK["sender"]
+
+
 def _why_refused(body: str) -> str:
     """A messaging relative who cannot be reached is told apart (bot/messaging/base.py)."""
     for code in (UNREACHABLE, NOT_DELIVERED):
@@ -65,7 +76,7 @@ class RasaConversations:
             raise HandoffError("message_empty")
         if len(text) > MAX_MESSAGE_CHARS:
             raise HandoffError("message_too_long")
-        event = {"event": "bot", "text": text, "data": {"custom": {"sender": "staff"}}}
+        event = {"event": "bot", "text": text, "data": {"custom": STAFF_MARK}}
         await self._post(
             f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
             {"output_channel": "latest", "execute_side_effects": "true"},

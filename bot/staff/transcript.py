@@ -16,6 +16,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, se
 from sqlalchemy.engine import Engine
 
 from bot.pseudonym import conversation_ref
+from bot.staff.handoff import is_from_staff
 from bot.widget.assets import START_PAYLOAD
 
 _events = Table(
@@ -143,6 +144,5 @@ def _line(type_name: str, timestamp: float, data: str | None) -> Line | None:
         if text == START_PAYLOAD:
             return None  # sent by the web widget, not written by the relative
         return Line("relative", text, at)
-    custom = (event.get("data") or {}).get("custom") or {}
-    speaker = "staff" if isinstance(custom, dict) and custom.get("sender") == "staff" else "bot"
+    speaker = "staff" if is_from_staff(event.get("data") or {}) else "bot"
     return Line(speaker, text, at)
