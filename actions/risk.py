@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -31,8 +32,9 @@ from bot.escalations.service import Signal
 from bot.notify import Notifier
 from bot.privacy.redaction import redact
 from bot.pseudonym import conversation_ref, message_key
+from bot.risk import safety_check
 from bot.risk.detector import Screening
-from bot.risk.levels import RiskLevel, in_category_order
+from bot.risk.levels import RiskLevel, in_category_order, in_subject_order
 from bot.risk.screening import RiskScreen, default_screen
 from bot.settings import Settings, settings
 
@@ -40,6 +42,80 @@ logger = logging.getLogger(__name__)
 
 # Messages that are button payloads ("/ask_police") carry no risk of their own.
 PAYLOAD_PREFIX = "/"
+SUBJECTS_SLOT = "risk_subjects"  # who is at risk: self, person, child, third_party
+CONFIRMED_SLOT = "risk_confirmed"  # the relative said yes to a safety check
+CHECK_SLOT = "risk_check"  # the category of the open safety check, empty otherwise
+CHECK_SUBJECT_SLOT = "risk_check_subject"
+CHECKED_SLOT = "risk_checked"  # the categories asked about in this conversation
+CHECK_ANSWERED_SLOT = "risk_check_answered"  # this message answered the check
+ANSWER_SLOT = "risk_check_answer"  # the latest answer: yes, no, not_now, dont_know
+EARLIER_MESSAGES = 2  # read together with a message that takes a concrete step
+
+
+def acute_response(screening: Screening) -> str:
+    """112 first, in one short message; with Självmordslinjen for suicide risk, spoken to
+    the relative when it is their own."""
+    if "suicide" in screening.categories:
+        return "utter_risk_acute_suicide_self" if _own(screening) else "utter_risk_acute_suicide"
+    if "threat" in screening.categories and "self" in screening.subjects:
+        return "utter_risk_acute_threat_self"
+    return "utter_risk_acute"
+
+
+def why_response(category: str, own: bool) -> str:
+    if own and category in ("suicide", "threat"):
+        return f"utter_risk_why_{category}_self"
+    return f"utter_risk_why_{category}"
+
+
+def contact_topics(screening: Screening) -> list[str]:
+    """Which contact lists follow an elevated answer: Självmordslinjen first for suicide
+    risk (never the police tip line first), Kvinnofridslinjen for threats against the
+    relative, the general risk list otherwise."""
+    categories = set(screening.categories)
+    own = _own(screening)
+    topics = []
+    if "suicide" in categories:
+        topics.append("risk_suicide_self" if own else "risk_suicide")
+    if "threat" in categories and own:
+        topics.append("risk_threat_self")
+    if categories - {"suicide", "threat"} or ("threat" in categories and not own):
+        topics.append("risk")
+    return topics
+
+
+def check_question(category: str, subject: str) -> str:
+    if category == "suicide":
+        return "utter_risk_check_suicide_self" if subject == "self" else "utter_risk_check_suicide"
+    return "utter_risk_check_danger"
+
+
+def _own(screening: Screening) -> bool:
+    return "self" in screening.subjects
+
+
+def _answered(events: list[dict[str, Any]]) -> str | None:
+    for event in events:
+        if event.get("event") == "slot" and event.get("name") == ANSWER_SLOT:
+            return event.get("value")
+    return None
+
+
+def _latest_text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def _earlier_texts(tracker: Tracker) -> list[str]:
+    """The relative's messages before the latest one, since the session started (button
+    payloads left out), at most EARLIER_MESSAGES."""
+    texts: list[str] = []
+    for event in tracker.events:
+        if event.get("event") == "session_started":
+            texts = []
+        elif event.get("event") == "user":
+            texts.append(event.get("text") or "")
+    earlier = [text for text in texts[:-1] if text.strip() and not text.startswith(PAYLOAD_PREFIX)]
+    return earlier[-EARLIER_MESSAGES:]
 
 
 @lru_cache(maxsize=1)
@@ -79,54 +155,155 @@ class ActionValidateSlotMappings(ResponseAction):
     ) -> list[dict[str, Any]]:
         self._ensure_retry_loop()
         text = tracker.latest_message.get("text") or ""
+        events = self._close_check(tracker)
         if not text.strip() or text.startswith(PAYLOAD_PREFIX):
-            return [SlotSet("risk_in_message", RiskLevel.NONE.value)]
+            return [*events, SlotSet("risk_in_message", RiskLevel.NONE.value)]
+        screening, confirmed = self._screen_in_context(tracker, text, events)
+        events.append(SlotSet("risk_in_message", screening.level.value))
+        with_person = bool(tracker.get_slot(HANDOFF_SLOT))
+        if screening.level is not RiskLevel.NONE:
+            events += self._signal(dispatcher, tracker, domain, text, screening, confirmed)
+        elif _answered(events) == safety_check.NO:
+            self.utter(dispatcher, "utter_risk_check_no")
+        if screening.check and screening.level is not RiskLevel.ACUTE and not with_person:
+            events += self._ask(dispatcher, tracker, screening.check)
+        return events
+
+    # -- the conversation so far --------------------------------------------------------------
+
+    def _close_check(self, tracker: Tracker) -> list[dict[str, Any]]:
+        """An open safety check is answered (or left) by this message: it closes now."""
+        events = []
+        if tracker.get_slot(CHECK_SLOT):
+            events += [SlotSet(CHECK_SLOT, None), SlotSet(CHECK_SUBJECT_SLOT, None)]
+        if tracker.get_slot(CHECK_ANSWERED_SLOT):
+            events.append(SlotSet(CHECK_ANSWERED_SLOT, False))
+        return events
+
+    def _screen_in_context(
+        self, tracker: Tracker, text: str, events: list[dict[str, Any]]
+    ) -> tuple[Screening, bool]:
+        """This message's screening, raised by the answer to an open safety check and by
+        the earlier messages, and whether the relative confirmed the signal."""
         screening = self.screen.screen(text)
-        events = [SlotSet("risk_in_message", screening.level.value)]
-        if screening.level is RiskLevel.NONE:
-            return events
+        check = tracker.get_slot(CHECK_SLOT)
+        if check:
+            answer = safety_check.answer_to_check(text, self.screen.detector.patterns)
+            if answer is not None:
+                events.append(SlotSet(CHECK_ANSWERED_SLOT, True))
+                events.append(SlotSet(ANSWER_SLOT, answer))
+                settled = safety_check.SETTLED[answer]
+                subject = tracker.get_slot(CHECK_SUBJECT_SLOT) or "person"
+                if settled.level.rank > screening.level.rank:
+                    screening = replace(
+                        screening,
+                        level=settled.level,
+                        categories=in_category_order([*screening.categories, check]),
+                        subjects=in_subject_order([*screening.subjects, subject]),
+                        check=None,
+                    )
+                return screening, settled.confirmed
+        return self._with_earlier_messages(tracker, screening), False
+
+    def _with_earlier_messages(self, tracker: Tracker, screening: Screening) -> Screening:
+        """Signals add up over the conversation: "han pratar om Syrien", later "han har
+        köpt biljett", is acute. A concrete step in this message is read together with the
+        two messages before it; a bare time after an earlier signal makes the bot ask."""
+        if screening.level is RiskLevel.ACUTE or tracker.get_slot("risk_level") == "acute":
+            return screening
+        earlier = _earlier_texts(tracker)
+        if not earlier:
+            return screening
+        if screening.imminent and not screening.explained:
+            together = self.screen.screen("\n".join([*earlier, _latest_text(tracker)]))
+            if together.level is RiskLevel.ACUTE:
+                return replace(together, check=None)
+        signals = tracker.get_slot("risk_signals") or []
+        if screening.timed and screening.level is RiskLevel.NONE and signals:
+            subjects = tracker.get_slot(SUBJECTS_SLOT) or ["person"]
+            return replace(screening, check=(signals[0], subjects[0]))
+        return screening
+
+    # -- answering -------------------------------------------------------------------------
+
+    def _signal(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        text: str,
+        screening: Screening,
+        confirmed: bool,
+    ) -> list[dict[str, Any]]:
         previous_level = RiskLevel.highest(tracker.get_slot("risk_level"))
         previous_signals = set(tracker.get_slot("risk_signals") or [])
+        previous_subjects = set(tracker.get_slot(SUBJECTS_SLOT) or [])
         level = RiskLevel.highest(previous_level, screening.level)
         signals = list(in_category_order([*previous_signals, *screening.categories]))
-        events += [SlotSet("risk_level", level.value), SlotSet("risk_signals", signals)]
-
+        subjects = list(in_subject_order([*previous_subjects, *screening.subjects]))
+        events = [
+            SlotSet("risk_level", level.value),
+            SlotSet("risk_signals", signals),
+            SlotSet(SUBJECTS_SLOT, subjects),
+        ]
+        if confirmed:
+            events.append(SlotSet(CONFIRMED_SLOT, True))
         # With a person from staff in the conversation, the bot adds only the 112 message:
         # the handler sees the signal and answers the rest themselves.
         with_person = bool(tracker.get_slot(HANDOFF_SLOT))
+        # Said again only for a higher level, a new category, or when it turns out to be
+        # about the relative themself (then the answer speaks to them).
+        newly_own = "self" in screening.subjects and "self" not in previous_subjects
+        is_new = (
+            level.rank > previous_level.rank
+            or not set(screening.categories) <= previous_signals
+            or newly_own
+        )
         if screening.level is RiskLevel.ACUTE:
             self._respond_acute(dispatcher, screening, offer_human=not with_person)
-        elif with_person:
-            pass
-        elif level.rank > previous_level.rank or not set(screening.categories) <= previous_signals:
+        elif not with_person and is_new:
             self._respond_elevated(dispatcher, domain, screening)
         try:
-            self._escalate(tracker, text, screening)
+            self._escalate(tracker, text, screening, confirmed)
         except Exception as error:  # the safety answer above must reach the relative regardless
             logger.error("Escalation could not be started: %s", type(error).__name__)
         return events
 
+    def _ask(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, check: tuple[str, str]
+    ) -> list[dict[str, Any]]:
+        """One safety question per category and conversation."""
+        category, subject = check
+        asked = list(tracker.get_slot(CHECKED_SLOT) or [])
+        if category in asked:
+            return []
+        self.utter(dispatcher, check_question(category, subject))
+        return [
+            SlotSet(CHECK_SLOT, category),
+            SlotSet(CHECK_SUBJECT_SLOT, subject),
+            SlotSet(CHECKED_SLOT, [*asked, category]),
+        ]
+
     def _respond_acute(
         self, dispatcher: CollectingDispatcher, screening: Screening, offer_human: bool = True
     ) -> None:
-        if "suicide" in screening.categories:
-            self.utter(dispatcher, "utter_risk_acute_suicide")
-        else:
-            self.utter(dispatcher, "utter_risk_acute")
+        self.utter(dispatcher, acute_response(screening))
         if offer_human:
             self.utter(dispatcher, "utter_risk_offer_human")
 
     def _respond_elevated(
         self, dispatcher: CollectingDispatcher, domain: dict[str, Any], screening: Screening
     ) -> None:
-        self.utter(dispatcher, "utter_risk_elevated")
+        own = _own(screening)
+        self.utter(dispatcher, "utter_risk_elevated_self" if own else "utter_risk_elevated")
         for category in screening.categories:
-            self.utter(dispatcher, f"utter_risk_why_{category}")
-        self.utter_contacts(dispatcher, domain, topic="risk")
-        if "suicide" in screening.categories:
-            self.utter_contacts(dispatcher, domain, topic="risk_suicide")
+            self.utter(dispatcher, why_response(category, own))
+        for topic in contact_topics(screening):
+            self.utter_contacts(dispatcher, domain, topic=topic)
 
-    def _escalate(self, tracker: Tracker, text: str, screening: Screening) -> None:
+    def _escalate(
+        self, tracker: Tracker, text: str, screening: Screening, confirmed: bool = False
+    ) -> None:
         sender = tracker.sender_id
         signal = Signal(
             conversation_ref=conversation_ref(sender, self.config.pseudonym_key),
@@ -134,6 +311,8 @@ class ActionValidateSlotMappings(ResponseAction):
             categories=screening.categories,
             excerpt=excerpt(text, screening),
             message_key=message_key(sender, text, self.config.pseudonym_key),
+            subjects=screening.subjects,
+            confirmed=confirmed,
         )
         self.escalator.submit(signal)
 

@@ -35,6 +35,9 @@ class Contact:
     phone: str | None = None
     hours: str | None = None
     enabled: bool = True
+    # Topics whose list starts with this contact (Självmordslinjen before 112 and the
+    # police for suicide risk); the others keep the file's order.
+    first_for: tuple[str, ...] = ()
 
     def is_stale(self, today: dt.date, max_age_days: int) -> bool:
         if self.verified_on is None:
@@ -69,6 +72,7 @@ def _parse_entry(raw: dict) -> Contact:
         phone=None if raw.get("phone") is None else str(raw["phone"]),
         hours=raw.get("hours"),
         enabled=bool(raw.get("enabled", True)),
+        first_for=tuple(raw.get("first_for") or ()),
     )
 
 
@@ -99,7 +103,8 @@ class ContactDirectory:
         return [contact for contact in self.contacts if contact.enabled]
 
     def for_topic(self, topic: str) -> list[Contact]:
-        return [contact for contact in self.enabled if topic in contact.topics]
+        listed = [contact for contact in self.enabled if topic in contact.topics]
+        return sorted(listed, key=lambda contact: topic not in contact.first_for)
 
     def phone_placeholders(self) -> dict[str, str]:
         """`{phone_<id>}` values for the answer templates."""

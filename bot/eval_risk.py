@@ -1,173 +1,360 @@
-"""`make eval-risk`: how well the risk screening does on the project's labelled messages.
+"""`make eval-risk`: how well the risk screening does, measured through the screening action.
 
-The screening (patterns + trained model, bot/risk/screening.py) is measured on the
-held-out set tests/data/risk_holdout_v4.yml (358 messages), written without access to the
-training data (data/risk/train*.yml), the patterns or the code, and never used to write
-them. (Earlier held-out sets became training data once their misses had been studied.)
-With --cross-validate it also reports 5-fold cross-validation on the training data (the
-model retrained on four folds, measured on the fifth; the patterns were written on this
-data, so these figures flatter them).
+Every labelled message goes through `action_validate_slot_mappings` (actions/risk.py), the
+same code the action server runs after every user message: the patterns, the trained
+model, who is at risk, the safety check and the conversation context. A conversation's
+messages are played one after another, with the slots and events the action set, so a
+message is judged knowing the earlier ones. (Only the NLU and the dialogue policies are
+left out: they never decide about risk.)
 
-Printed per set: recall per level (an acute message must come out acute; an elevated one
-counts as caught when it comes out elevated or acute), the false-escalation rate on
-messages labelled none, and with --verbose every miss and false escalation. Exits non-zero
-when the held-out set misses a target.
+What each message's answer is called:
+- `112`: the first answer is a "Ring 112" answer (utter_risk_acute*);
+- `escalated`: an elevated signal (the message raised or repeated a signal);
+- `asked`: the bot asked its safety question and nothing else;
+- `none`.
 
-Usage: python -m bot.eval_risk [--cross-validate] [--verbose]
+Reported per set, and per category, per who-is-at-risk, per frame and per register:
+- acute: "112 first" (and for suicide, with Självmordslinjen in the same message);
+- elevated: caught = escalated, asked or 112 (or, in a conversation, already escalated);
+- none: escalated, asked and "112" (false acute) rates;
+- the confusion table (label x answer) and, with --verbose, every miss.
+
+Sets: the held-out set v4 and the blind rounds in tests/data/risk_blind/ (a round that has
+been folded into training says so in its report). With --cross-validate also 5-fold
+cross-validation of the trained model on the training data (patterns unchanged).
+
+Usage: python -m bot.eval_risk [--cross-validate] [--verbose] [--set FILE ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
-from dataclasses import asdict, dataclass, field
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bot.risk import RiskDetector, RiskLevel, Screening
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.risk import RiskDetector
 from bot.risk.classifier import TRAINING_FILES, RiskClassifier, load_items
 from bot.risk.screening import RiskScreen
-from bot.settings import PROJECT_ROOT, settings
+from bot.settings import PROJECT_ROOT, Settings, settings
 
-HOLDOUTS = [PROJECT_ROOT / "tests/data/risk_holdout_v4.yml"]
+# The blind rounds not yet folded into training, then those folded (and the earlier
+# held-out set v4, folded too).
+SETS = [
+    *sorted((PROJECT_ROOT / "tests/data/risk_blind").glob("round*.yml")),
+    *sorted((PROJECT_ROOT / "data/risk").glob("train_round*.yml")),
+    PROJECT_ROOT / "data/risk/train_holdout4.yml",
+]
 FOLDS = 5
-TARGETS = {"acute_recall": 1.0, "elevated_recall": 0.95, "false_escalation_rate": 0.03}
 RESULTS = PROJECT_ROOT / "results/risk"
+TARGETS = {
+    "acute_112_first": 0.99,
+    "own_suicide_112_first": 1.0,
+    "elevated_caught": 0.97,
+    "benign_escalated": 0.05,
+    "benign_asked": 0.10,
+    "benign_112": 0.01,
+}
+ANSWERS = ("112", "escalated", "asked", "none")
 
 
 @dataclass
-class Report:
-    name: str
-    counts: dict[str, int] = field(default_factory=dict)
-    acute_recall: float = 0.0
-    elevated_raised_to_acute: float = 0.0
-    elevated_recall: float = 0.0
-    false_escalation_rate: float = 0.0
-    category_recall: float = 0.0
-    misses: list[dict] = field(default_factory=list)
-    false_escalations: list[dict] = field(default_factory=list)
+class Turn:
+    text: str
+    level: str
+    categories: list[str]
+    subject: str | None
+    frame: str
+    register: str
+    in_conversation: bool
+    answer: str = "none"
+    responses: list[str] = field(default_factory=list)
+    already_escalated: bool = False
+    subjects_found: list[str] = field(default_factory=list)
 
-    def meets_targets(self) -> bool:
-        return (
-            self.acute_recall >= TARGETS["acute_recall"]
-            and self.elevated_recall >= TARGETS["elevated_recall"]
-            and self.false_escalation_rate <= TARGETS["false_escalation_rate"]
-        )
+    @property
+    def caught(self) -> bool:
+        if self.level == "acute":
+            return self.answer == "112"
+        if self.level == "elevated":
+            return self.answer != "none" or self.already_escalated
+        return self.answer == "none"
+
+    @property
+    def with_suicide_line(self) -> bool:
+        return bool(self.responses) and self.responses[0].startswith("utter_risk_acute_suicide")
 
 
-def evaluate(name: str, items: list[dict], screenings: list[Screening]) -> Report:
-    report = Report(name)
-    by_level: dict[str, list[tuple[dict, RiskLevel, tuple[str, ...]]]] = {
-        level.value: [] for level in RiskLevel
-    }
-    category_hits = category_total = 0
-    for item, screening in zip(items, screenings, strict=True):
-        by_level[item["level"]].append((item, screening.level, screening.categories))
-        if item["level"] != "none":
-            category_total += 1
-            category_hits += bool(set(item["categories"]) & set(screening.categories))
-    report.counts = {level: len(entries) for level, entries in by_level.items()}
-
-    def rate(entries, accepted) -> float:
-        return sum(level in accepted for _, level, _ in entries) / len(entries) if entries else 1.0
-
-    acute, elevated, benign = by_level["acute"], by_level["elevated"], by_level["none"]
-    report.acute_recall = rate(acute, {RiskLevel.ACUTE})
-    report.elevated_recall = rate(elevated, {RiskLevel.ELEVATED, RiskLevel.ACUTE})
-    report.elevated_raised_to_acute = 1 - rate(elevated, {RiskLevel.ELEVATED, RiskLevel.NONE})
-    report.false_escalation_rate = 1 - rate(benign, {RiskLevel.NONE})
-    report.category_recall = category_hits / category_total if category_total else 1.0
-    report.misses = [
-        _row(item, level, categories)
-        for item, level, categories in acute + elevated
-        if (item["level"] == "acute" and level is not RiskLevel.ACUTE) or level is RiskLevel.NONE
+def load_set(path: Path) -> tuple[list[list[dict]], bool]:
+    """The set's conversations (a single message is a conversation of one) and whether
+    it has been folded into training (first line '# folded into training')."""
+    text = path.read_text(encoding="utf-8")
+    entries = yaml.safe_load(text) or []
+    conversations = [
+        entry["conversation"] if "conversation" in entry else [entry] for entry in entries
     ]
-    report.false_escalations = [
-        _row(item, level, categories)
-        for item, level, categories in benign
-        if level is not RiskLevel.NONE
-    ]
-    return report
+    return conversations, "folded into training" in text.splitlines()[0]
 
 
-def _row(item: dict, level: RiskLevel, categories: tuple[str, ...]) -> dict:
+class Player:
+    """Plays conversations through the screening action."""
+
+    def __init__(self, screen: RiskScreen, database_dir: Path) -> None:
+        from actions.risk import ActionValidateSlotMappings
+        from bot.escalations.database import migrate
+        from bot.escalations.escalator import Escalator
+        from bot.notify import Notifier
+
+        url = f"sqlite:///{database_dir / 'eval.db'}"
+        migrate(url)
+        config = Settings(pseudonym_key="eval-risk")
+        escalator = Escalator(url, Notifier(Settings()), database_dir / "retry.jsonl")
+        self.action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=config)
+        self.domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+        self.count = 0
+
+    async def play(self, conversation: list[dict]) -> list[Turn]:
+        self.count += 1
+        sender = f"eval-{self.count}"
+        slots: dict[str, Any] = {"risk_level": "none", "risk_signals": []}
+        events: list[dict] = []
+        turns = []
+        for entry in conversation:
+            turn = _turn(entry, in_conversation=len(conversation) > 1)
+            turn.already_escalated = bool(set(turn.categories) & set(slots["risk_signals"]))
+            message = {"text": turn.text, "intent": {"name": "share_worry"}, "entities": []}
+            events.append({"event": "user", "text": turn.text, "parse_data": message})
+            tracker = Tracker(sender, dict(slots), message, list(events), False, None, {}, "")
+            dispatcher = CollectingDispatcher()
+            new_events = await self.action.run(dispatcher, tracker, self.domain)
+            for event in new_events:
+                if event.get("event") == "slot":
+                    slots[event["name"]] = event["value"]
+            events.extend(new_events)
+            turn.responses = [message.get("response", "") for message in dispatcher.messages]
+            turn.answer = _answer(turn.responses, slots.get("risk_in_message"))
+            turn.subjects_found = list(slots.get("risk_subjects") or [])
+            turns.append(turn)
+        await self.action.escalator.wait_idle()
+        return turns
+
+
+def _turn(entry: dict, in_conversation: bool) -> Turn:
+    return Turn(
+        text=str(entry["text"]),
+        level=entry["level"],
+        categories=list(entry.get("categories") or []),
+        subject=entry.get("subject"),
+        frame=entry.get("frame") or ("signal" if entry["level"] != "none" else "unlabelled"),
+        register=entry.get("register") or "unlabelled",
+        in_conversation=in_conversation,
+    )
+
+
+def _answer(responses: list[str], level_in_message: str | None) -> str:
+    if responses and responses[0].startswith("utter_risk_acute"):
+        return "112"
+    if level_in_message and level_in_message != "none":
+        return "escalated"
+    if any(name.startswith("utter_risk_check_") and name != "utter_risk_check_no" for name in responses):
+        return "asked"
+    return "none"
+
+
+def rate(turns: list[Turn], predicate) -> float | None:
+    return sum(1 for turn in turns if predicate(turn)) / len(turns) if turns else None
+
+
+def figures(turns: list[Turn]) -> dict[str, Any]:
+    acute = [t for t in turns if t.level == "acute"]
+    elevated = [t for t in turns if t.level == "elevated"]
+    benign = [t for t in turns if t.level == "none"]
+    own_suicide = [t for t in acute if "suicide" in t.categories and t.subject == "self"]
+    suicide = [t for t in acute if "suicide" in t.categories]
+    signalled = [t for t in turns if t.level != "none" and t.subject]
     return {
-        "text": item["text"],
-        "expected": item["level"],
-        "expected_categories": item["categories"],
-        "got": level.value,
-        "got_categories": list(categories),
+        "counts": {"acute": len(acute), "elevated": len(elevated), "none": len(benign)},
+        "acute_112_first": rate(acute, lambda t: t.answer == "112"),
+        "suicide_112_and_line": rate(suicide, lambda t: t.answer == "112" and t.with_suicide_line),
+        "own_suicide_112_first": rate(
+            own_suicide, lambda t: t.answer == "112" and t.with_suicide_line
+        ),
+        "own_suicide_count": len(own_suicide),
+        "acute_asked": rate(acute, lambda t: t.answer == "asked"),
+        "elevated_caught": rate(elevated, lambda t: t.caught),
+        "elevated_asked": rate(elevated, lambda t: t.answer == "asked"),
+        "elevated_112": rate(elevated, lambda t: t.answer == "112"),
+        "benign_escalated": rate(benign, lambda t: t.answer in ("escalated", "112")),
+        "benign_asked": rate(benign, lambda t: t.answer == "asked"),
+        "benign_112": rate(benign, lambda t: t.answer == "112"),
+        "subject_found": rate(signalled, lambda t: t.subject in t.subjects_found),
+        "confusion": {
+            level: dict(Counter(t.answer for t in turns if t.level == level))
+            for level in ("acute", "elevated", "none")
+        },
     }
 
 
-def print_report(report: Report, verbose: bool) -> None:
-    counts = ", ".join(f"{count} {level}" for level, count in report.counts.items())
-    print(f"\n== {report.name} ({counts})")
-    print(f"  acute recall      {report.acute_recall:6.1%}  (target 100 %)")
-    print(f"  elevated recall   {report.elevated_recall:6.1%}  (target ≥ 95 %; acute also counts)")
-    print(f"  false escalations {report.false_escalation_rate:6.1%}  (target ≤ 3 %)")
-    raised = report.elevated_raised_to_acute
-    print(f"  elevated -> acute {raised:6.1%}  (elevated messages answered as acute)")
-    print(f"  category recall   {report.category_recall:6.1%}  (right category when signalled)")
+def slices(turns: list[Turn], key) -> dict[str, dict]:
+    groups: dict[str, list[Turn]] = defaultdict(list)
+    for turn in turns:
+        for name in key(turn):
+            groups[name].append(turn)
+    return {
+        name: {
+            "n": len(group),
+            "caught": rate(group, lambda t: t.caught),
+            "acute_112_first": rate(
+                [t for t in group if t.level == "acute"], lambda t: t.answer == "112"
+            ),
+            "asked": rate(group, lambda t: t.answer == "asked"),
+        }
+        for name, group in sorted(groups.items())
+    }
+
+
+def report(name: str, turns: list[Turn], folded: bool) -> dict[str, Any]:
+    in_conversations = [t for t in turns if t.in_conversation]
+    return {
+        "set": name,
+        "folded_into_training": folded,
+        "messages": len(turns),
+        "conversation_messages": len(in_conversations),
+        "all": figures(turns),
+        "conversations_only": figures(in_conversations),
+        "per_category": slices(
+            [t for t in turns if t.level != "none"], lambda t: t.categories or ["?"]
+        ),
+        "per_subject": slices([t for t in turns if t.level != "none"], lambda t: [t.subject or "?"]),
+        "per_frame": slices(turns, lambda t: [t.frame]),
+        "per_register": slices(turns, lambda t: [t.register]),
+        "misses": [
+            {"text": t.text, "level": t.level, "categories": t.categories, "subject": t.subject,
+             "answer": t.answer, "responses": t.responses, "in_conversation": t.in_conversation}
+            for t in turns if not t.caught
+        ],
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "   -  " if value is None else f"{value:6.1%}"
+
+
+def print_report(result: dict[str, Any], verbose: bool) -> None:
+    overall = result["all"]
+    counts = overall["counts"]
+    folded = " (folded into training since)" if result["folded_into_training"] else ""
+    print(f"\n== {result['set']}{folded}: {result['messages']} messages, "
+          f"{result['conversation_messages']} of them in conversations; "
+          f"{counts['acute']} acute, {counts['elevated']} elevated, {counts['none']} none")
+    for label, part in (("all", overall), ("in conversations", result["conversations_only"])):
+        print(f"  [{label}]")
+        print(f"    acute: 112 first        {_pct(part['acute_112_first'])}  (target ≥ 99 %)")
+        print(f"    suicide: 112 + the line {_pct(part['suicide_112_and_line'])}")
+        print(f"    own suicide: 112 + line {_pct(part['own_suicide_112_first'])}  "
+              f"(target 100 %, n={part['own_suicide_count']})")
+        print(f"    elevated: caught        {_pct(part['elevated_caught'])}  (target ≥ 97 %; "
+              f"asked {_pct(part['elevated_asked'])}, 112 {_pct(part['elevated_112'])})")
+        print(f"    benign: escalated       {_pct(part['benign_escalated'])}  (target ≤ 5 %)")
+        print(f"    benign: asked           {_pct(part['benign_asked'])}  (target ≤ 10 %)")
+        print(f"    benign: 112 (false acute){_pct(part['benign_112'])}  (target ≤ 1 %)")
+        print(f"    who is at risk found    {_pct(part['subject_found'])}")
+    print("  confusion (label -> answer: 112 / escalated / asked / none)")
+    for level, row in overall["confusion"].items():
+        print(f"    {level:9s}" + "".join(f"{row.get(answer, 0):6d}" for answer in ANSWERS))
+    for title, key in (("category", "per_category"), ("who is at risk", "per_subject"),
+                       ("frame", "per_frame"), ("register", "per_register")):
+        print(f"  per {title}: n, caught, acute 112 first, asked")
+        for name, row in result[key].items():
+            print(f"    {name:16s}{row['n']:5d} {_pct(row['caught'])} "
+                  f"{_pct(row['acute_112_first'])} {_pct(row['asked'])}")
     if verbose:
-        for row in report.misses:
-            levels = f"{row['expected']}->{row['got']}"
-            print(f"  MISS {levels} {row['expected_categories']}: {row['text']}")
-        for row in report.false_escalations:
-            print(f"  FALSE {row['got']} {row['got_categories']}: {row['text']}")
+        for miss in result["misses"]:
+            print(f"  MISS {miss['level']}->{miss['answer']} {miss['categories']} "
+                  f"{miss['subject']}: {miss['text']}")
 
 
-def cross_validate(detector: RiskDetector, items: list[dict]) -> Report:
+def meets_targets(result: dict[str, Any]) -> bool:
+    part = result["all"]
+
+    def at_least(key):
+        return part[key] is None or part[key] >= TARGETS[key]
+
+    def at_most(key):
+        return part[key] is None or part[key] <= TARGETS[key]
+
+    return (
+        at_least("acute_112_first") and at_least("own_suicide_112_first")
+        and at_least("elevated_caught") and at_most("benign_escalated")
+        and at_most("benign_asked") and at_most("benign_112")
+    )
+
+
+async def measure(screen: RiskScreen, paths: list[Path]) -> list[dict[str, Any]]:
+    results = []
+    with tempfile.TemporaryDirectory() as directory:
+        player = Player(screen, Path(directory))
+        for path in paths:
+            conversations, folded = load_set(path)
+            turns = [turn for conversation in conversations for turn in await player.play(conversation)]
+            results.append(report(path.name, turns, folded))
+    return results
+
+
+def cross_validate(detector: RiskDetector, items: list[dict]) -> dict[str, Any]:
+    """The trained model retrained on four folds and measured on the fifth (patterns
+    unchanged; they were written on this data, so these figures flatter them)."""
     order = list(range(len(items)))
     random.Random(0).shuffle(order)
-    screenings: list = [None] * len(items)
-    for fold in range(FOLDS):
-        held = set(order[fold::FOLDS])
-        model = RiskClassifier.train([items[i] for i in order if i not in held])
-        screen = RiskScreen(detector, model)
-        for i in held:
-            screenings[i] = screen.screen(items[i]["text"])
-    return evaluate(f"training data, {FOLDS}-fold cross-validation", items, screenings)
+    turns: list[Turn] = []
+    with tempfile.TemporaryDirectory() as directory:
+        for fold in range(FOLDS):
+            held = [items[i] for i in order[fold::FOLDS]]
+            kept = [items[i] for i in order if i not in set(order[fold::FOLDS])]
+            player = Player(RiskScreen(detector, RiskClassifier.train(kept)), Path(directory))
+            for item in held:
+                turns += _run(player, item)
+    return report(f"training data, {FOLDS}-fold cross-validation", turns, folded=True)
+
+
+def _run(player: Player, item: dict) -> list[Turn]:
+    return asyncio.get_event_loop().run_until_complete(player.play([item]))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--cross-validate", action="store_true", help="also cross-validate on the training data"
-    )
-    parser.add_argument(
-        "--verbose", action="store_true", help="list every miss and false escalation"
-    )
-    parser.add_argument(
-        "--holdout",
-        type=Path,
-        action="append",
-        help="labelled set to measure (repeatable; default: tests/data/risk_holdout_v4.yml)",
-    )
+    parser.add_argument("--cross-validate", action="store_true",
+                        help="also cross-validate the trained model on the training data")
+    parser.add_argument("--verbose", action="store_true", help="list every miss")
+    parser.add_argument("--set", type=Path, action="append", dest="sets",
+                        help="labelled set to measure (repeatable; default: v4 and the blind rounds)")
     args = parser.parse_args(argv)
     detector = RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file)
     training = load_items(TRAINING_FILES)
     screen = RiskScreen(detector, RiskClassifier.train(training))
-    held_out_reports = []
-    for path in args.holdout or HOLDOUTS:
-        items = load_items([path])
-        screenings = [screen.screen(item["text"]) for item in items]
-        held_out_reports.append(evaluate(f"held-out set ({path.name})", items, screenings))
-    files = [f"holdout-{path.stem}.json" for path in args.holdout or HOLDOUTS]
-    reports = list(held_out_reports)
+    results = asyncio.get_event_loop().run_until_complete(measure(screen, args.sets or SETS))
     if args.cross_validate:
-        reports.append(cross_validate(detector, training))
-        files.append("cross-validation.json")
+        results.append(cross_validate(detector, training))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    for report, file_name in zip(reports, files, strict=True):
-        print_report(report, args.verbose)
-        (RESULTS / file_name).write_text(json.dumps(asdict(report), ensure_ascii=False, indent=2))
+    for result in results:
+        print_report(result, args.verbose)
+        name = Path(result["set"]).stem if result["set"].endswith(".yml") else "cross-validation"
+        (RESULTS / f"{name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
     print(f"\nDetails: {RESULTS}/")
-    targets = "acute 100 %, elevated ≥ 95 %, false escalations ≤ 3 %"
-    for report in held_out_reports:
-        verdict = "meets" if report.meets_targets() else "MISSES"
-        print(f"{report.name}: {verdict} the targets ({targets})")
-    return 0 if all(report.meets_targets() for report in held_out_reports) else 1
+    unseen = [r for r in results if not r["folded_into_training"]]
+    for result in unseen:
+        verdict = "meets" if meets_targets(result) else "MISSES"
+        print(f"{result['set']}: {verdict} the targets")
+    return 0 if all(meets_targets(result) for result in unseen) else 1
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ Configured in config.yml:
 
     policies:
       - name: bot.dialogue.handoff_policy.HandoffPolicy
+      - name: bot.dialogue.handoff_policy.SafetyCheckPolicy
+
+SafetyCheckPolicy, below, keeps the bot quiet in the same way for one turn: after the
+relative answered the risk screening's safety question.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.dialogue import HANDOFF_SLOT
 
 EXTRACT_SLOTS = "action_extract_slots"
+# Set by the risk action on the turn the relative answered its safety check.
+CHECK_ANSWERED_SLOT = "risk_check_answered"
 
 
 @DefaultV1Recipe.register(
@@ -78,3 +84,50 @@ def _answering_a_user_message(tracker: DialogueStateTracker) -> bool:
         if isinstance(event, ActionExecuted) and event.action_name != EXTRACT_SLOTS:
             return False
     return False
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
+)
+class SafetyCheckPolicy(Policy):
+    """After the relative answered the bot's safety check ("ja", "nej", "vet inte"), the
+    risk action has already answered them (actions/risk.py): the bot adds nothing, so a
+    "ja" to "tänker du på att ta ditt liv?" is not followed by "Bra. Vad vill du veta mer
+    om?". A reply that also asks something (another intent) is answered as usual."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "priority": 7,
+            "quiet_intents": ["affirm", "deny", "nlu_fallback", "out_of_scope", "thank"],
+        }
+
+    def train(
+        self,
+        training_trackers: list[TrackerWithCachedStates],
+        domain: Domain,
+        **kwargs: Any,
+    ) -> Resource:
+        return self._resource
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        if self._keeps_quiet(tracker):
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+        return self._prediction(probabilities)
+
+    def _keeps_quiet(self, tracker: DialogueStateTracker) -> bool:
+        if not tracker.get_slot(CHECK_ANSWERED_SLOT):
+            return False
+        intent = (
+            (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
+        )
+        if intent not in self.config.get("quiet_intents", []):
+            return False
+        return _answering_a_user_message(tracker)

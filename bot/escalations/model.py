@@ -13,7 +13,7 @@ from enum import Enum
 from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import registry
 
-from bot.risk.levels import RiskLevel, in_category_order
+from bot.risk.levels import RiskLevel, in_category_order, in_subject_order
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
@@ -64,6 +64,10 @@ escalations = Table(
     # A handler who is in the conversation right now (live handoff), and since when.
     Column("handoff_by", Integer, nullable=True),
     Column("handoff_since", DateTime(timezone=True), nullable=True),
+    # Who is at risk (self, person, child, third_party, comma-separated) and whether the
+    # relative confirmed the signal when the bot asked (the safety check).
+    Column("subjects", String(64), nullable=False, default=""),
+    Column("confirmed", Boolean, nullable=False, default=False),
 )
 
 # Whether a relative's web chat is open: sockets per conversation (keyed hash), kept by the
@@ -94,6 +98,8 @@ class Escalation:
     wants_person: bool = False
     handoff_by: int | None = None
     handoff_since: datetime | None = None
+    subjects: str = ""
+    confirmed: bool = False
     id: int | None = field(default=None)
 
     @property
@@ -104,6 +110,10 @@ class Escalation:
     def category_list(self) -> list[str]:
         return [category for category in self.categories.split(",") if category]
 
+    @property
+    def subject_list(self) -> list[str]:
+        return [subject for subject in (self.subjects or "").split(",") if subject]
+
 
 mapper_registry.map_imperatively(Escalation, escalations)
 
@@ -111,3 +121,7 @@ mapper_registry.map_imperatively(Escalation, escalations)
 def join_categories(categories: set[str] | list[str] | tuple[str, ...]) -> str:
     """Categories in their fixed order, so the stored value is stable."""
     return ",".join(in_category_order(categories))
+
+
+def join_subjects(subjects: set[str] | list[str] | tuple[str, ...]) -> str:
+    return ",".join(in_subject_order(subjects))

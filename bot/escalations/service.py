@@ -17,7 +17,14 @@ from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.escalations.model import PRIORITY_BY_LEVEL, Escalation, Status, join_categories, utcnow
+from bot.escalations.model import (
+    PRIORITY_BY_LEVEL,
+    Escalation,
+    Status,
+    join_categories,
+    join_subjects,
+    utcnow,
+)
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.risk.levels import RiskLevel
 
@@ -42,6 +49,8 @@ class Signal:
     categories: tuple[str, ...]
     excerpt: str  # already redacted
     message_key: str
+    subjects: tuple[str, ...] = ()  # who is at risk
+    confirmed: bool = False  # the relative said yes to the bot's safety check
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,8 @@ def _new(signal: Signal, now: datetime) -> Escalation:
         last_message_key=signal.message_key,
         created_at=now,
         updated_at=now,
+        subjects=join_subjects(signal.subjects),
+        confirmed=signal.confirmed,
     )
 
 
@@ -100,6 +111,8 @@ def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
     old_level = escalation.risk_level
     new_level = RiskLevel.highest(old_level, signal.level)
     categories = join_categories(set(escalation.category_list) | set(signal.categories))
+    subjects = join_subjects(set(escalation.subject_list) | set(signal.subjects))
+    newly_confirmed = signal.confirmed and not escalation.confirmed
     escalation.last_message_key = signal.message_key
     if new_level.rank > old_level.rank:
         change = Change.UPGRADED
@@ -107,11 +120,15 @@ def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
         escalation.priority = PRIORITY_BY_LEVEL[new_level]
         if escalation.status == Status.RESOLVED.value:
             _reopen(escalation)
-    elif categories != escalation.categories:
+    elif categories != escalation.categories or subjects != escalation.subjects:
+        change = Change.UPDATED
+    elif newly_confirmed:
         change = Change.UPDATED
     else:
         return Change.UNCHANGED
     escalation.categories = categories
+    escalation.subjects = subjects
+    escalation.confirmed = bool(escalation.confirmed or signal.confirmed)
     escalation.excerpt = _append_excerpt(escalation.excerpt, signal.excerpt)
     escalation.updated_at = now
     return change

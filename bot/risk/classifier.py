@@ -138,9 +138,13 @@ class RiskClassifier:
 
 
 def load_items(paths: list[Path]) -> list[dict]:
+    """The single labelled messages of the files. Conversations (`conversation:` entries,
+    from the blind rounds) are left out: a message labelled acute only because of an
+    earlier one would teach the model the wrong thing about the message alone."""
     items: list[dict] = []
     for path in paths:
-        items.extend(yaml.safe_load(path.read_text(encoding="utf-8")))
+        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        items.extend(entry for entry in entries if "conversation" not in entry)
     return items
 
 

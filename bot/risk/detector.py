@@ -10,9 +10,14 @@ token is compared lower-case and with å/ä/ö folded, and the rules of the patt
   unless the same clause says when ("ikväll"): a relative's "what if he leaves tonight"
   is taken as meant.
 
-An elevated signal becomes acute when the message carries an imminence cue that is not
-negated ("ikväll", "biljett", "på väg"). Combining the detector with the trained risk model
-happens in bot/risk/screening.py.
+An elevated signal becomes acute when the message carries a concrete step that is not
+negated ("biljett", "på väg", "har tagit"), or a time ("ikväll", "på fredag") in the
+signal's own or a neighbouring sentence that is not the relative's own plan ("imorgon ska
+jag ringa soc"). A time that attaches to no signal makes the bot ask instead ("Kan det
+hända något farligt nu eller de närmaste dagarna?"), and so do the `level: check` rules for
+words that may or may not mean danger ("jag orkar inte mer"). Who is at risk comes from
+bot/risk/subjects.py. Combining the detector with the trained risk model happens in
+bot/risk/screening.py.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from pathlib import Path
 
 from spacy.language import Language
 
-from bot.risk.levels import RiskLevel, in_category_order
+from bot.risk.levels import CATEGORIES, RiskLevel, in_category_order, in_subject_order
 from bot.risk.patterns import CLAUSE_END, GAP, Patterns, Rule, load_patterns
+from bot.risk.subjects import subject_of
 from bot.text import fold
 
 MAX_GAP = 3
@@ -42,6 +48,7 @@ class SignalMatch:
     level: RiskLevel
     start: int  # character offsets in the screened text
     end: int
+    subject: str = "person"  # who is at risk (bot/risk/levels.py SUBJECTS)
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,17 @@ class Screening:
     categories: tuple[str, ...]
     matches: tuple[SignalMatch, ...] = ()
     set_aside: tuple[SetAside, ...] = ()
-    imminent: bool = False
+    imminent: bool = False  # a concrete step anywhere ("biljett", "på väg")
     by_model: bool = False  # the trained model raised the level (bot/risk/screening.py)
+    subjects: tuple[str, ...] = ()  # who is at risk, in SUBJECTS order
+    timed: bool = False  # a time ("ikväll") that is not the relative's own plan
+    # A safety check to ask when unsure: the category and who is at risk, or None.
+    check: tuple[str, str] | None = None
+    # The categories a context named in the message explains (news, sport, a joke explain
+    # all; a family visit only travel): the trained model needs more certainty for them.
+    explained: tuple[str, ...] = ()
+    # Who is at risk per category, read from the whole message (for model-only signals).
+    subject_hints: dict[str, str] = field(default_factory=dict)
 
     @property
     def rule_ids(self) -> set[str]:
@@ -143,33 +159,107 @@ class RiskDetector:
             return NO_RISK
         tokens = self._tokens(text)
         imminent = bool(self._live_spans(tokens, self.patterns.imminence_cues))
+        time_sentences = self._time_sentences(tokens)
         matches: list[SignalMatch] = []
         set_aside: list[SetAside] = []
+        checks: list[tuple[str, str]] = []
         for rule in self.patterns.rules:
             outcome = self._apply(rule, tokens)
             if isinstance(outcome, SetAside):
                 set_aside.append(outcome)
             elif outcome is not None:
                 start, end = outcome
-                level = RiskLevel.ACUTE if imminent else rule.level
+                subject = subject_of(
+                    rule.category, tokens, start, end, self.patterns, self._phrase_spans(tokens)
+                )
+                if rule.check and not imminent:
+                    checks.append((rule.category, subject))
+                    continue
+                # An ambiguous word next to a concrete step ("biljett", "har tagit") is real.
+                sentence = tokens.sentence_of[start]
+                attached = bool(time_sentences & {sentence - 1, sentence, sentence + 1})
+                acute = imminent or attached or rule.level is RiskLevel.ACUTE
                 matches.append(
                     SignalMatch(
                         rule.id,
                         rule.category,
-                        level,
+                        RiskLevel.ACUTE if acute else RiskLevel.ELEVATED,
                         tokens.char_starts[start],
                         tokens.char_ends[end - 1],
+                        subject,
                     )
                 )
+        timed = bool(time_sentences)
+        hints = self._subject_hints(tokens)
+        explained = self._explained(tokens)
         if not matches:
-            return Screening(RiskLevel.NONE, (), (), tuple(set_aside), imminent)
+            check = checks[0] if checks else None
+            return Screening(
+                RiskLevel.NONE,
+                (),
+                (),
+                tuple(set_aside),
+                imminent,
+                timed=timed,
+                check=check,
+                subject_hints=hints,
+                explained=explained,
+            )
+        level = RiskLevel.highest(*(match.level for match in matches))
+        check = None
+        if level is RiskLevel.ELEVATED and timed:
+            # A time that attaches to no signal: ask whether something can happen soon.
+            check = (matches[0].category, matches[0].subject)
         return Screening(
-            level=RiskLevel.highest(*(match.level for match in matches)),
+            level=level,
             categories=in_category_order(match.category for match in matches),
             matches=tuple(matches),
             set_aside=tuple(set_aside),
             imminent=imminent,
+            subjects=in_subject_order(match.subject for match in matches),
+            timed=timed,
+            check=check,
+            subject_hints=hints,
+            explained=explained,
         )
+
+    def _explained(self, tokens: _Tokens) -> tuple[str, ...]:
+        everywhere = set(range(len(tokens) and max(tokens.sentence_of) + 1))
+        explained: set[str] = set()
+        for name in self.patterns.contexts:
+            if self._in_context(name, tokens, everywhere):
+                explained |= set(self.patterns.context_categories.get(name, CATEGORIES))
+        return in_category_order(explained)
+
+    def _subject_hints(self, tokens: _Tokens) -> dict[str, str]:
+        """Who is at risk for each category, read from the whole message: for a signal
+        the trained model finds, which has no position of its own."""
+        if not len(tokens):
+            return {}
+        spans = self._phrase_spans(tokens)
+        return {
+            category: subject_of(category, tokens, 0, len(tokens), self.patterns, spans)
+            for category in CATEGORIES
+        }
+
+    def _time_sentences(self, tokens: _Tokens) -> set[int]:
+        """Sentences with a time that is not the relative's own plan ("imorgon ska jag
+        ringa soc" says when the relative acts, not when danger comes)."""
+        helping = {
+            tokens.clause_of[start]
+            for start, _ in self._spans_of(tokens, self.patterns.help_seeking_cues)
+        }
+        return {
+            tokens.sentence_of[start]
+            for start, _ in self._live_spans(tokens, self.patterns.time_cues)
+            if tokens.clause_of[start] not in helping
+        }
+
+    def _phrase_spans(self, tokens: _Tokens):
+        return lambda phrases: self._spans_of(tokens, phrases)
+
+    def _spans_of(self, tokens: _Tokens, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
+        return [span for phrase in phrases for span in self._spans(tokens, phrase)]
 
     # -- applying one rule ----------------------------------------------------------------
 
@@ -257,7 +347,10 @@ class RiskDetector:
         over = self._sentences_with(tokens, self.patterns.over_cues)
         if not (sentences & past and over) or self._live_spans(tokens, self.patterns.still_cues):
             return False
-        return not (self._sentences_with(tokens, self.patterns.imminence_cues) - past - over)
+        now = self._sentences_with(tokens, self.patterns.imminence_cues) | self._sentences_with(
+            tokens, self.patterns.time_cues
+        )
+        return not (now - past - over)
 
     def _sentences_with(self, tokens: _Tokens, phrases: tuple[str, ...]) -> set[int]:
         return {tokens.sentence_of[start] for start, _ in self._live_spans(tokens, phrases)}
@@ -275,7 +368,8 @@ class RiskDetector:
             return False
         timed = {
             tokens.clause_of[start]
-            for start, _ in self._live_spans(tokens, self.patterns.imminence_cues)
+            for cues in (self.patterns.imminence_cues, self.patterns.time_cues)
+            for start, _ in self._live_spans(tokens, cues)
         }
         return not (clauses & timed)
 

@@ -17,6 +17,15 @@ CATEGORIES = (
 )
 
 
+# Who is at risk: the relative who writes, the person they worry about, a child, others.
+SUBJECTS = ("self", "person", "child", "third_party")
+
+
+def in_subject_order(subjects: Iterable[str]) -> tuple[str, ...]:
+    present = set(subjects)
+    return tuple(subject for subject in SUBJECTS if subject in present)
+
+
 def in_category_order(categories: Iterable[str]) -> tuple[str, ...]:
     """The known categories among `categories`, once each, in the order of CATEGORIES."""
     present = set(categories)

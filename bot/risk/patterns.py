@@ -6,13 +6,22 @@ The file (data/risk/patterns.yml by default, RISK_PATTERNS_FILE in .env) holds:
 - `rules`: a category, a level and the terms that must all occur in one sentence.
 - `negation`, `contexts`, `hypothetical`, `imminence`: cue lists that cancel a signal
   ("han har inte pratat om vapen"), set it aside as news, games, sport or homework, mark a
-  general question ("vad händer om någon reser"), or raise it to acute ("ikväll"). A
+  general question ("vad händer om någon reser"), or raise it to acute. `imminence.cues`
+  are concrete steps that make a signal anywhere in the message acute ("biljett", "på
+  väg", "har tagit"); `imminence.time` are times ("ikväll", "på fredag") that make acute
+  only the signal of their own or a neighbouring sentence, and not in a clause where the
+  relative says what they will do (`imminence.help_seeking`: "imorgon ska jag ringa soc").
+  A
   context is a list of cues, or `{categories: [...], cues: [...], unless: [...], scope:
   message}` to set aside only signals of those categories, not in a message that has an
   `unless` cue (hunting is no excuse in a message about "raskriget"), and with `scope:
   message` wherever the cue is in the message (by default: in the signal's sentence). A
   general question stops being one in a clause with a `hypothetical.reported` cue: "han
   googlar hur många tabletter" reports what a person did.
+- `subjects`: who is at risk (bot/risk/subjects.py): cue words for the relative themself,
+  for a child and for others, and each category's default.
+- A rule with `level: check` escalates nothing: it makes the bot ask one safety question
+  ("tänker du på att ta ditt liv?"), for words that may or may not mean danger.
 - `resolved`: `past`, `over` and `still` cues; a signal in a sentence about the past, in a
   message that says it is over, is history ("för fem år sedan ... nu mår hon bra"), unless
   the message says it goes on ("men hon är rädd för honom").
@@ -38,7 +47,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.risk.levels import CATEGORIES, RiskLevel
+from bot.risk.levels import CATEGORIES, SUBJECTS, RiskLevel
 
 GAP = "..."
 CLAUSE_END = "$"
@@ -64,6 +73,8 @@ class Rule:
     # Whether the general-question rule applies ("är det brottsligt att åka till Syrien").
     hypothetical_applies: bool = True
     description: str = ""
+    # A `level: check` rule: not a signal, a reason to ask the relative (a safety check).
+    check: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,15 @@ class Patterns:
     message_contexts: frozenset[str] = frozenset()
     # Cues that make a clause a report of what someone did, not a general question.
     reported_cues: tuple[str, ...] = ()
+    # Times that make acute only a signal in their own or a neighbouring sentence.
+    time_cues: tuple[str, ...] = ()
+    # A time in a clause with one of these says when the relative acts, not when danger comes.
+    help_seeking_cues: tuple[str, ...] = ()
+    # Who is at risk: cue lists by subject and the default subject of each category.
+    subject_cues: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    subject_defaults: dict[str, str] = field(default_factory=dict)
+    # Replies to the safety check, by answer (dont_know, not_now, no, yes).
+    check_answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def context_applies(self, context: str, rule: Rule) -> bool:
         if context in rule.ignores_contexts:
@@ -132,6 +152,8 @@ def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
             values = values.get("cues")
         contexts[name] = _expanded(values, terms, where)
     hypothetical = _mapping(raw, "hypothetical", source)
+    imminence = _mapping(raw, "imminence", source)
+    subjects = raw.get("subjects") or {}
     resolved = _mapping(raw, "resolved", source) if "resolved" in raw else {}
     for rule in rules:
         unknown = set(rule.ignores_contexts) - set(contexts)
@@ -150,9 +172,14 @@ def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
         ),
         contexts=contexts,
         hypothetical_cues=_phrases(hypothetical.get("cues"), f"{source}: hypothetical.cues"),
-        imminence_cues=_phrases(
-            _mapping(raw, "imminence", source).get("cues"), f"{source}: imminence.cues"
+        imminence_cues=_phrases(imminence.get("cues"), f"{source}: imminence.cues"),
+        time_cues=_expanded(imminence.get("time", []), terms, f"{source}: imminence.time"),
+        help_seeking_cues=_expanded(
+            imminence.get("help_seeking", []), terms, f"{source}: imminence.help_seeking"
         ),
+        subject_cues=_subject_cues(subjects, terms, source),
+        subject_defaults=_subject_defaults(subjects, source),
+        check_answers=_check_answers(raw.get("safety_check") or {}, source),
         terms=terms,
         context_categories=context_categories,
         past_cues=_expanded(resolved.get("past", []), terms, f"{source}: resolved.past"),
@@ -164,6 +191,46 @@ def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
             hypothetical.get("reported", []), terms, f"{source}: hypothetical.reported"
         ),
     )
+
+
+def _subject_cues(
+    subjects: dict, terms: dict[str, tuple[str, ...]], source: str
+) -> dict[str, tuple[str, ...]]:
+    from bot.risk.subjects import CUE_NAMES  # the names the subject rules read
+
+    cues = subjects.get("cues") or {}
+    unknown = set(cues) - set(CUE_NAMES)
+    if unknown:
+        raise PatternError(f"{source}: subjects.cues: unknown cue lists {sorted(unknown)}")
+    return {
+        name: _expanded(values, terms, f"{source}: subjects.cues.{name}")
+        for name, values in cues.items()
+    }
+
+
+CHECK_ANSWERS = ("dont_know", "not_now", "no", "yes")
+
+
+def _check_answers(raw: dict, source: str) -> dict[str, tuple[str, ...]]:
+    unknown = set(raw) - set(CHECK_ANSWERS)
+    if unknown:
+        raise PatternError(f"{source}: safety_check: unknown answers {sorted(unknown)}")
+    return {
+        answer: _phrases(raw[answer], f"{source}: safety_check.{answer}")
+        for answer in CHECK_ANSWERS
+        if answer in raw
+    }
+
+
+def _subject_defaults(subjects: dict, source: str) -> dict[str, str]:
+    defaults = subjects.get("defaults") or {}
+    for category, subject in defaults.items():
+        if category not in CATEGORIES or subject not in SUBJECTS:
+            raise PatternError(
+                f"{source}: subjects.defaults: {category}: {subject} is not a category and a"
+                f" subject ({', '.join(SUBJECTS)})"
+            )
+    return dict(defaults)
 
 
 def _expanded(values: object, terms: dict[str, tuple[str, ...]], where: str) -> tuple[str, ...]:
@@ -212,10 +279,11 @@ def _rule(entry: object, terms: dict[str, tuple[str, ...]], source: str) -> Rule
     category = entry.get("category")
     if category not in CATEGORIES:
         raise PatternError(f"{where}: category must be one of {', '.join(CATEGORIES)}")
+    check = entry.get("level") == "check"
     try:
-        level = RiskLevel(entry.get("level", "elevated"))
+        level = RiskLevel("elevated" if check else entry.get("level", "elevated"))
     except ValueError as error:
-        raise PatternError(f"{where}: level must be elevated or acute") from error
+        raise PatternError(f"{where}: level must be elevated, acute or check") from error
     if level is RiskLevel.NONE:
         raise PatternError(f"{where}: a rule's level must be elevated or acute")
     scope = entry.get("scope", "sentence")
@@ -233,6 +301,7 @@ def _rule(entry: object, terms: dict[str, tuple[str, ...]], source: str) -> Rule
         ignores_contexts=tuple(entry.get("ignores_contexts", ())),
         hypothetical_applies=bool(entry.get("hypothetical_applies", True)),
         description=str(entry.get("description", "")),
+        check=check,
     )
 
 

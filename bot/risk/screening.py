@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from bot.risk.classifier import ACUTE_THRESHOLD, ELEVATED_THRESHOLD, Prediction, RiskClassifier
 from bot.risk.detector import RiskDetector, Screening
-from bot.risk.levels import RiskLevel, in_category_order
+from bot.risk.levels import RiskLevel, in_category_order, in_subject_order
 from bot.settings import Settings, settings
 
 logger = logging.getLogger(__name__)
@@ -33,8 +33,14 @@ logger = logging.getLogger(__name__)
 # What the model needs to overrule a detector that set a signal aside as negated, news,
 # sport or history: (P(elevated or acute), P(acute)).
 SET_ASIDE_THRESHOLDS = (0.9, 0.8)
-# In a message that says when ("ikväll", "biljett", "nu"), this P(elevated or acute) is acute.
+# In a message with a concrete step ("biljett", "på väg"), this P(elevated or acute) is acute.
 IMMINENT_SIGNAL = 0.6
+# P(acute) at which the model alone, with no time or step in the message, means acute.
+SURE_ACUTE = 0.8
+# Between "clearly none" and "clearly a signal": the bot asks (a safety check).
+CHECK_SIGNAL = 0.45
+# ...and in a message the patterns set aside or that names a context.
+EXPLAINED_CHECK = 0.8
 
 
 class RiskScreen:
@@ -50,31 +56,81 @@ class RiskScreen:
 
 
 def combine(screening: Screening, prediction: Prediction) -> Screening:
-    """The detector's level, raised (never lowered) by the model's."""
+    """The detector's level, raised (never lowered) by the model's; a safety check when
+    the model is unsure, or sure of a signal but not of its time."""
     probabilities = prediction.probabilities
-    level = _model_level(screening, probabilities)
+    top = prediction.categories[0] if prediction.categories else None
+    level, check_time = _model_level(screening, probabilities, _explained(screening, top))
     if level.rank <= screening.level.rank:
+        if screening.level is RiskLevel.NONE and screening.check is None:
+            return _maybe_check(screening, prediction)
         return screening
+    categories = in_category_order([*screening.categories, *prediction.categories])
+    hints = screening.subject_hints
+    subjects = in_subject_order(
+        [*screening.subjects, *(hints.get(category, "person") for category in categories)]
+    )
+    check = screening.check
+    if check_time and check is None and categories:
+        check = (categories[0], hints.get(categories[0], "person"))
     return replace(
         screening,
         level=level,
-        categories=in_category_order([*screening.categories, *prediction.categories]),
+        categories=categories,
+        subjects=subjects,
         by_model=True,
+        check=check,
     )
 
 
-def _model_level(screening: Screening, probabilities: dict[str, float]) -> RiskLevel:
+def _maybe_check(screening: Screening, prediction: Prediction) -> Screening:
+    """No signal, but the model is not sure: ask rather than decide."""
+    signalled = prediction.probabilities.get("acute", 0.0) + prediction.probabilities.get(
+        "elevated", 0.0
+    )
+    if not prediction.categories:
+        return screening
+    category = prediction.categories[0]
+    needed = EXPLAINED_CHECK if _explained(screening, category) else CHECK_SIGNAL
+    if signalled < needed:
+        return screening
+    return replace(screening, check=(category, screening.subject_hints.get(category, "person")))
+
+
+def _explained(screening: Screening, category: str | None) -> bool:
+    """The patterns set a signal aside, or the message names a context that explains the
+    model's category (sport, a joke; a family visit for travel): the model alone does not
+    overrule that with "ring 112"."""
+    if screening.level is not RiskLevel.NONE:
+        return False
+    return bool(screening.set_aside) or category in screening.explained
+
+
+def _model_level(
+    screening: Screening, probabilities: dict[str, float], explained: bool
+) -> tuple[RiskLevel, bool]:
+    """The model's level, and whether it saw a signal but not when (then the bot asks
+    whether something can happen soon)."""
     acute = probabilities.get("acute", 0.0)
     signalled = acute + probabilities.get("elevated", 0.0)
-    set_aside = bool(screening.set_aside) and screening.level is RiskLevel.NONE
-    elevated_at, acute_at = (
-        SET_ASIDE_THRESHOLDS if set_aside else (ELEVATED_THRESHOLD, ACUTE_THRESHOLD)
-    )
-    # A set-aside signal needs its full elevated certainty even when the message says when.
-    imminent_at = elevated_at if set_aside else IMMINENT_SIGNAL
-    if acute >= acute_at or (screening.imminent and signalled >= imminent_at):
-        return RiskLevel.ACUTE
-    return RiskLevel.ELEVATED if signalled >= elevated_at else RiskLevel.NONE
+    if explained:
+        # At most elevated, and only when very sure: the bot asks instead of deciding.
+        if signalled >= SET_ASIDE_THRESHOLDS[0]:
+            return RiskLevel.ELEVATED, True
+        return RiskLevel.NONE, False
+    said_when = screening.imminent or screening.timed
+    # "Ring 112 nu" needs a time or a step in the message, unless the model is very sure:
+    # "imorgon ska jag ringa soc" must not become acute because "imorgon" often is.
+    if (acute >= ACUTE_THRESHOLD and said_when) or acute >= SURE_ACUTE:
+        return RiskLevel.ACUTE, False
+    if screening.imminent and signalled >= IMMINENT_SIGNAL:
+        return RiskLevel.ACUTE, False
+    if signalled >= ELEVATED_THRESHOLD:
+        return RiskLevel.ELEVATED, screening.timed
+    if screening.timed and signalled >= IMMINENT_SIGNAL:
+        # A time word next to a model signal it is not sure of: a signal, and a question.
+        return RiskLevel.ELEVATED, True
+    return RiskLevel.NONE, False
 
 
 @lru_cache(maxsize=1)

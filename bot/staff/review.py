@@ -47,6 +47,8 @@ class QueueItem:
     outcome: str | None
     wants_person: bool = False
     in_handoff: bool = False
+    subjects: tuple[str, ...] = ()  # who is at risk
+    confirmed: bool = False  # the relative said yes to the bot's safety check
 
     def as_json(self) -> dict:
         return {
@@ -59,6 +61,8 @@ class QueueItem:
             "claimed_by": self.claimed_by,
             "wants_person": self.wants_person,
             "in_handoff": self.in_handoff,
+            "subjects": list(self.subjects),
+            "confirmed": self.confirmed,
         }
 
 
@@ -102,6 +106,8 @@ def _item(row) -> QueueItem:
         outcome=row.outcome,
         wants_person=bool(row.wants_person),
         in_handoff=row.handoff_by is not None,
+        subjects=tuple(subject for subject in (row.subjects or "").split(",") if subject),
+        confirmed=bool(row.confirmed),
     )
 
 
@@ -126,7 +132,10 @@ class Review:
     # -- reading -----------------------------------------------------------------------------
 
     def queue(self, status: str | None = None, level: str | None = None) -> list[QueueItem]:
-        statement = _selection().order_by(LEVEL_ORDER, escalations.c.created_at)
+        # Level first, then what the relative confirmed, then the oldest.
+        statement = _selection().order_by(
+            LEVEL_ORDER, escalations.c.confirmed.desc(), escalations.c.created_at
+        )
         if status in STATUSES:
             statement = statement.where(escalations.c.status == status)
         elif status != "all":

@@ -70,6 +70,7 @@ async def test_acute_message_gets_112_first_then_the_offer_of_a_human(
         "risk_in_message": "acute",
         "risk_level": "acute",
         "risk_signals": ["travel"],
+        "risk_subjects": ["person"],
     }
     [escalation] = stored(database)
     assert (escalation.level, escalation.categories, escalation.status, escalation.priority) == (
@@ -150,7 +151,7 @@ async def test_acute_is_answered_every_time_and_the_level_never_drops(
     )
     dispatcher.messages.clear()
     await run(action, dispatcher, tracker, domain)
-    assert response_names(dispatcher)[0] == "utter_risk_acute"
+    assert response_names(dispatcher)[0] == "utter_risk_acute_threat_self"
 
 
 @pytest.mark.parametrize("text", ["vad gör socialtjänsten", "/ask_police", "", "😀😀", "\x00\x1b"])
@@ -367,3 +368,126 @@ async def test_with_a_person_in_the_conversation_elevated_gets_no_bot_answer(
     assert response_names(dispatcher) == []
     assert slots_of(events)["risk_level"] == "elevated"
     assert stored(database)
+
+
+# -- issue 14: the safety check, the conversation's context, who is at risk ----------------
+
+
+class Conversation:
+    """Plays a relative's messages through the action, keeping the slots and events it set,
+    as Rasa would between turns."""
+
+    def __init__(self, action, domain) -> None:
+        self.action = action
+        self.domain = domain
+        self.slots: dict = {"risk_level": "none", "risk_signals": []}
+        self.events: list[dict] = []
+
+    async def say(self, text: str) -> list[str]:
+        from rasa_sdk import Tracker
+        from rasa_sdk.executor import CollectingDispatcher
+
+        message = {"text": text, "intent": {"name": "share_worry"}, "entities": []}
+        self.events.append({"event": "user", "text": text, "parse_data": message})
+        tracker = Tracker("test-conversation", dict(self.slots), message, list(self.events),
+                          False, None, {}, "action_listen")
+        dispatcher = CollectingDispatcher()
+        events = await run(self.action, dispatcher, tracker, self.domain)
+        self.events += events
+        self.slots.update(slots_of(events))
+        return response_names(dispatcher)
+
+
+async def test_unsure_words_get_one_direct_question_and_yes_is_acute(action, domain, database):
+    chat = Conversation(action, domain)
+    assert await chat.say("jag orkar inte mer") == ["utter_risk_check_suicide_self"]
+    assert chat.slots["risk_check"] == "suicide" and stored(database) == []
+    answer = await chat.say("ja")
+    assert answer[0] == "utter_risk_acute_suicide_self"
+    assert chat.slots["risk_check"] is None and chat.slots["risk_check_answered"] is True
+    assert chat.slots["risk_confirmed"] is True and chat.slots["risk_subjects"] == ["self"]
+    [escalation] = stored(database)
+    assert (escalation.level, escalation.subjects, escalation.confirmed) == (
+        "acute",
+        "self",
+        True,
+    )
+
+
+async def test_no_to_the_question_records_nothing(action, domain, database):
+    chat = Conversation(action, domain)
+    await chat.say("jag orkar inte mer")
+    assert await chat.say("nej") == ["utter_risk_check_no"]
+    assert chat.slots["risk_level"] == "none" and stored(database) == []
+
+
+@pytest.mark.parametrize("reply", ["vet inte", "Inte nu"])
+async def test_dont_know_and_not_now_are_elevated(action, domain, database, reply):
+    chat = Conversation(action, domain)
+    await chat.say("jag orkar inte mer")
+    answer = await chat.say(reply)
+    assert answer[:2] == ["utter_risk_elevated_self", "utter_risk_why_suicide_self"]
+    [escalation] = stored(database)
+    assert escalation.level == "elevated" and escalation.confirmed is (reply == "Inte nu")
+
+
+async def test_the_question_is_asked_once_per_category(action, domain):
+    chat = Conversation(action, domain)
+    await chat.say("jag orkar inte mer")
+    await chat.say("hur gör man en orosanmälan?")  # no answer: the question closes
+    assert chat.slots["risk_check"] is None
+    assert await chat.say("jag orkar inte mer") == []
+
+
+async def test_a_question_never_replaces_the_112_answer(action, domain):
+    chat = Conversation(action, domain)
+    names = await chat.say("jag orkar inte mer, ikväll tar jag alla tabletter")
+    assert names[0] == "utter_risk_acute_suicide_self"
+    assert not any(name.startswith("utter_risk_check") for name in names)
+
+
+async def test_signals_add_up_over_the_conversation(action, domain):
+    chat = Conversation(action, domain)
+    await chat.say("min son pratar om att åka till syrien")
+    assert chat.slots["risk_level"] == "elevated"
+    names = await chat.say("nu har han köpt en biljett")
+    assert names[0] == "utter_risk_acute" and chat.slots["risk_level"] == "acute"
+
+
+async def test_a_later_time_that_is_not_the_danger_is_not_acute(action, domain):
+    chat = Conversation(action, domain)
+    await chat.say("min son pratar om att åka till syrien")
+    assert await chat.say("imorgon ska jag ringa soc") == []
+    assert chat.slots["risk_level"] == "elevated"
+
+
+async def test_a_bare_time_after_a_signal_makes_the_bot_ask(action, domain):
+    chat = Conversation(action, domain)
+    await chat.say("min son pratar om att åka till syrien")
+    assert await chat.say("han sa något om fredag") == ["utter_risk_check_danger"]
+    assert (await chat.say("ja"))[0] == "utter_risk_acute"
+
+
+async def test_the_relatives_own_thoughts_are_answered_to_them_with_the_suicide_line_first(
+    action, dispatcher, make_tracker, domain
+):
+    await run(action, dispatcher, make_tracker("ibland vill jag bara dö", "share_worry"), domain)
+    names = response_names(dispatcher)
+    assert names[:2] == ["utter_risk_elevated_self", "utter_risk_why_suicide_self"]
+    contacts = next(m for m in dispatcher.messages if m["response"] == "utter_contact_list")
+    lines = contacts["contact_lines"].splitlines()
+    assert "90101" in lines[0] and not any("114 14" in line for line in lines)
+
+
+async def test_threats_against_the_relative_list_kvinnofridslinjen(
+    action, dispatcher, make_tracker, domain
+):
+    await run(
+        action, dispatcher, make_tracker("min bror hotar att slå ihjäl mig", "share_worry"), domain
+    )
+    names = response_names(dispatcher)
+    assert "utter_risk_why_threat_self" in names
+    contacts = " ".join(
+        m["contact_lines"] for m in dispatcher.messages if m["response"] == "utter_contact_list"
+    )
+    assert "020-50 50 50" in contacts and "112" in contacts

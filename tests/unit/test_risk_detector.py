@@ -34,6 +34,15 @@ RULE_EXAMPLES = {
     "suicide_or_self_harm": "min dotter säger att hon vill dö",
     "grooming_by_older": "en äldre man chattar med min 13-åring på telegram",
     "recruiting_children": "gänget rekryterar barn i vårt område",
+    "school_shooting_talk": "alla skrattade åt det men han sa att han ska skjuta alla i skolan",
+    "child_held_in_camp": "mitt barnbarn sitter i ett läger i syrien",
+    "online_recruiter": "en kille på discord jobbar på honom natt efter natt",
+    "travel_ticket_to_fight": "brorsan vill sticka och kriga för dem",
+}
+# Rules with `level: check`: the bot asks instead of escalating.
+CHECK_EXAMPLES = {
+    "check_own_despair": "jag orkar inte mer",
+    "check_travel_talk": "han pratar om syrien hela tiden",
 }
 
 
@@ -44,7 +53,20 @@ def detector() -> RiskDetector:
 
 def test_every_rule_has_an_example():
     rules = {rule.id for rule in load_patterns(settings.risk_patterns_file).rules}
-    assert rules == set(RULE_EXAMPLES)
+    assert rules == set(RULE_EXAMPLES) | set(CHECK_EXAMPLES)
+
+
+@pytest.mark.parametrize("rule_id, message", CHECK_EXAMPLES.items())
+def test_each_check_rule_asks_instead_of_escalating(detector, rule_id, message):
+    screening = detector.screen(message)
+    assert screening.level is RiskLevel.NONE
+    rule = next(r for r in detector.patterns.rules if r.id == rule_id)
+    assert screening.check is not None and screening.check[0] == rule.category
+
+
+def test_a_check_word_next_to_a_concrete_step_is_a_signal(detector):
+    screening = detector.screen("han pratar om syrien hela tiden och nu har han packat")
+    assert screening.level is RiskLevel.ACUTE and screening.categories == ("travel",)
 
 
 @pytest.mark.parametrize("rule_id, message", RULE_EXAMPLES.items())
@@ -271,3 +293,95 @@ def test_a_signal_deep_inside_a_long_message_is_found(detector):
 )
 def test_ordinary_worries_are_not_escalated(detector, message):
     assert detector.screen(message).level is RiskLevel.NONE
+
+
+# -- issue 14: who is at risk, times that attach, figures of speech, the usual idioms -------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "orkar inte mer, i kväll tar jag alla tabletter",
+        "jag vill inte leva längre, imorgon hoppar jag från bron",
+        "sitter vid bron nu, orkar inte",
+    ],
+)
+def test_the_relatives_own_suicide_plan_is_acute_and_theirs(detector, message):
+    screening = detector.screen(message)
+    assert screening.level is RiskLevel.ACUTE
+    assert screening.categories == ("suicide",) and screening.subjects == ("self",)
+
+
+def test_the_relatives_own_wish_to_die_in_passing_is_a_signal_about_them(detector):
+    screening = detector.screen("ibland vill jag bara försvinna för gott")
+    assert screening.level is RiskLevel.ELEVATED and screening.subjects == ("self",)
+
+
+@pytest.mark.parametrize(
+    "message, subject",
+    [
+        ("min son vill ta livet av sig", "person"),
+        ("jag tror att hon vill dö", "person"),
+        ("jag vill dö", "self"),
+        ("någon la en patron vid vår dörr", "self"),
+        ("mitt barnbarn sitter i ett läger i syrien", "child"),
+        ("han har skaffat en pistol", "third_party"),
+    ],
+)
+def test_who_is_at_risk(detector, message, subject):
+    assert detector.screen(message).subjects == (subject,)
+
+
+def test_a_threat_is_not_a_figure_of_speech_because_of_its_subject(detector):
+    # "han dödar mig" once matched the figurative "… dödar mig" of "jobbet dödar mig".
+    screening = detector.screen("min bror säger att han dödar mig om jag går ut")
+    assert screening.categories == ("threat",)
+    assert detector.screen("jobbet dödar mig den här veckan").level is RiskLevel.NONE
+
+
+def test_a_time_in_another_part_of_the_message_does_not_make_a_signal_acute(detector):
+    screening = detector.screen(
+        "min son pratar om att åka till syrien. jag vet inte vad jag ska tro. "
+        "vi har fått hem ett brev. jag jobbar sent på fredag"
+    )
+    assert screening.level is RiskLevel.ELEVATED
+    assert screening.check is not None  # the bot asks whether something can happen soon
+
+
+def test_the_relatives_own_plan_is_not_the_danger_time(detector):
+    screening = detector.screen("min son pratar om att åka till syrien, imorgon ska jag ringa soc")
+    assert screening.level is RiskLevel.ELEVATED
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "provet imorgon tar livet av mig",
+        "vi ska krossa dem i matchen ikväll",
+        "jag ska döda den här uppsatsen imorgon",
+        "vi ska döda tid på flygplatsen imorgon",
+        "vi ska på bröllop i erbil på lördag, hela familjen",
+        "vi åker till mogadishu på fredag och hälsar på mormor",
+        "han åkte till syrien 2014, satt av sitt straff och idag jobbar han och har familj",
+        "vi hotades för åtta år sedan men nu är vi sams",
+    ],
+)
+def test_figures_family_trips_and_past_stories_are_not_signals(detector, message):
+    assert detector.screen(message).level is RiskLevel.NONE
+
+
+@pytest.mark.parametrize(
+    "message, category",
+    [
+        ("jag fick ett sms från ett okänt nummer: håll käften om din son", "threat"),
+        ("någon har lagt en patron på vår dörrmatta", "threat"),
+        ("han har en pang hemma", "weapons"),
+        ("han lägger upp bilder där han poserar med ett automatgevär", "weapons"),
+        ("en gubbe chattar med henne varje natt", "grooming"),
+        ("min syster sitter i al-hol-lägret med sina tre barn", "child_at_risk"),
+        ("han sa att columbine var för liten och skrattade", "attack"),
+    ],
+)
+def test_the_usual_idioms_are_signals(detector, message, category):
+    screening = detector.screen(message)
+    assert screening.level is not RiskLevel.NONE and category in screening.categories

@@ -50,11 +50,32 @@ def _prediction(none: float, elevated: float, acute: float, categories=("attack"
     return Prediction(RiskLevel.NONE, categories, probabilities)
 
 
-def test_a_model_signal_with_a_time_is_acute(detector):
-    screening = detector.screen("han går hemifrån ikväll")
+def test_a_model_signal_with_a_concrete_step_is_acute(detector):
+    screening = detector.screen("han har packat och går hemifrån")
     assert screening.imminent
     raised = combine(screening, _prediction(0.35, 0.6, 0.05))
     assert raised.level is RiskLevel.ACUTE and raised.by_model and raised.categories == ("attack",)
+
+
+def test_a_model_signal_with_only_a_time_is_elevated_and_asked_about(detector):
+    screening = detector.screen("han går hemifrån ikväll")
+    assert screening.timed and not screening.imminent
+    raised = combine(screening, _prediction(0.35, 0.6, 0.05))
+    assert raised.level is RiskLevel.ELEVATED and raised.check == ("attack", "third_party")
+
+
+def test_the_model_alone_is_not_acute_without_a_time_unless_very_sure(detector):
+    screening = detector.screen("imorgon ska jag ringa soc")
+    assert not screening.timed  # the relative's own plan is not the danger's time
+    assert combine(screening, _prediction(0.3, 0.1, 0.6)).level is RiskLevel.ELEVATED
+    assert combine(screening, _prediction(0.1, 0.05, 0.85)).level is RiskLevel.ACUTE
+
+
+def test_an_unsure_model_makes_the_bot_ask(detector):
+    screening = detector.screen("han är så konstig just nu")
+    asked = combine(screening, _prediction(0.5, 0.45, 0.05, categories=("suicide",)))
+    assert asked.level is RiskLevel.NONE and asked.check is not None
+    assert combine(screening, _prediction(0.7, 0.25, 0.05)).check is None
 
 
 def test_a_weak_model_signal_without_a_time_is_not_an_escalation(detector):
@@ -68,7 +89,9 @@ def test_the_model_needs_more_certainty_to_overrule_a_set_aside_signal(detector)
     assert screening.set_aside and screening.level is RiskLevel.NONE
     assert combine(screening, _prediction(0.2, 0.8, 0.0)).level is RiskLevel.NONE
     assert combine(screening, _prediction(0.05, 0.9, 0.05)).level is RiskLevel.ELEVATED
-    assert combine(screening, _prediction(0.05, 0.1, 0.85)).level is RiskLevel.ACUTE
+    # Never "ring 112" on the model's word alone against a context: it asks instead.
+    overruled = combine(screening, _prediction(0.05, 0.1, 0.85))
+    assert overruled.level is RiskLevel.ELEVATED and overruled.check is not None
 
 
 def test_the_model_never_lowers_an_elevated_hit(detector):

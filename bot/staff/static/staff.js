@@ -30,8 +30,15 @@ function queueRow(item, labels) {
   const link = text("a", labels.levels[item.level] || item.level);
   link.href = `/escalations/${encodeURIComponent(item.id)}`;
   levelCell.appendChild(link);
+  if (item.confirmed) {
+    levelCell.appendChild(document.createTextNode(" "));
+    const badge = text("span", labels.confirmed);
+    badge.className = "badge";
+    levelCell.appendChild(badge);
+  }
   row.appendChild(levelCell);
   row.appendChild(text("td", item.categories.map((c) => labels.categories[c] || c).join(", ")));
+  row.appendChild(text("td", item.subjects.map((s) => labels.subjects[s] || s).join(", ")));
   row.appendChild(text("td", labels.statuses[item.status] || item.status));
   row.appendChild(text("td", formatTime(item.created_at)));
   row.appendChild(text("td", formatTime(item.updated_at)));
@@ -75,6 +82,8 @@ function startQueue() {
     levels: JSON.parse(labelSource.dataset.levels),
     statuses: JSON.parse(labelSource.dataset.statuses),
     categories: JSON.parse(labelSource.dataset.categories),
+    subjects: JSON.parse(labelSource.dataset.subjects),
+    confirmed: JSON.parse(labelSource.dataset.confirmed),
   };
   setInterval(() => refreshQueue(table, labels).catch(() => {}), POLL_MILLISECONDS);
 }
