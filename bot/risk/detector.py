@@ -366,6 +366,11 @@ class RiskDetector:
         reported = {tokens.clause_of[start] for start, _ in reported_spans}
         if not clauses <= cue_clauses - reported:
             return False
+        generic = {
+            tokens.clause_of[start] for start, _ in self._spans_of(tokens, self.patterns.generic_cues)
+        }
+        if clauses <= generic:
+            return True  # "vad händer om någon reser idag" is about anyone
         timed = {
             tokens.clause_of[start]
             for cues in (self.patterns.imminence_cues, self.patterns.time_cues)

@@ -98,6 +98,8 @@ class Patterns:
     message_contexts: frozenset[str] = frozenset()
     # Cues that make a clause a report of what someone did, not a general question.
     reported_cues: tuple[str, ...] = ()
+    # Cues of a question about anyone ("om någon"): general even when it names a time.
+    generic_cues: tuple[str, ...] = ()
     # Times that make acute only a signal in their own or a neighbouring sentence.
     time_cues: tuple[str, ...] = ()
     # A time in a clause with one of these says when the relative acts, not when danger comes.
@@ -189,6 +191,9 @@ def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
         message_contexts=frozenset(message_contexts),
         reported_cues=_expanded(
             hypothetical.get("reported", []), terms, f"{source}: hypothetical.reported"
+        ),
+        generic_cues=_expanded(
+            hypothetical.get("generic", []), terms, f"{source}: hypothetical.generic"
         ),
     )
 

@@ -123,11 +123,13 @@ def _model_level(
     # "imorgon ska jag ringa soc" must not become acute because "imorgon" often is.
     if (acute >= ACUTE_THRESHOLD and said_when) or acute >= SURE_ACUTE:
         return RiskLevel.ACUTE, False
-    if screening.imminent and signalled >= IMMINENT_SIGNAL:
+    if said_when and signalled >= IMMINENT_SIGNAL:
+        # A step or a time that is not the relative's own plan, and a model signal:
+        # the model cannot say where its signal is, so the time counts for it.
         return RiskLevel.ACUTE, False
     if signalled >= ELEVATED_THRESHOLD:
         return RiskLevel.ELEVATED, screening.timed
-    if screening.timed and signalled >= IMMINENT_SIGNAL:
+    if screening.timed and signalled >= CHECK_SIGNAL:
         # A time word next to a model signal it is not sure of: a signal, and a question.
         return RiskLevel.ELEVATED, True
     return RiskLevel.NONE, False

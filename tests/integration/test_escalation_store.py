@@ -166,4 +166,5 @@ def test_nothing_but_the_schema_is_stored(url):
         "id", "conversation_ref", "level", "categories", "status", "priority",
         "excerpt", "last_message_key", "created_at", "updated_at",
         "claimed_by", "outcome", "resolved_at", "wants_person", "handoff_by", "handoff_since",
+        "subjects", "confirmed",
     }  # fmt: skip

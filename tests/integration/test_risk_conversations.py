@@ -196,3 +196,32 @@ def test_with_the_database_down_112_still_comes_first_and_the_escalation_waits(
     logs = bot.logs()
     assert "Escalation store not reachable at start-up (OperationalError)" in logs
     assert "Escalation could not be stored (OperationalError): queued for retry" in logs
+
+
+def test_the_safety_check_asks_and_a_yes_is_answered_as_acute_and_nothing_else(bot):
+    sender = new_sender()
+    bot.turn(sender, "hej")
+    assert bot.turn(sender, "jag orkar inte mer") == ["utter_risk_check_suicide_self"]
+    assert bot.slots(sender)["risk_check"] == "suicide"
+    # The button sends the word itself: a typed "ja" works the same.
+    responses = bot.turn(sender, "Ja")
+    assert responses == ["utter_risk_acute_suicide_self", "utter_risk_offer_human"]
+    slots = bot.slots(sender)
+    assert slots["risk_check"] is None and slots["risk_confirmed"] is True
+    assert (slots["risk_level"], slots["risk_subjects"]) == ("acute", ["self"])
+
+
+def test_no_to_the_safety_check_goes_back_to_the_conversation(bot):
+    sender = new_sender()
+    bot.turn(sender, "hej")
+    bot.turn(sender, "jag orkar inte mer")
+    assert bot.turn(sender, "nej") == ["utter_risk_check_no"]
+    assert bot.slots(sender)["risk_level"] == "none"
+    assert "utter_how_to_talk" in bot.turn(sender, "hur pratar jag med honom om det")
+
+
+def test_a_signal_and_a_later_step_add_up_to_acute(bot):
+    sender = new_sender()
+    bot.turn(sender, "hej")
+    bot.turn(sender, ELEVATED)
+    assert bot.turn(sender, "nu har han köpt en biljett")[0] == "utter_risk_acute"

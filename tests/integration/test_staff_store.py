@@ -41,10 +41,20 @@ def code_at(secret: str, moment: datetime) -> str:
     return totp_now(secret, moment.timestamp())
 
 
-def escalate(engine, reference: str, level=RiskLevel.ELEVATED, at=T0) -> int:
+def escalate(
+    engine, reference: str, level=RiskLevel.ELEVATED, at=T0, confirmed=False, subjects=()
+) -> int:
     uow = SqlAlchemyUnitOfWork(session_factory(engine.url_for_tests))
     message_key = f"{reference[:8]}-{level.value}-{int(at.timestamp())}"
-    signal = Signal(reference, level, ("weapons",), "ett [NAMN] maskerat utdrag", message_key)
+    signal = Signal(
+        reference,
+        level,
+        ("weapons",),
+        "ett [NAMN] maskerat utdrag",
+        message_key,
+        subjects=subjects,
+        confirmed=confirmed,
+    )
     return record_signal(uow, signal, now=at).escalation_id
 
 
@@ -203,6 +213,26 @@ def test_the_queue_lists_acute_first_then_oldest(engine):
     assert [item.id for item in review.queue(level="elevated")] == [old_elevated]
     counts = review.counts()
     assert (counts["open"], counts["acute"], counts["elevated"], counts["new"]) == (3, 2, 1, 3)
+
+
+def test_the_queue_puts_confirmed_signals_first_within_a_level(engine):
+    old_elevated = escalate(engine, "a" * 32, RiskLevel.ELEVATED, T0)
+    confirmed = escalate(
+        engine, "b" * 32, RiskLevel.ELEVATED, T0 + timedelta(hours=1), True, ("self",)
+    )
+    acute = escalate(engine, "c" * 32, RiskLevel.ACUTE, T0 + timedelta(hours=2))
+    queue = Review(engine).queue()
+    assert [item.id for item in queue] == [acute, confirmed, old_elevated]
+    assert (queue[1].subjects, queue[1].confirmed) == (("self",), True)
+    assert queue[1].as_json()["subjects"] == ["self"] and queue[1].as_json()["confirmed"]
+
+
+def test_subjects_add_up_and_a_confirmation_is_kept(engine):
+    escalation = escalate(engine, "d" * 32, RiskLevel.ELEVATED, T0, False, ("person",))
+    escalate(engine, "d" * 32, RiskLevel.ELEVATED, T0 + timedelta(minutes=5), True, ("self",))
+    [item] = Review(engine).queue()
+    assert item.id == escalation
+    assert (item.subjects, item.confirmed) == (("self", "person"), True)
 
 
 def test_claim_release_resolve_and_the_rules_between_them(engine):

@@ -32,11 +32,15 @@ RULE_EXAMPLES = {
     "child_taken_abroad": "de vill gifta bort min systerdotter i hemlandet",
     "child_exposed_or_used": "min son på 14 springer ärenden åt gänget",
     "suicide_or_self_harm": "min dotter säger att hon vill dö",
+    "suicide_car_exhaust": "han sitter i garaget och motorn går",
+    "weapon_missing": "pappas jaktgevär är borta från skåpet",
+    "suicide_decided": "han har ett rep i rummet och säger att han ska göra det",
     "grooming_by_older": "en äldre man chattar med min 13-åring på telegram",
     "recruiting_children": "gänget rekryterar barn i vårt område",
     "school_shooting_talk": "alla skrattade åt det men han sa att han ska skjuta alla i skolan",
     "child_held_in_camp": "mitt barnbarn sitter i ett läger i syrien",
-    "online_recruiter": "en kille på discord jobbar på honom natt efter natt",
+    "online_recruiter": "en kille på discord jobbar på honom och skickar honom propaganda",
+    "older_man_chatting_at_night": "en gubbe chattar med henne varje natt",
     "travel_ticket_to_fight": "brorsan vill sticka och kriga för dem",
 }
 # Rules with `level: check`: the bot asks instead of escalating.
@@ -73,7 +77,8 @@ def test_a_check_word_next_to_a_concrete_step_is_a_signal(detector):
 def test_each_rule_fires_on_its_example(detector, rule_id, message):
     screening = detector.screen(message)
     assert rule_id in screening.rule_ids
-    assert screening.level is RiskLevel.ELEVATED
+    rule = next(rule for rule in detector.patterns.rules if rule.id == rule_id)
+    assert screening.level is rule.level
 
 
 @pytest.mark.parametrize("rule_id, message", RULE_EXAMPLES.items())
