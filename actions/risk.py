@@ -161,13 +161,30 @@ class ActionValidateSlotMappings(ResponseAction):
         screening, confirmed = self._screen_in_context(tracker, text, events)
         events.append(SlotSet("risk_in_message", screening.level.value))
         with_person = bool(tracker.get_slot(HANDOFF_SLOT))
+        asking = self._will_ask(tracker, screening) and not with_person
         if screening.level is not RiskLevel.NONE:
-            events += self._signal(dispatcher, tracker, domain, text, screening, confirmed)
+            events += self._signal(
+                dispatcher,
+                tracker,
+                domain,
+                text,
+                screening,
+                confirmed,
+                # Asking first about the very thing signalled: the answer comes after the reply.
+                quiet=asking and screening.check[0] in screening.categories,
+                answered=_answered(events) is not None,
+            )
         elif _answered(events) == safety_check.NO:
             self.utter(dispatcher, "utter_risk_check_no")
-        if screening.check and screening.level is not RiskLevel.ACUTE and not with_person:
+        if asking:
             events += self._ask(dispatcher, tracker, screening.check)
         return events
+
+    def _will_ask(self, tracker: Tracker, screening: Screening) -> bool:
+        """A safety question: when unsure, never with a 112 answer, once per category."""
+        if not screening.check or screening.level is RiskLevel.ACUTE:
+            return False
+        return screening.check[0] not in (tracker.get_slot(CHECKED_SLOT) or [])
 
     # -- the conversation so far --------------------------------------------------------------
 
@@ -234,6 +251,8 @@ class ActionValidateSlotMappings(ResponseAction):
         text: str,
         screening: Screening,
         confirmed: bool,
+        quiet: bool = False,
+        answered: bool = False,
     ) -> list[dict[str, Any]]:
         previous_level = RiskLevel.highest(tracker.get_slot("risk_level"))
         previous_signals = set(tracker.get_slot("risk_signals") or [])
@@ -261,7 +280,7 @@ class ActionValidateSlotMappings(ResponseAction):
         )
         if screening.level is RiskLevel.ACUTE:
             self._respond_acute(dispatcher, screening, offer_human=not with_person)
-        elif not with_person and is_new:
+        elif not with_person and not quiet and (is_new or answered):
             self._respond_elevated(dispatcher, domain, screening)
         try:
             self._escalate(tracker, text, screening, confirmed)
@@ -275,8 +294,6 @@ class ActionValidateSlotMappings(ResponseAction):
         """One safety question per category and conversation."""
         category, subject = check
         asked = list(tracker.get_slot(CHECKED_SLOT) or [])
-        if category in asked:
-            return []
         self.utter(dispatcher, check_question(category, subject))
         return [
             SlotSet(CHECK_SLOT, category),

@@ -35,6 +35,7 @@ from bot.dialogue import HANDOFF_SLOT
 EXTRACT_SLOTS = "action_extract_slots"
 # Set by the risk action on the turn the relative answered its safety check.
 CHECK_ANSWERED_SLOT = "risk_check_answered"
+CHECK_SLOT = "risk_check"  # set by the risk action in the turn that asks its question
 
 
 @DefaultV1Recipe.register(
@@ -90,16 +91,23 @@ def _answering_a_user_message(tracker: DialogueStateTracker) -> bool:
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
 class SafetyCheckPolicy(Policy):
-    """After the relative answered the bot's safety check ("ja", "nej", "vet inte"), the
-    risk action has already answered them (actions/risk.py): the bot adds nothing, so a
-    "ja" to "tänker du på att ta ditt liv?" is not followed by "Bra. Vad vill du veta mer
-    om?". A reply that also asks something (another intent) is answered as usual."""
+    """The risk screening's safety question stands alone, and so does its answer.
+
+    - The risk action has just asked "tänker du på att ta ditt liv?" (slot `risk_check`
+      is set only in the turn that asked it; the next message closes it): the bot adds
+      nothing, so the question is not buried under an answer to the rest of the message.
+    - The relative answered it ("ja", "nej", "vet inte"): the risk action has answered
+      them, so a "ja" is not followed by "Bra. Vad vill du veta mer om?". A reply that
+      also asks something (another intent) is answered as usual.
+
+    Asking for a person and deleting the conversation always pass through."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
             "priority": 7,
             "quiet_intents": ["affirm", "deny", "nlu_fallback", "out_of_scope", "thank"],
+            "pass_through_intents": ["delete_conversation", "request_human"],
         }
 
     def train(
@@ -123,11 +131,13 @@ class SafetyCheckPolicy(Policy):
         return self._prediction(probabilities)
 
     def _keeps_quiet(self, tracker: DialogueStateTracker) -> bool:
-        if not tracker.get_slot(CHECK_ANSWERED_SLOT):
-            return False
         intent = (
             (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
         )
-        if intent not in self.config.get("quiet_intents", []):
+        if intent in self.config.get("pass_through_intents", []):
             return False
-        return _answering_a_user_message(tracker)
+        just_asked = bool(tracker.get_slot(CHECK_SLOT))
+        answered = bool(tracker.get_slot(CHECK_ANSWERED_SLOT)) and intent in self.config.get(
+            "quiet_intents", []
+        )
+        return (just_asked or answered) and _answering_a_user_message(tracker)

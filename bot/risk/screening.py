@@ -114,7 +114,11 @@ def _model_level(
     acute = probabilities.get("acute", 0.0)
     signalled = acute + probabilities.get("elevated", 0.0)
     if explained:
-        # At most elevated, and only when very sure: the bot asks instead of deciding.
+        # Acute only when very sure and the message says when; elevated when very sure
+        # (and the bot asks whether it can happen soon); otherwise the context stands.
+        said_when = screening.imminent or screening.timed
+        if acute >= SET_ASIDE_THRESHOLDS[1] and said_when:
+            return RiskLevel.ACUTE, False
         if signalled >= SET_ASIDE_THRESHOLDS[0]:
             return RiskLevel.ELEVATED, True
         return RiskLevel.NONE, False

@@ -11,7 +11,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.dialogue.handoff_policy import HandoffPolicy
+from bot.dialogue.handoff_policy import HandoffPolicy, SafetyCheckPolicy
 from bot.settings import PROJECT_ROOT
 
 
@@ -70,3 +70,51 @@ def test_deleting_the_conversation_still_reaches_the_bot(policy, domain):
 def test_once_an_action_answered_the_policy_steps_aside(policy, domain):
     conversation = tracker(domain, handoff=True, answered=True)
     assert predicted(policy, domain, conversation) is None
+
+
+# -- SafetyCheckPolicy: the safety question and its answer stand alone ------------------------
+
+
+@pytest.fixture
+def check_policy(tmp_path) -> SafetyCheckPolicy:
+    return SafetyCheckPolicy.create(
+        SafetyCheckPolicy.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("safety_check_policy"),
+        ExecutionContext(GraphSchema({})),
+    )
+
+
+def checked(domain: Domain, intent: str, **slots) -> DialogueStateTracker:
+    conversation = DialogueStateTracker("relative", domain.slots)
+    conversation.update(ActionExecuted(ACTION_LISTEN_NAME))
+    conversation.update(UserUttered("ja", intent={"name": intent, "confidence": 0.9}), domain)
+    conversation.update(ActionExecuted("action_extract_slots"))
+    for name, value in slots.items():
+        conversation.update(SlotSet(name, value))
+    return conversation
+
+
+def test_the_turn_that_asks_the_safety_question_adds_nothing_else(check_policy, domain):
+    conversation = checked(domain, "ask_support_for_me", risk_check="suicide")
+    assert predicted(check_policy, domain, conversation) == ACTION_LISTEN_NAME
+
+
+def test_a_yes_to_the_question_is_not_followed_by_the_bare_yes_answer(check_policy, domain):
+    conversation = checked(domain, "affirm", risk_check_answered=True)
+    assert predicted(check_policy, domain, conversation) == ACTION_LISTEN_NAME
+
+
+def test_an_answer_that_also_asks_something_is_answered(check_policy, domain):
+    conversation = checked(domain, "ask_social_services", risk_check_answered=True)
+    assert predicted(check_policy, domain, conversation) is None
+
+
+@pytest.mark.parametrize("intent", ["request_human", "delete_conversation"])
+def test_asking_for_a_person_or_deleting_always_passes(check_policy, domain, intent):
+    conversation = checked(domain, intent, risk_check="suicide")
+    assert predicted(check_policy, domain, conversation) is None
+
+
+def test_without_a_safety_question_the_policy_predicts_nothing(check_policy, domain):
+    assert predicted(check_policy, domain, checked(domain, "affirm")) is None

@@ -389,8 +389,16 @@ class Conversation:
 
         message = {"text": text, "intent": {"name": "share_worry"}, "entities": []}
         self.events.append({"event": "user", "text": text, "parse_data": message})
-        tracker = Tracker("test-conversation", dict(self.slots), message, list(self.events),
-                          False, None, {}, "action_listen")
+        tracker = Tracker(
+            "test-conversation",
+            dict(self.slots),
+            message,
+            list(self.events),
+            False,
+            None,
+            {},
+            "action_listen",
+        )
         dispatcher = CollectingDispatcher()
         events = await run(self.action, dispatcher, tracker, self.domain)
         self.events += events
@@ -491,3 +499,26 @@ async def test_threats_against_the_relative_list_kvinnofridslinjen(
         m["contact_lines"] for m in dispatcher.messages if m["response"] == "utter_contact_list"
     )
     assert "020-50 50 50" in contacts and "112" in contacts
+
+
+async def test_a_model_signal_on_unsure_words_is_escalated_quietly_and_asked_about(
+    escalator, domain, database
+):
+    from bot.risk.classifier import Prediction
+    from bot.risk.levels import RiskLevel as Level
+
+    class SureModel:
+        def predict(self, text):
+            return Prediction(
+                Level.ELEVATED, ("suicide",), {"none": 0.1, "elevated": 0.85, "acute": 0.05}
+            )
+
+    screen = RiskScreen(
+        RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file), SureModel()
+    )
+    action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
+    chat = Conversation(action, domain)
+    assert await chat.say("jag orkar inte mer") == ["utter_risk_check_suicide_self"]
+    assert chat.slots["risk_level"] == "elevated" and len(stored(database)) == 1
+    answer = await chat.say("vet inte")
+    assert answer[:2] == ["utter_risk_elevated_self", "utter_risk_why_suicide_self"]

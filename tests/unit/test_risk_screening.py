@@ -90,9 +90,11 @@ def test_the_model_needs_more_certainty_to_overrule_a_set_aside_signal(detector)
     assert screening.set_aside and screening.level is RiskLevel.NONE
     assert combine(screening, _prediction(0.2, 0.8, 0.0)).level is RiskLevel.NONE
     assert combine(screening, _prediction(0.05, 0.9, 0.05)).level is RiskLevel.ELEVATED
-    # Never "ring 112" on the model's word alone against a context: it asks instead.
+    # Against a context, "ring 112" on the model's word needs a time in the message too.
     overruled = combine(screening, _prediction(0.05, 0.1, 0.85))
     assert overruled.level is RiskLevel.ELEVATED and overruled.check is not None
+    timed = detector.screen("vi såg ett reportage om en kille som åkte till syrien ikväll")
+    assert combine(timed, _prediction(0.05, 0.1, 0.85)).level is RiskLevel.ACUTE
 
 
 def test_the_model_never_lowers_an_elevated_hit(detector):
