@@ -52,11 +52,15 @@ ANSWER_SLOT = "risk_check_answer"  # the latest answer: yes, no, not_now, dont_k
 EARLIER_MESSAGES = 2  # read together with a message that takes a concrete step
 
 
-def acute_response(screening: Screening) -> str:
+def acute_response(screening: Screening, earlier: Tracker | None = None) -> str:
     """112 first, in one short message; with Självmordslinjen for suicide risk, spoken to
-    the relative when it is their own."""
-    if "suicide" in screening.categories:
-        return "utter_risk_acute_suicide_self" if _own(screening) else "utter_risk_acute_suicide"
+    the relative when it is their own. Suicide risk earlier in the conversation counts:
+    "ikväll ska jag ta dem" after a message about pills is about the pills."""
+    signals = set(earlier.get_slot("risk_signals") or []) if earlier else set()
+    subjects = set(earlier.get_slot(SUBJECTS_SLOT) or []) if earlier else set()
+    if "suicide" in screening.categories or "suicide" in signals:
+        own = _own(screening) or ("suicide" not in screening.categories and "self" in subjects)
+        return "utter_risk_acute_suicide_self" if own else "utter_risk_acute_suicide"
     if "threat" in screening.categories and "self" in screening.subjects:
         return "utter_risk_acute_threat_self"
     return "utter_risk_acute"
@@ -279,7 +283,7 @@ class ActionValidateSlotMappings(ResponseAction):
             or newly_own
         )
         if screening.level is RiskLevel.ACUTE:
-            self._respond_acute(dispatcher, screening, offer_human=not with_person)
+            self._respond_acute(dispatcher, screening, not with_person, tracker)
         elif not with_person and not quiet and (is_new or answered):
             self._respond_elevated(dispatcher, domain, screening)
         try:
@@ -302,9 +306,13 @@ class ActionValidateSlotMappings(ResponseAction):
         ]
 
     def _respond_acute(
-        self, dispatcher: CollectingDispatcher, screening: Screening, offer_human: bool = True
+        self,
+        dispatcher: CollectingDispatcher,
+        screening: Screening,
+        offer_human: bool = True,
+        tracker: Tracker | None = None,
     ) -> None:
-        self.utter(dispatcher, acute_response(screening))
+        self.utter(dispatcher, acute_response(screening, tracker))
         if offer_human:
             self.utter(dispatcher, "utter_risk_offer_human")
 

@@ -120,9 +120,7 @@ def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
         escalation.priority = PRIORITY_BY_LEVEL[new_level]
         if escalation.status == Status.RESOLVED.value:
             _reopen(escalation)
-    elif categories != escalation.categories or subjects != escalation.subjects:
-        change = Change.UPDATED
-    elif newly_confirmed:
+    elif categories != escalation.categories or subjects != escalation.subjects or newly_confirmed:
         change = Change.UPDATED
     else:
         return Change.UNCHANGED

@@ -40,14 +40,19 @@ def coverage(items: list[dict]) -> str:
         per_level = Counter(item["level"] for item in mine)
         cells = [str(per_subject.get(subject, 0)) for subject in subjects]
         lines.append(
-            f"| {category} | " + " | ".join(cells)
+            f"| {category} | "
+            + " | ".join(cells)
             + f" | {per_level.get('acute', 0)} | {per_level.get('elevated', 0)} |"
         )
     negatives = [item for item in items if item["level"] == "none"]
     frames = Counter(item.get("frame") or "unlabelled" for item in negatives)
     hard = sum(frames.get(frame, 0) for frame in HARD_NEGATIVE_FRAMES)
-    lines += ["", f"Level none: {len(negatives)}, of which labelled hard negatives: {hard} "
-              f"({hard / len(items):.0%} of all messages)", ""]
+    lines += [
+        "",
+        f"Level none: {len(negatives)}, of which labelled hard negatives: {hard} "
+        f"({hard / len(items):.0%} of all messages)",
+        "",
+    ]
     lines.append("| frame (level none) | messages |")
     lines.append("|---|---|")
     lines += [f"| {frame} | {count} |" for frame, count in frames.most_common()]

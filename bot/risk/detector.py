@@ -367,7 +367,8 @@ class RiskDetector:
         if not clauses <= cue_clauses - reported:
             return False
         generic = {
-            tokens.clause_of[start] for start, _ in self._spans_of(tokens, self.patterns.generic_cues)
+            tokens.clause_of[start]
+            for start, _ in self._spans_of(tokens, self.patterns.generic_cues)
         }
         if clauses <= generic:
             return True  # "vad händer om någon reser idag" is about anyone

@@ -522,3 +522,10 @@ async def test_a_model_signal_on_unsure_words_is_escalated_quietly_and_asked_abo
     assert chat.slots["risk_level"] == "elevated" and len(stored(database)) == 1
     answer = await chat.say("vet inte")
     assert answer[:2] == ["utter_risk_elevated_self", "utter_risk_why_suicide_self"]
+
+
+async def test_a_plan_that_refers_back_to_pills_gets_the_suicide_line(action, domain):
+    chat = Conversation(action, domain)
+    await chat.say("jag har lagt fram alla sömntabletter på bordet")
+    names = await chat.say("ikväll när min man jobbar natt ska jag ta dem")
+    assert names[0] == "utter_risk_acute_suicide_self"
