@@ -240,7 +240,10 @@ class ActionValidateSlotMappings(ResponseAction):
             if together.level is RiskLevel.ACUTE:
                 return replace(together, check=None)
         signals = tracker.get_slot("risk_signals") or []
-        if screening.timed and screening.level is RiskLevel.NONE and signals:
+        # ...unless the message explains itself ("svampkniven, vi ska ut i skogen i helgen").
+        if screening.timed and screening.level is RiskLevel.NONE and signals and not (
+            screening.explained or screening.set_aside
+        ):
             subjects = tracker.get_slot(SUBJECTS_SLOT) or ["person"]
             return replace(screening, check=(signals[0], subjects[0]))
         return screening

@@ -40,7 +40,7 @@ SURE_ACUTE = 0.8
 # Between "clearly none" and "clearly a signal": the bot asks (a safety check).
 CHECK_SIGNAL = 0.45
 # ...and in a message the patterns set aside or that names a context.
-EXPLAINED_CHECK = 0.8
+EXPLAINED_CHECK = 0.9
 
 
 class RiskScreen:

@@ -216,7 +216,11 @@ def test_no_to_the_safety_check_goes_back_to_the_conversation(bot):
     bot.turn(sender, "hej")
     bot.turn(sender, "jag orkar inte mer")
     assert bot.turn(sender, "nej") == ["utter_risk_check_no"]
-    assert bot.slots(sender)["risk_level"] == "none"
+    # Nothing is added: no acute level and no confirmation (a signal the trained model saw
+    # in "jag orkar inte mer" may already be escalated, quietly, for staff to judge).
+    slots = bot.slots(sender)
+    assert slots["risk_level"] != "acute" and slots["risk_confirmed"] is False
+    assert slots["risk_check_answer"] == "no"
     assert "utter_how_to_talk" in bot.turn(sender, "hur pratar jag med honom om det")
 
 

@@ -44,11 +44,21 @@ def dashboard(tmp_path_factory):
         yield server
 
 
-def escalate(server, level=RiskLevel.ELEVATED, sender: str | None = None) -> int:
+def escalate(
+    server, level=RiskLevel.ELEVATED, sender: str | None = None, subjects=(), confirmed=False
+) -> int:
     sender = sender or uuid.uuid4().hex
     reference = conversation_ref(sender, TEST_PSEUDONYM_KEY)
     uow = SqlAlchemyUnitOfWork(session_factory(server.escalation_url))
-    signal = Signal(reference, level, ("weapons",), "han har [NAMN] ett vapen", uuid.uuid4().hex)
+    signal = Signal(
+        reference,
+        level,
+        ("weapons",),
+        "han har [NAMN] ett vapen",
+        uuid.uuid4().hex,
+        subjects=subjects,
+        confirmed=confirmed,
+    )
     return record_signal(uow, signal).escalation_id
 
 
@@ -202,6 +212,18 @@ def test_the_queue_shows_acute_first_and_filters(dashboard):
     assert f'data-id="{elevated}"' in page and f'data-id="{acute}"' not in page
     counts = client.get("/queue.json").json()["counts"]
     assert counts["acute"] >= 1 and counts["elevated"] >= 1
+
+
+def test_the_queue_shows_who_is_at_risk_and_a_confirmation(dashboard):
+    escalation = escalate(dashboard, RiskLevel.ACUTE, subjects=("self",), confirmed=True)
+    client = dashboard.client()
+    page = client.get("/").text
+    row = page[page.index(f'data-id="{escalation}"') :].split("</tr>")[0]
+    assert "Den anhöriga själv" in row and "Bekräftat av den anhöriga" in row
+    [item] = [i for i in client.get("/queue.json").json()["items"] if i["id"] == escalation]
+    assert item["subjects"] == ["self"] and item["confirmed"] is True
+    detail = client.get(f"/escalations/{escalation}").text
+    assert "Den anhöriga själv" in detail and "bekräftat av den anhöriga" in detail
 
 
 def test_the_queue_json_has_no_excerpt_or_reference(dashboard):
