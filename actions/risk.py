@@ -206,10 +206,14 @@ class ActionValidateSlotMappings(ResponseAction):
     ) -> tuple[Screening, bool]:
         """This message's screening, raised by the answer to an open safety check and by
         the earlier messages, and whether the relative confirmed the signal."""
-        screening = self.screen.screen(text)
         check = tracker.get_slot(CHECK_SLOT)
+        answer = (
+            safety_check.answer_to_check(text, self.screen.detector.patterns) if check else None
+        )
+        # A reply to the question is read by the patterns only: the trained model knows
+        # nothing about "vet inte" and once took it for a new suicide signal.
+        screening = self.screen.detector.screen(text) if answer else self.screen.screen(text)
         if check:
-            answer = safety_check.answer_to_check(text, self.screen.detector.patterns)
             if answer is not None:
                 events.append(SlotSet(CHECK_ANSWERED_SLOT, True))
                 events.append(SlotSet(ANSWER_SLOT, answer))
@@ -241,8 +245,11 @@ class ActionValidateSlotMappings(ResponseAction):
                 return replace(together, check=None)
         signals = tracker.get_slot("risk_signals") or []
         # ...unless the message explains itself ("svampkniven, vi ska ut i skogen i helgen").
-        if screening.timed and screening.level is RiskLevel.NONE and signals and not (
-            screening.explained or screening.set_aside
+        if (
+            screening.timed
+            and screening.level is RiskLevel.NONE
+            and signals
+            and not (screening.explained or screening.set_aside)
         ):
             subjects = tracker.get_slot(SUBJECTS_SLOT) or ["person"]
             return replace(screening, check=(signals[0], subjects[0]))

@@ -529,3 +529,24 @@ async def test_a_plan_that_refers_back_to_pills_gets_the_suicide_line(action, do
     await chat.say("jag har lagt fram alla sömntabletter på bordet")
     names = await chat.say("ikväll när min man jobbar natt ska jag ta dem")
     assert names[0] == "utter_risk_acute_suicide_self"
+
+
+async def test_the_reply_to_the_question_is_about_what_was_asked(escalator, domain):
+    from bot.risk.classifier import Prediction
+    from bot.risk.levels import RiskLevel as Level
+
+    class NoisyModel:  # takes any short text for a suicide signal
+        def predict(self, text):
+            probabilities = {"none": 0.1, "elevated": 0.85, "acute": 0.05}
+            return Prediction(Level.ELEVATED, ("suicide",), probabilities)
+
+    screen = RiskScreen(
+        RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file), NoisyModel()
+    )
+    action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
+    chat = Conversation(action, domain)
+    chat.slots.update({"risk_level": "elevated", "risk_signals": ["travel"]})
+    chat.slots.update({"risk_check": "travel", "risk_check_subject": "person"})
+    answer = await chat.say("vet inte")
+    assert answer[:2] == ["utter_risk_elevated", "utter_risk_why_travel"]
+    assert chat.slots["risk_signals"] == ["travel"]
