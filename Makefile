@@ -29,7 +29,7 @@ help:
 	@echo "make run       set up everything and start the bot (Ctrl-C stops it)"
 	@echo "make test      set up everything and run the whole test suite"
 	@echo "make eval-nlu  NLU cross-validation report (macro F1)"
-	@echo "make eval-risk risk screening: recall per level, false escalations"
+	@echo "make eval-risk risk screening per category, who is at risk and level (docs/risk.md)"
 	@echo "make eval-privacy redaction: leaks per identifier kind, false positives"
 	@echo "make staff     the staff dashboard on its own (make run starts it too)"
 	@echo "make admin NAME=username  create the first staff admin (password + TOTP)"

@@ -100,6 +100,9 @@ class SafetyCheckPolicy(Policy):
       them, so a "ja" is not followed by "Bra. Vad vill du veta mer om?". A reply that
       also asks something (another intent) is answered as usual.
 
+    - The relative wrote about their own suicide plan and got the 112 and Självmordslinjen
+      answer: that answer stands alone too (not followed by "stöd för dig som anhörig").
+
     Asking for a person and deleting the conversation always pass through."""
 
     @staticmethod
@@ -136,8 +139,16 @@ class SafetyCheckPolicy(Policy):
         )
         if intent in self.config.get("pass_through_intents", []):
             return False
-        just_asked = bool(tracker.get_slot(CHECK_SLOT))
+        just_asked = bool(tracker.get_slot(CHECK_SLOT)) or _own_suicide_crisis(tracker)
         answered = bool(tracker.get_slot(CHECK_ANSWERED_SLOT)) and intent in self.config.get(
             "quiet_intents", []
         )
         return (just_asked or answered) and _answering_a_user_message(tracker)
+
+
+def _own_suicide_crisis(tracker: DialogueStateTracker) -> bool:
+    return (
+        tracker.get_slot("risk_in_message") == "acute"
+        and "suicide" in (tracker.get_slot("risk_signals") or [])
+        and "self" in (tracker.get_slot("risk_subjects") or [])
+    )

@@ -229,3 +229,11 @@ def test_a_signal_and_a_later_step_add_up_to_acute(bot):
     bot.turn(sender, "hej")
     bot.turn(sender, ELEVATED)
     assert bot.turn(sender, "nu har han köpt en biljett")[0] == "utter_risk_acute"
+
+
+def test_the_relatives_own_suicide_plan_gets_the_crisis_answer_alone(bot):
+    sender = new_sender()
+    bot.turn(sender, "hej")
+    responses = bot.turn(sender, "orkar inte mer, i kväll tar jag alla tabletter")
+    assert responses == ["utter_risk_acute_suicide_self", "utter_risk_offer_human"]
+    assert bot.slots(sender)["risk_subjects"] == ["self"]

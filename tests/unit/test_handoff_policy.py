@@ -118,3 +118,16 @@ def test_asking_for_a_person_or_deleting_always_passes(check_policy, domain, int
 
 def test_without_a_safety_question_the_policy_predicts_nothing(check_policy, domain):
     assert predicted(check_policy, domain, checked(domain, "affirm")) is None
+
+
+def test_the_answer_to_the_relatives_own_suicide_plan_stands_alone(check_policy, domain):
+    conversation = checked(
+        domain,
+        "ask_support_for_me",
+        risk_in_message="acute",
+        risk_signals=["suicide"],
+        risk_subjects=["self"],
+    )
+    assert predicted(check_policy, domain, conversation) == ACTION_LISTEN_NAME
+    other = checked(domain, "ask_police", risk_in_message="acute", risk_signals=["travel"])
+    assert predicted(check_policy, domain, other) is None
