@@ -213,22 +213,21 @@ class ActionValidateSlotMappings(ResponseAction):
         # A reply to the question is read by the patterns only: the trained model knows
         # nothing about "vet inte" and once took it for a new suicide signal.
         screening = self.screen.detector.screen(text) if answer else self.screen.screen(text)
-        if check:
-            if answer is not None:
-                events.append(SlotSet(CHECK_ANSWERED_SLOT, True))
-                events.append(SlotSet(ANSWER_SLOT, answer))
-                settled = safety_check.SETTLED[answer]
-                subject = tracker.get_slot(CHECK_SUBJECT_SLOT) or "person"
-                if settled.level.rank > screening.level.rank:
-                    screening = replace(
-                        screening,
-                        level=settled.level,
-                        categories=in_category_order([*screening.categories, check]),
-                        subjects=in_subject_order([*screening.subjects, subject]),
-                        check=None,
-                    )
-                return screening, settled.confirmed
-        return self._with_earlier_messages(tracker, screening), False
+        if answer is None:
+            return self._with_earlier_messages(tracker, screening), False
+        events.append(SlotSet(CHECK_ANSWERED_SLOT, True))
+        events.append(SlotSet(ANSWER_SLOT, answer))
+        settled = safety_check.SETTLED[answer]
+        subject = tracker.get_slot(CHECK_SUBJECT_SLOT) or "person"
+        if settled.level.rank > screening.level.rank:
+            screening = replace(
+                screening,
+                level=settled.level,
+                categories=in_category_order([*screening.categories, check]),
+                subjects=in_subject_order([*screening.subjects, subject]),
+                check=None,
+            )
+        return screening, settled.confirmed
 
     def _with_earlier_messages(self, tracker: Tracker, screening: Screening) -> Screening:
         """Signals add up over the conversation: "han pratar om Syrien", later "han har
