@@ -38,13 +38,9 @@ CHECK_ANSWERED_SLOT = "risk_check_answered"
 CHECK_SLOT = "risk_check"  # set by the risk action in the turn that asks its question
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
-)
-class HandoffPolicy(Policy):
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {"priority": 7, "pass_through_intents": ["delete_conversation"]}
+class _ListeningPolicy(Policy):
+    """Predicts `action_listen` with certainty when `_keeps_quiet` says so, else nothing;
+    nothing to train."""
 
     def train(
         self,
@@ -67,11 +63,21 @@ class HandoffPolicy(Policy):
         return self._prediction(probabilities)
 
     def _keeps_quiet(self, tracker: DialogueStateTracker) -> bool:
+        raise NotImplementedError
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
+)
+class HandoffPolicy(_ListeningPolicy):
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"priority": 7, "pass_through_intents": ["delete_conversation"]}
+
+    def _keeps_quiet(self, tracker: DialogueStateTracker) -> bool:
         if not tracker.get_slot(HANDOFF_SLOT):
             return False
-        intent = (
-            (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
-        )
+        intent = _latest_intent(tracker)
         if intent in self.config.get("pass_through_intents", []):
             return False
         return _answering_a_user_message(tracker)
@@ -90,7 +96,7 @@ def _answering_a_user_message(tracker: DialogueStateTracker) -> bool:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
-class SafetyCheckPolicy(Policy):
+class SafetyCheckPolicy(_ListeningPolicy):
     """The risk screening's safety question stands alone, and so does its answer.
 
     - The risk action has just asked "tänker du på att ta ditt liv?" (slot `risk_check`
@@ -113,30 +119,8 @@ class SafetyCheckPolicy(Policy):
             "pass_through_intents": ["delete_conversation", "request_human"],
         }
 
-    def train(
-        self,
-        training_trackers: list[TrackerWithCachedStates],
-        domain: Domain,
-        **kwargs: Any,
-    ) -> Resource:
-        return self._resource
-
-    def predict_action_probabilities(
-        self,
-        tracker: DialogueStateTracker,
-        domain: Domain,
-        rule_only_data: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> PolicyPrediction:
-        probabilities = self._default_predictions(domain)
-        if self._keeps_quiet(tracker):
-            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
-        return self._prediction(probabilities)
-
     def _keeps_quiet(self, tracker: DialogueStateTracker) -> bool:
-        intent = (
-            (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
-        )
+        intent = _latest_intent(tracker)
         if intent in self.config.get("pass_through_intents", []):
             return False
         just_asked = bool(tracker.get_slot(CHECK_SLOT)) or _own_suicide_crisis(tracker)
@@ -152,3 +136,7 @@ def _own_suicide_crisis(tracker: DialogueStateTracker) -> bool:
         and "suicide" in (tracker.get_slot("risk_signals") or [])
         and "self" in (tracker.get_slot("risk_subjects") or [])
     )
+
+
+def _latest_intent(tracker: DialogueStateTracker) -> str | None:
+    return (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
