@@ -72,6 +72,8 @@ class Screening:
     # The categories a context named in the message explains (news, sport, a joke explain
     # all; a family visit only travel): the trained model needs more certainty for them.
     explained: tuple[str, ...] = ()
+    # How many words the message has (the model's doubt on a few words is no reason to ask).
+    words: int = 0
     # Who is at risk per category, read from the whole message (for model-only signals).
     subject_hints: dict[str, str] = field(default_factory=dict)
 
@@ -192,6 +194,7 @@ class RiskDetector:
         timed = bool(time_sentences)
         hints = self._subject_hints(tokens)
         explained = self._explained(tokens)
+        words = sum(1 for text in tokens.texts if any(char.isalnum() for char in text))
         if not matches:
             check = checks[0] if checks else None
             return Screening(
@@ -204,6 +207,7 @@ class RiskDetector:
                 check=check,
                 subject_hints=hints,
                 explained=explained,
+                words=words,
             )
         level = RiskLevel.highest(*(match.level for match in matches))
         check = None
@@ -221,6 +225,7 @@ class RiskDetector:
             check=check,
             subject_hints=hints,
             explained=explained,
+            words=words,
         )
 
     def _explained(self, tokens: _Tokens) -> tuple[str, ...]:

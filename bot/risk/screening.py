@@ -39,6 +39,9 @@ IMMINENT_SIGNAL = 0.6
 SURE_ACUTE = 0.8
 # Between "clearly none" and "clearly a signal": the bot asks (a safety check).
 CHECK_SIGNAL = 0.45
+# A model in doubt about a message this short ("han är 16", an answer to another question)
+# is no reason to ask: short signals are the patterns' work.
+CHECK_MIN_WORDS = 4
 # ...and in a message the patterns set aside or that names a context.
 EXPLAINED_CHECK = 0.9
 
@@ -88,7 +91,7 @@ def _maybe_check(screening: Screening, prediction: Prediction) -> Screening:
     signalled = prediction.probabilities.get("acute", 0.0) + prediction.probabilities.get(
         "elevated", 0.0
     )
-    if not prediction.categories:
+    if not prediction.categories or screening.words < CHECK_MIN_WORDS:
         return screening
     category = prediction.categories[0]
     needed = EXPLAINED_CHECK if _explained(screening, category) else CHECK_SIGNAL

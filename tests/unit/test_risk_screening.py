@@ -73,10 +73,13 @@ def test_the_model_alone_is_not_acute_without_a_time_unless_very_sure(detector):
 
 
 def test_an_unsure_model_makes_the_bot_ask(detector):
-    screening = detector.screen("han är så konstig")
+    screening = detector.screen("han är så konstig hela tiden")
     asked = combine(screening, _prediction(0.5, 0.45, 0.05, categories=("suicide",)))
     assert asked.level is RiskLevel.NONE and asked.check is not None
     assert combine(screening, _prediction(0.7, 0.25, 0.05)).check is None
+    # A reply of a few words ("han är 16") is not asked about on the model's doubt.
+    short = detector.screen("han är 16")
+    assert combine(short, _prediction(0.5, 0.45, 0.05)).check is None
 
 
 def test_a_weak_model_signal_without_a_time_is_not_an_escalation(detector):
