@@ -26,7 +26,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ResponseAction
-from bot.dialogue import HANDOFF_SLOT
+from bot.dialogue import CHECK_ANSWERED_SLOT, CHECK_SLOT, HANDOFF_SLOT, SUBJECTS_SLOT
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
 from bot.notify import Notifier
@@ -42,12 +42,9 @@ logger = logging.getLogger(__name__)
 
 # Messages that are button payloads ("/ask_police") carry no risk of their own.
 PAYLOAD_PREFIX = "/"
-SUBJECTS_SLOT = "risk_subjects"  # who is at risk: self, person, child, third_party
 CONFIRMED_SLOT = "risk_confirmed"  # the relative said yes to a safety check
-CHECK_SLOT = "risk_check"  # the category of the open safety check, empty otherwise
 CHECK_SUBJECT_SLOT = "risk_check_subject"
 CHECKED_SLOT = "risk_checked"  # the categories asked about in this conversation
-CHECK_ANSWERED_SLOT = "risk_check_answered"  # this message answered the check
 ANSWER_SLOT = "risk_check_answer"  # the latest answer: yes, no, not_now, dont_know
 EARLIER_MESSAGES = 2  # read together with a message that takes a concrete step
 
@@ -96,17 +93,6 @@ def check_question(category: str, subject: str) -> str:
 
 def _own(screening: Screening) -> bool:
     return "self" in screening.subjects
-
-
-def _answered(events: list[dict[str, Any]]) -> str | None:
-    for event in events:
-        if event.get("event") == "slot" and event.get("name") == ANSWER_SLOT:
-            return event.get("value")
-    return None
-
-
-def _latest_text(tracker: Tracker) -> str:
-    return tracker.latest_message.get("text") or ""
 
 
 def _earlier_texts(tracker: Tracker) -> list[str]:
@@ -162,7 +148,8 @@ class ActionValidateSlotMappings(ResponseAction):
         events = self._close_check(tracker)
         if not text.strip() or text.startswith(PAYLOAD_PREFIX):
             return [*events, SlotSet("risk_in_message", RiskLevel.NONE.value)]
-        screening, confirmed = self._screen_in_context(tracker, text, events)
+        screening, answer = self._screen_in_context(tracker, text, events)
+        confirmed = answer is not None and safety_check.SETTLED[answer].confirmed
         events.append(SlotSet("risk_in_message", screening.level.value))
         with_person = bool(tracker.get_slot(HANDOFF_SLOT))
         asking = self._will_ask(tracker, screening) and not with_person
@@ -176,9 +163,9 @@ class ActionValidateSlotMappings(ResponseAction):
                 confirmed,
                 # Asking first about the very thing signalled: the answer comes after the reply.
                 quiet=asking and screening.check[0] in screening.categories,
-                answered=_answered(events) is not None,
+                answered=answer is not None,
             )
-        elif _answered(events) == safety_check.NO:
+        elif answer == safety_check.NO:
             self.utter(dispatcher, "utter_risk_check_no")
         if asking:
             events += self._ask(dispatcher, tracker, screening.check)
@@ -203,9 +190,9 @@ class ActionValidateSlotMappings(ResponseAction):
 
     def _screen_in_context(
         self, tracker: Tracker, text: str, events: list[dict[str, Any]]
-    ) -> tuple[Screening, bool]:
+    ) -> tuple[Screening, str | None]:
         """This message's screening, raised by the answer to an open safety check and by
-        the earlier messages, and whether the relative confirmed the signal."""
+        the earlier messages, and the answer to the check (None if it was not one)."""
         check = tracker.get_slot(CHECK_SLOT)
         answer = (
             safety_check.answer_to_check(text, self.screen.detector.patterns) if check else None
@@ -214,7 +201,7 @@ class ActionValidateSlotMappings(ResponseAction):
         # nothing about "vet inte" and once took it for a new suicide signal.
         screening = self.screen.detector.screen(text) if answer else self.screen.screen(text)
         if answer is None:
-            return self._with_earlier_messages(tracker, screening), False
+            return self._with_earlier_messages(tracker, text, screening), None
         events.append(SlotSet(CHECK_ANSWERED_SLOT, True))
         events.append(SlotSet(ANSWER_SLOT, answer))
         settled = safety_check.SETTLED[answer]
@@ -227,9 +214,11 @@ class ActionValidateSlotMappings(ResponseAction):
                 subjects=in_subject_order([*screening.subjects, subject]),
                 check=None,
             )
-        return screening, settled.confirmed
+        return screening, answer
 
-    def _with_earlier_messages(self, tracker: Tracker, screening: Screening) -> Screening:
+    def _with_earlier_messages(
+        self, tracker: Tracker, text: str, screening: Screening
+    ) -> Screening:
         """Signals add up over the conversation: "han pratar om Syrien", later "han har
         köpt biljett", is acute. A concrete step in this message is read together with the
         two messages before it; a bare time after an earlier signal makes the bot ask."""
@@ -239,7 +228,7 @@ class ActionValidateSlotMappings(ResponseAction):
         if not earlier:
             return screening
         if screening.imminent and not screening.explained:
-            together = self.screen.screen("\n".join([*earlier, _latest_text(tracker)]))
+            together = self.screen.screen("\n".join([*earlier, text]))
             if together.level is RiskLevel.ACUTE:
                 return replace(together, check=None)
         signals = tracker.get_slot("risk_signals") or []

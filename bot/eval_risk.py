@@ -347,8 +347,9 @@ def cross_validate(detector: RiskDetector, items: list[dict]) -> dict[str, Any]:
     turns: list[Turn] = []
     with tempfile.TemporaryDirectory() as directory:
         for fold in range(FOLDS):
+            held_out = set(order[fold::FOLDS])
             held = [items[i] for i in order[fold::FOLDS]]
-            kept = [items[i] for i in order if i not in set(order[fold::FOLDS])]
+            kept = [items[i] for i in order if i not in held_out]
             player = Player(RiskScreen(detector, RiskClassifier.train(kept)), Path(directory))
             for item in held:
                 turns += _run(player, item)

@@ -3,3 +3,11 @@
 # Slot that is on while a person from staff is in the conversation: set by the handoff
 # actions (actions/handoff.py), read by HandoffPolicy and the risk action.
 HANDOFF_SLOT = "handoff"
+
+# Slots of the risk screening's safety check (actions/risk.py sets them, SafetyCheckPolicy
+# reads them): the category of the question asked in this turn (empty otherwise), and
+# whether this message answered it.
+CHECK_SLOT = "risk_check"
+CHECK_ANSWERED_SLOT = "risk_check_answered"
+# Who is at risk in the signals seen so far (self, person, child, third_party).
+SUBJECTS_SLOT = "risk_subjects"

@@ -30,12 +30,9 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.dialogue import HANDOFF_SLOT
+from bot.dialogue import CHECK_ANSWERED_SLOT, CHECK_SLOT, HANDOFF_SLOT, SUBJECTS_SLOT
 
 EXTRACT_SLOTS = "action_extract_slots"
-# Set by the risk action on the turn the relative answered its safety check.
-CHECK_ANSWERED_SLOT = "risk_check_answered"
-CHECK_SLOT = "risk_check"  # set by the risk action in the turn that asks its question
 
 
 class _ListeningPolicy(Policy):
@@ -134,7 +131,7 @@ def _own_suicide_crisis(tracker: DialogueStateTracker) -> bool:
     return (
         tracker.get_slot("risk_in_message") == "acute"
         and "suicide" in (tracker.get_slot("risk_signals") or [])
-        and "self" in (tracker.get_slot("risk_subjects") or [])
+        and "self" in (tracker.get_slot(SUBJECTS_SLOT) or [])
     )
 
 

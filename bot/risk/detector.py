@@ -174,10 +174,10 @@ class RiskDetector:
                 subject = subject_of(
                     rule.category, tokens, start, end, self.patterns, self._phrase_spans(tokens)
                 )
+                # An ambiguous word next to a concrete step ("biljett", "har tagit") is real.
                 if rule.check and not imminent:
                     checks.append((rule.category, subject))
                     continue
-                # An ambiguous word next to a concrete step ("biljett", "har tagit") is real.
                 sentence = tokens.sentence_of[start]
                 attached = bool(time_sentences & {sentence - 1, sentence, sentence + 1})
                 acute = imminent or attached or rule.level is RiskLevel.ACUTE
@@ -191,27 +191,9 @@ class RiskDetector:
                         subject,
                     )
                 )
-        timed = bool(time_sentences)
-        hints = self._subject_hints(tokens)
-        explained = self._explained(tokens)
-        words = sum(1 for text in tokens.texts if any(char.isalnum() for char in text))
-        if not matches:
-            check = checks[0] if checks else None
-            return Screening(
-                RiskLevel.NONE,
-                (),
-                (),
-                tuple(set_aside),
-                imminent,
-                timed=timed,
-                check=check,
-                subject_hints=hints,
-                explained=explained,
-                words=words,
-            )
         level = RiskLevel.highest(*(match.level for match in matches))
-        check = None
-        if level is RiskLevel.ELEVATED and timed:
+        check = checks[0] if checks and not matches else None
+        if level is RiskLevel.ELEVATED and time_sentences:
             # A time that attaches to no signal: ask whether something can happen soon.
             check = (matches[0].category, matches[0].subject)
         return Screening(
@@ -221,11 +203,11 @@ class RiskDetector:
             set_aside=tuple(set_aside),
             imminent=imminent,
             subjects=in_subject_order(match.subject for match in matches),
-            timed=timed,
+            timed=bool(time_sentences),
             check=check,
-            subject_hints=hints,
-            explained=explained,
-            words=words,
+            subject_hints=self._subject_hints(tokens),
+            explained=self._explained(tokens),
+            words=sum(1 for text in tokens.texts if any(char.isalnum() for char in text)),
         )
 
     def _explained(self, tokens: _Tokens) -> tuple[str, ...]:

@@ -48,6 +48,7 @@ from pathlib import Path
 import yaml
 
 from bot.risk.levels import CATEGORIES, SUBJECTS, RiskLevel
+from bot.risk.subjects import CUE_NAMES
 
 GAP = "..."
 CLAUSE_END = "$"
@@ -201,8 +202,6 @@ def parse_patterns(raw: dict, source: str = "patterns") -> Patterns:
 def _subject_cues(
     subjects: dict, terms: dict[str, tuple[str, ...]], source: str
 ) -> dict[str, tuple[str, ...]]:
-    from bot.risk.subjects import CUE_NAMES  # the names the subject rules read
-
     cues = subjects.get("cues") or {}
     unknown = set(cues) - set(CUE_NAMES)
     if unknown:

@@ -116,16 +116,15 @@ def _model_level(
     whether something can happen soon)."""
     acute = probabilities.get("acute", 0.0)
     signalled = acute + probabilities.get("elevated", 0.0)
+    said_when = screening.imminent or screening.timed
     if explained:
         # Acute only when very sure and the message says when; elevated when very sure
         # (and the bot asks whether it can happen soon); otherwise the context stands.
-        said_when = screening.imminent or screening.timed
         if acute >= SET_ASIDE_THRESHOLDS[1] and said_when:
             return RiskLevel.ACUTE, False
         if signalled >= SET_ASIDE_THRESHOLDS[0]:
             return RiskLevel.ELEVATED, True
         return RiskLevel.NONE, False
-    said_when = screening.imminent or screening.timed
     # "Ring 112 nu" needs a time or a step in the message, unless the model is very sure:
     # "imorgon ska jag ringa soc" must not become acute because "imorgon" often is.
     if (acute >= ACUTE_THRESHOLD and said_when) or acute >= SURE_ACUTE:

@@ -17,8 +17,10 @@ words around the signal, with cue lists from the pattern file (`subjects:`):
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from bot.risk.patterns import Patterns
+if TYPE_CHECKING:  # the pattern file names these cue lists; only its type is needed here
+    from bot.risk.patterns import Patterns
 
 Spans = Callable[[tuple[str, ...]], list[tuple[int, int]]]
 

@@ -20,14 +20,18 @@ def domain() -> Domain:
     return Domain.load(PROJECT_ROOT / "domain.yml")
 
 
-@pytest.fixture
-def policy(tmp_path) -> HandoffPolicy:
-    return HandoffPolicy.create(
-        HandoffPolicy.get_default_config(),
+def created(policy_class, tmp_path):
+    return policy_class.create(
+        policy_class.get_default_config(),
         LocalModelStorage(tmp_path),
-        Resource("handoff_policy"),
+        Resource(policy_class.__name__),
         ExecutionContext(GraphSchema({})),
     )
+
+
+@pytest.fixture
+def policy(tmp_path) -> HandoffPolicy:
+    return created(HandoffPolicy, tmp_path)
 
 
 def tracker(domain: Domain, handoff: bool, intent: str = "share_worry", answered: bool = False):
@@ -77,12 +81,7 @@ def test_once_an_action_answered_the_policy_steps_aside(policy, domain):
 
 @pytest.fixture
 def check_policy(tmp_path) -> SafetyCheckPolicy:
-    return SafetyCheckPolicy.create(
-        SafetyCheckPolicy.get_default_config(),
-        LocalModelStorage(tmp_path),
-        Resource("safety_check_policy"),
-        ExecutionContext(GraphSchema({})),
-    )
+    return created(SafetyCheckPolicy, tmp_path)
 
 
 def checked(domain: Domain, intent: str, **slots) -> DialogueStateTracker:
