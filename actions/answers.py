@@ -8,9 +8,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ResponseAction, has_response
+from actions.base import ResponseAction, for_channel, has_response
 from actions.handoff import answer_request_for_a_person
-from bot.person_profile import PersonProfile, profile_of_conversation
+from bot.person_profile import ADULT, YOUNG_ADULT, PersonProfile, profile_of_conversation
 from bot.rasa_client import RasaParser
 from bot.settings import settings
 from bot.topics import Classifier, answer_topics, topic_for_intent
@@ -48,6 +48,12 @@ class ActionAnswerTopic(ResponseAction):
             if topic == "request_human":
                 answer_request_for_a_person(self, dispatcher, tracker, domain)
                 continue
+            if topic == "anonymity":
+                # What holds differs per channel; who reads, and when confidentiality
+                # ends, is the same everywhere.
+                self.utter(dispatcher, for_channel("utter_anonymity", tracker))
+                self.utter(dispatcher, "utter_who_reads")
+                continue
             self.utter(dispatcher, response_for(topic, age_group, domain))
             self.utter_contacts(dispatcher, domain, topic)
         return profile_slot_events(tracker, profile)
@@ -72,6 +78,20 @@ class ActionAnswerOutOfScope(ResponseAction):
             return []
         self.utter(dispatcher, "utter_out_of_scope")
         self.utter(dispatcher, "utter_main_menu")
+        return []
+
+
+class ActionAnswerOtherLanguage(ResponseAction):
+    """A message in another language (bot/nlu/language.py): that the chat is in Swedish,
+    in English and Swedish, with 112. The risk screening has read it like any other."""
+
+    def name(self) -> str:
+        return "action_answer_other_language"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        self.utter(dispatcher, "utter_other_language")
         return []
 
 
@@ -120,11 +140,19 @@ def pending_age_topic(tracker: Tracker) -> str | None:
 
 
 def response_for(topic: str, age_group: str | None, domain: dict[str, Any]) -> str:
-    """`utter_<topic>_<age_group>` when the domain has it, else `utter_<topic>`."""
-    tailored = f"utter_{topic}_{age_group}"
-    if age_group and has_response(domain, tailored):
-        return tailored
+    """`utter_<topic>_<age_group>` when the domain has it (a young adult's falls back to
+    the adult one), else `utter_<topic>`."""
+    groups = [age_group, ADULT] if age_group == YOUNG_ADULT else [age_group]
+    for group in filter(None, groups):
+        if has_response(domain, f"utter_{topic}_{group}"):
+            return f"utter_{topic}_{group}"
     return f"utter_{topic}"
 
 
-__all__ = ["ActionAnswerOutOfScope", "ActionAnswerTopic", "response_for", "topic_for_intent"]
+__all__ = [
+    "ActionAnswerOtherLanguage",
+    "ActionAnswerOutOfScope",
+    "ActionAnswerTopic",
+    "response_for",
+    "topic_for_intent",
+]

@@ -30,6 +30,21 @@ from bot.settings import settings
 logger = logging.getLogger(__name__)
 
 MUNICIPALITY_PREFIX = "municipality_"
+# What anonymity means differs per channel: conversation ids of the messaging channels
+# start with the channel's name (bot.pseudonym.channel_sender_id); any other is the web.
+MESSAGING_CHANNELS = ("sms", "whatsapp", "telegram")
+WEB = "web"
+
+
+def channel_of(tracker: Tracker) -> str:
+    """`web`, `sms`, `whatsapp` or `telegram`: where the relative writes from."""
+    prefix = (tracker.sender_id or "").split("-", 1)[0]
+    return prefix if prefix in MESSAGING_CHANNELS else WEB
+
+
+def for_channel(response: str, tracker: Tracker) -> str:
+    """The channel's own variant of a response: `utter_x_sms` for `utter_x`."""
+    return f"{response}_{channel_of(tracker)}"
 
 
 class _KeepMissing(dict):
@@ -66,15 +81,20 @@ class ResponseAction(Action, ABC):
         dispatcher.utter_message(response=response, **self.template_values(), **values)
 
     def utter_contacts(
-        self, dispatcher: CollectingDispatcher, domain: dict[str, Any], topic: str
+        self,
+        dispatcher: CollectingDispatcher,
+        domain: dict[str, Any],
+        topic: str,
+        switchboard: bool = True,
     ) -> None:
-        """All enabled contacts for `topic` as one message, then a pointer to the
-        municipality's switchboard if the municipality has not filled in its own."""
+        """All enabled contacts for `topic` as one message, then (with `switchboard`) a
+        pointer to the municipality's switchboard if the municipality has not filled in
+        its own."""
         contacts = self.directory().for_topic(topic)
         if contacts:
             lines = "\n".join(_contact_line(domain, contact) for contact in contacts)
             self.utter(dispatcher, "utter_contact_list", contact_lines=lines)
-        if self._municipality_missing(topic):
+        if switchboard and self._municipality_missing(topic):
             self.utter(dispatcher, "utter_municipality_switchboard")
 
     def _municipality_missing(self, topic: str) -> bool:

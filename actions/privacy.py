@@ -17,7 +17,7 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.base import ResponseAction
+from actions.base import ResponseAction, for_channel
 from bot.escalations.database import session_factory
 from bot.escalations.service import forget_conversation
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
@@ -67,7 +67,7 @@ class ActionDeleteConversation(ResponseAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         escalated = self._erase_escalation_excerpt(tracker.sender_id)
-        self.utter(dispatcher, "utter_conversation_deleted")
+        self.utter(dispatcher, for_channel("utter_conversation_deleted", tracker))
         if escalated:
             self.utter(dispatcher, "utter_conversation_deleted_escalation_kept")
         return []

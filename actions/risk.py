@@ -70,9 +70,10 @@ def why_response(category: str, own: bool) -> str:
 
 
 def contact_topics(screening: Screening) -> list[str]:
-    """Which contact lists follow an elevated answer: Självmordslinjen first for suicide
-    risk (never the police tip line first), Kvinnofridslinjen for threats against the
-    relative, the general risk list otherwise."""
+    """Which contact lists follow an elevated answer, one per kind of risk: Självmordslinjen
+    first for suicide risk (never the police tip line first), Kvinnofridslinjen for threats
+    against the relative, 112 and social services for a child at risk, 112 and the police
+    for the rest."""
     categories = set(screening.categories)
     own = _own(screening)
     topics = []
@@ -80,7 +81,10 @@ def contact_topics(screening: Screening) -> list[str]:
         topics.append("risk_suicide_self" if own else "risk_suicide")
     if "threat" in categories and own:
         topics.append("risk_threat_self")
-    if categories - {"suicide", "threat"} or ("threat" in categories and not own):
+    if "child_at_risk" in categories:
+        topics.append("risk_child")
+    others = categories - {"suicide", "threat", "child_at_risk"}
+    if others or ("threat" in categories and not own):
         topics.append("risk")
     return topics
 
@@ -321,8 +325,11 @@ class ActionValidateSlotMappings(ResponseAction):
         self.utter(dispatcher, "utter_risk_elevated_self" if own else "utter_risk_elevated")
         for category in screening.categories:
             self.utter(dispatcher, why_response(category, own))
+        # The municipality's switchboard is office hours and not anonymous: never the
+        # pointer after a suicide signal.
+        switchboard = "suicide" not in screening.categories
         for topic in contact_topics(screening):
-            self.utter_contacts(dispatcher, domain, topic=topic)
+            self.utter_contacts(dispatcher, domain, topic=topic, switchboard=switchboard)
 
     def _escalate(
         self, tracker: Tracker, text: str, screening: Screening, confirmed: bool = False

@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ResponseAction
+from actions.base import ResponseAction, for_channel
 
 
 class ActionSessionStart(ResponseAction):
@@ -21,7 +21,7 @@ class ActionSessionStart(ResponseAction):
         if _opened_by_the_widget(tracker):
             # A fresh session again, so the opening message plays no part in what follows.
             return [SessionStarted(), ActionExecuted("action_listen")]
-        self.utter(dispatcher, "utter_privacy_notice")
+        self.utter(dispatcher, for_channel("utter_privacy_notice", tracker))
         # What the relative told us in an earlier session stays, as Rasa's default
         # session start does with carry_over_slots_to_new_session.
         carried = [SlotSet(name, value) for name, value in _slots_to_carry(tracker, domain)]

@@ -38,6 +38,7 @@ class Contact:
     # Topics whose list starts with this contact (Självmordslinjen before 112 and the
     # police for suicide risk); the others keep the file's order.
     first_for: tuple[str, ...] = ()
+    source_url: str | None = None
 
     def is_stale(self, today: dt.date, max_age_days: int) -> bool:
         if self.verified_on is None:
@@ -62,6 +63,30 @@ def _parse_entry(raw: dict) -> Contact:
         raise ContactsError(f"contact {raw.get('id', '?')!r} lacks {', '.join(missing)}")
     if not str(raw["source"]).strip():
         raise ContactsError(f"contact {raw['id']!r} has an empty source")
+    contact = _contact(raw)
+    _refuse_unchecked(contact)
+    return contact
+
+
+def _refuse_unchecked(contact: Contact) -> None:
+    """A number the bot gives a frightened relative must have been checked by a person:
+    an enabled entry without a public source page or a date it was checked on is an error,
+    not a warning, so the servers do not start with it."""
+    if not contact.enabled:
+        return
+    if not (contact.source_url or "").startswith("https://"):
+        raise ContactsError(
+            f"contact {contact.id!r} is enabled but has no source_url (https://...): add "
+            "the page you checked it against, or set enabled: false"
+        )
+    if contact.verified_on is None:
+        raise ContactsError(
+            f"contact {contact.id!r} is enabled but was never verified: check it against "
+            f"{contact.source_url} and set verified_on to that day, or set enabled: false"
+        )
+
+
+def _contact(raw: dict) -> Contact:
     return Contact(
         id=str(raw["id"]),
         name=str(raw["name"]),
@@ -73,6 +98,7 @@ def _parse_entry(raw: dict) -> Contact:
         hours=raw.get("hours"),
         enabled=bool(raw.get("enabled", True)),
         first_for=tuple(raw.get("first_for") or ()),
+        source_url=None if raw.get("source_url") is None else str(raw["source_url"]).strip(),
     )
 
 

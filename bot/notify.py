@@ -66,6 +66,15 @@ def load_templates(path: Path = TEMPLATES_FILE) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["notifications"]
 
 
+def category_labels() -> dict[str, str]:
+    """One Swedish label per risk category, the same in notifications and on the
+    dashboard (data/notifications.yml), capitalised for use on its own."""
+    return {
+        code: label[:1].upper() + label[1:]
+        for code, label in load_templates()["categories"].items()
+    }
+
+
 def email_message(
     notification: Notification, config: Settings, templates: dict | None = None
 ) -> EmailMessage:

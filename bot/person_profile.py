@@ -1,8 +1,9 @@
 """What the relative has told us about the person they worry about.
 
-Only two coarse facts are kept: the relation ("son", "brother", ...) and whether the person
-is under 18 or an adult. Both change which answer is right (LVU applies to young people;
-an adult's support is voluntary). Exact ages, names and other details are never stored.
+Only two coarse facts are kept: the relation ("son", "brother", ...) and the age group:
+under 18, 18-20 or older. Both change which answer is right (LVU applies to children, and
+to 18- and 19-year-olds for their own behaviour until 21; from 20 support is voluntary).
+Exact ages, names and other details are never stored.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 from bot.text import fold
 
 MINOR = "minor"
+YOUNG_ADULT = "young_adult"
 ADULT = "adult"
 ADULT_AGE = 18
+OLDER_ADULT_AGE = 21
 
 # Folded (å/ä/ö -> a/a/o, lower case) relation words -> slot value. Listed longest first
 # where one word contains another (e.g. "bonusson" before "son").
@@ -90,9 +93,23 @@ def _age_group_from_number(text: str) -> str | None:
         for match in pattern.finditer(text):
             age = int(match.group(1))
             # Numbers below 5 are more likely counts ("2 år sedan" is caught below).
-            if 5 <= age <= 99 and not _is_duration(text, match):
-                return MINOR if age < ADULT_AGE else ADULT
+            if 5 <= age <= 99 and not _is_duration(text, match) and not _is_own(text, match):
+                return _age_group(age)
     return None
+
+
+_OWN_AGE_BEFORE = re.compile(r"\bjag\s+(?:ar\s+)?(?:bara\s+|sjalv\s+)?$")
+
+
+def _is_own(text: str, match: re.Match[str]) -> bool:
+    """'jag är 15 och orolig för min bror': the relative's own age, not the person's."""
+    return bool(_OWN_AGE_BEFORE.search(text[max(0, match.start() - 16) : match.start()]))
+
+
+def _age_group(age: int) -> str:
+    if age < ADULT_AGE:
+        return MINOR
+    return YOUNG_ADULT if age < OLDER_ADULT_AGE else ADULT
 
 
 def _is_duration(text: str, match: re.Match[str]) -> bool:

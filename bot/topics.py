@@ -30,6 +30,12 @@ TOPIC_INTENTS = (
     "ask_leaving_support",
     "ask_returnee",
     "ask_contacts",
+    "ask_gangs",
+    "ask_honour",
+    "ask_own_safety",
+    "ask_school",
+    "ask_online",
+    "ask_legal",
     "request_human",
     "share_worry",
 )

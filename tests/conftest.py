@@ -45,10 +45,11 @@ def make_tracker():
         intent: str = "greet",
         slots: dict[str, Any] | None = None,
         ranking: list[tuple[str, float]] | None = None,
+        sender_id: str = "test-conversation",
     ) -> Tracker:
         message = parsed_message(text, intent, ranking)
         return Tracker(
-            sender_id="test-conversation",
+            sender_id=sender_id,
             slots={"person_relation": None, "person_age_group": None, **(slots or {})},
             latest_message=message,
             events=[{"event": "user", "text": text, "parse_data": message}],

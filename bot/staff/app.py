@@ -26,6 +26,7 @@ from sanic.request import Request
 
 from bot.escalations.database import make_engine, migrate
 from bot.escalations.presence import presence
+from bot.notify import category_labels
 from bot.settings import Settings
 from bot.staff.accounts import AccountError, Accounts, StaffSession
 from bot.staff.availability import set_available
@@ -70,7 +71,9 @@ def templates(time_zone: str = "Europe/Stockholm") -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.globals.update(outcomes=OUTCOMES, levels=LEVELS, statuses=STATUSES)
+    environment.globals.update(
+        outcomes=OUTCOMES, levels=LEVELS, statuses=STATUSES, risk_categories=category_labels()
+    )
     environment.filters["when"] = when
     return environment
 

@@ -137,11 +137,11 @@ def test_a_whole_conversation_with_a_risk_message_that_shows_112_first(chat_site
     chat = Chat(page, chat_site)
     chat.open()
     # The privacy notice comes first, before the relative has written anything.
-    assert chat.texts_from("bot")[0].startswith(first_line("utter_privacy_notice"))
+    assert chat.texts_from("bot")[0].startswith(first_line("utter_privacy_notice_web"))
     assert chat.texts_from("user") == []
     session_id = chat.session_id()
     assert is_web_session_id(session_id, TEST_PSEUDONYM_KEY)
-    assert server_responses(chat_site, session_id)[0] == "utter_privacy_notice"
+    assert server_responses(chat_site, session_id)[0] == "utter_privacy_notice_web"
     expect(page.locator(".vv-note")).to_have_text(TEXTS["shared_computer_note"])
 
     # Quick replies: the menu's buttons are buttons; choosing one sends its payload.
@@ -266,17 +266,17 @@ def test_delete_removes_the_conversation_on_the_server_and_in_the_browser(chat_s
     new_conversation = page.get_by_role("button", name=TEXTS["new_conversation"])
     expect(new_conversation).to_be_focused(timeout=REPLY_MS)
     shown = page.locator(".vv-msg").all_inner_texts()
-    assert any(first_line("utter_conversation_deleted") in text for text in shown)
+    assert any(first_line("utter_conversation_deleted_web") in text for text in shown)
     assert TEXTS["deleted"] in shown[-1]
     assert chat.stored() is None
     assert user_texts_on_server(chat_site, session_id) == []
-    assert "utter_conversation_deleted" not in server_responses(chat_site, session_id)
+    assert "utter_conversation_deleted_web" not in server_responses(chat_site, session_id)
 
     # A new conversation gets a new id and starts with the privacy notice again.
     new_conversation.click()
     chat.wait_for_answer(0)
     assert chat.session_id() != session_id
-    assert chat.texts_from("bot")[0].startswith(first_line("utter_privacy_notice"))
+    assert chat.texts_from("bot")[0].startswith(first_line("utter_privacy_notice_web"))
 
 
 def test_cancelling_delete_keeps_the_conversation(chat_site, page):
@@ -353,7 +353,7 @@ def test_a_stored_conversation_the_server_does_not_know_starts_afresh(chat_site,
     chat.wait_for_answer(0)
     assert "gammalt" not in page.locator(".vv-log").inner_text()
     assert is_web_session_id(chat.session_id(), TEST_PSEUDONYM_KEY)
-    assert chat.texts_from("bot")[0].startswith(first_line("utter_privacy_notice"))
+    assert chat.texts_from("bot")[0].startswith(first_line("utter_privacy_notice_web"))
     if not stored.startswith("{not"):
         expect(page.locator(".vv-from-system").first).to_have_text(TEXTS["session_replaced"])
 

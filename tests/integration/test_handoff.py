@@ -210,7 +210,7 @@ async def test_deleting_the_conversation_during_handoff_still_works(bot, dashboa
         await client.emit(
             "user_uttered", {"session_id": session_id, "message": "radera mitt samtal"}
         )
-        await replies_until(replies, first_line("utter_conversation_deleted"))
+        await replies_until(replies, first_line("utter_conversation_deleted_web"))
     finally:
         await close(client)
     # Rasa saves (and so deletes) the conversation just after sending the answer.

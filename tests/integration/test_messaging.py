@@ -120,8 +120,8 @@ def test_a_telegram_conversation_with_an_escalation_a_handoff_and_deletion(bot, 
 
     # /start, Telegram's first message: the privacy notice.
     sent = telegram_turn(bot, apis, chat_id, "/start")
-    assert sent and sent[0]["text"].startswith(first_line("utter_privacy_notice"))
-    assert bot.bot_responses(conversation) == ["utter_privacy_notice"]
+    assert sent and sent[0]["text"].startswith(first_line("utter_privacy_notice_telegram"))
+    assert bot.bot_responses(conversation) == ["utter_privacy_notice_telegram"]
 
     # A risk message: 112 first, a button to ask for a person, an escalation for staff.
     sent = telegram_turn(bot, apis, chat_id, RISK_MESSAGE)
@@ -159,7 +159,9 @@ def test_a_telegram_conversation_with_an_escalation_a_handoff_and_deletion(bot, 
 
     # "radera": the conversation is deleted.
     sent = telegram_turn(bot, apis, chat_id, "radera mitt samtal")
-    assert any(call["text"].startswith(first_line("utter_conversation_deleted")) for call in sent)
+    assert any(
+        call["text"].startswith(first_line("utter_conversation_deleted_telegram")) for call in sent
+    )
     assert user_texts(bot, conversation) == []
 
     # The chat id was never written down: not in the tracker store, the escalations, the logs.
@@ -330,7 +332,7 @@ def test_an_sms_conversation_with_an_escalation_a_handoff_and_deletion(bot, mess
     conversation = channel_sender_id("sms", phone, TEST_PSEUDONYM_KEY)
 
     sent = twilio_turn(bot, apis, phone, RISK_MESSAGE)
-    assert sent[0].startswith(first_line("utter_privacy_notice"))  # a new conversation
+    assert sent[0].startswith(first_line("utter_privacy_notice_sms"))  # a new conversation
     assert sent[1].startswith("Ring 112"), sent  # right after the notice, before anything else
     # The button came as a numbered choice.
     offer = next(body for body in sent if texts()["choices_intro"] in body)
@@ -362,7 +364,7 @@ def test_an_sms_conversation_with_an_escalation_a_handoff_and_deletion(bot, mess
     run(rasa.execute(conversation, "action_handoff_end"))
 
     sent = twilio_turn(bot, apis, phone, "radera mitt samtal")
-    assert any(body.startswith(first_line("utter_conversation_deleted")) for body in sent)
+    assert any(body.startswith(first_line("utter_conversation_deleted_sms")) for body in sent)
     assert user_texts(bot, conversation) == []
     assert_nowhere(bot, phone, phone.lstrip("+"), phone[3:])
 

@@ -89,7 +89,7 @@ def test_radera_mitt_samtal_deletes_the_conversation_at_once(bot):
     replies = bot.say(sender, "radera mitt samtal")
 
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    deleted = domain["responses"]["utter_conversation_deleted"][0]["text"].split(":")[0]
+    deleted = domain["responses"]["utter_conversation_deleted_web"][0]["text"].split(":")[0]
     kept = domain["responses"]["utter_conversation_deleted_escalation_kept"][0]["text"]
     texts = [reply.get("text", "") for reply in replies]
     assert any(text.startswith(deleted) for text in texts), texts
@@ -102,5 +102,5 @@ def test_radera_mitt_samtal_deletes_the_conversation_at_once(bot):
     assert len(erased) == 1 and erased[0]["level"] in {"elevated", "acute"}
 
     # Writing again starts a new conversation with the privacy notice.
-    notice = domain["responses"]["utter_privacy_notice"][0]["text"].split(":")[0]
+    notice = domain["responses"]["utter_privacy_notice_web"][0]["text"].split(":")[0]
     assert any(reply.get("text", "").startswith(notice) for reply in bot.say(sender, "hej"))

@@ -25,7 +25,7 @@ def test_an_acute_first_message_gets_112_right_after_the_privacy_notice(bot):
     sender = new_sender()
     bot.say(sender, ACUTE)
     responses = bot.bot_responses(sender)
-    assert responses == ["utter_privacy_notice", "utter_risk_acute", "utter_risk_offer_human"]
+    assert responses == ["utter_privacy_notice_web", "utter_risk_acute", "utter_risk_offer_human"]
     assert bot.slots(sender)["risk_level"] == "acute"
     assert bot.slots(sender)["risk_signals"] == ["travel"]
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import uuid
 
 import pytest
 
+from bot.settings import PROJECT_ROOT
 from tests.integration.conftest import admin_token
 
 pytestmark = pytest.mark.slow
@@ -24,7 +28,7 @@ def test_first_message_gets_privacy_notice_then_greeting_and_menu(bot):
     sender = new_sender()
     messages = bot.say(sender, "hej")
     assert bot.bot_responses(sender)[:3] == [
-        "utter_privacy_notice",
+        "utter_privacy_notice_web",
         "utter_greet",
         "utter_main_menu",
     ]
@@ -159,8 +163,21 @@ def test_conversations_are_stored_in_sqlite(bot):
         assert rows.fetchone()[0] > 3
 
 
-def test_startup_warns_about_unverified_contacts(bot):
-    assert "Contact 'orostelefonen' was last verified never" in bot.logs()
+def test_startup_refuses_an_enabled_contact_nobody_verified(tmp_path):
+    """`make run` stops before starting any server, and says which entry and why."""
+    contacts = tmp_path / "contacts.yml"
+    contacts.write_text(
+        "contacts:\n- {id: line, name: L, phone: '020-1', description: d, topics: [contacts],"
+        " source: s, source_url: 'https://example.org', verified_on: null}\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "CONTACTS_FILE": str(contacts), "RASA_JWT_SECRET": "x" * 40}
+    finished = subprocess.run(
+        [sys.executable, "-m", "bot.launcher"],
+        env=env, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    assert finished.returncode != 0
+    assert "'line' is enabled but was never verified" in finished.stderr
 
 
 def test_message_text_is_not_logged_at_info_level(bot):

@@ -75,6 +75,6 @@ def test_clients_without_an_origin_still_connect(bot):
 def test_the_widgets_opening_message_gets_the_privacy_notice_once(bot):
     # The widget sends "/session_start" when a new conversation opens (bot/widget/assets.py).
     bot.say("widget-opening", "/session_start")
-    assert bot.bot_responses("widget-opening") == ["utter_privacy_notice"]
+    assert bot.bot_responses("widget-opening") == ["utter_privacy_notice_web"]
     # ...and the conversation then goes on as if the relative had started it.
     assert bot.turn("widget-opening", "hej")[:2] == ["utter_greet", "utter_main_menu"]

@@ -22,7 +22,9 @@ async def run_answer(make_tracker, dispatcher, domain, **tracker_args):
 @pytest.mark.parametrize("intent", TOPIC_INTENTS)
 async def test_every_topic_intent_has_an_answer(make_tracker, dispatcher, domain, intent):
     names = await run_answer(make_tracker, dispatcher, domain, text="fråga", intent=intent)
-    assert names[0] == f"utter_{topic_for_intent(intent)}"
+    topic = topic_for_intent(intent)
+    expected = "utter_anonymity_web" if topic == "anonymity" else f"utter_{topic}"
+    assert names[0] == expected
     assert names[0] in domain["responses"]
 
 
@@ -227,7 +229,7 @@ async def test_newest_statement_wins(dispatcher, domain):
         latest_intent="ask_social_services",
     )  # fmt: skip
     await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
-    assert response_names(dispatcher) == ["utter_social_services_adult"]
+    assert response_names(dispatcher) == ["utter_social_services_young_adult"]
 
 
 async def test_slots_from_an_earlier_session_are_used(dispatcher, domain):
@@ -250,9 +252,39 @@ async def test_the_anonymity_answer_gives_the_configured_retention(
     monkeypatch.setattr(base, "settings", configured)
     tracker = make_tracker("vad sparas om mig och hur länge", "ask_anonymity")
     await ActionAnswerTopic().run(dispatcher, tracker, domain)
-    message = next(m for m in dispatcher.messages if m["response"] == "utter_anonymity")
+    message = next(m for m in dispatcher.messages if m["response"] == "utter_anonymity_web")
     assert message["retention_days"] == 7 and message["escalation_retention_days"] == 90
-    text = domain["responses"]["utter_anonymity"][0]["text"].format(**message)
+    text = domain["responses"]["utter_anonymity_web"][0]["text"].format(**message)
     assert "raderas 7 dagar efter ditt senaste meddelande" in text
-    assert "raderas 90 dagar efter att personalen" in text
     assert "radera mitt samtal" in text
+    who_reads = next(m for m in dispatcher.messages if m["response"] == "utter_who_reads")
+    text = domain["responses"]["utter_who_reads"][0]["text"].format(**who_reads)
+    assert "sparas i 90 dagar efter att ärendet har avslutats" in text
+
+
+@pytest.mark.parametrize(
+    ("sender_id", "channel"),
+    [
+        ("3f2a9c0d1e", "web"),
+        ("sms-3f2a9c0d1e", "sms"),
+        ("whatsapp-3f2a9c0d1e", "whatsapp"),
+        ("telegram-3f2a9c0d1e", "telegram"),
+    ],
+)
+async def test_anonymity_is_promised_only_as_far_as_it_holds_for_the_channel(
+    dispatcher, make_tracker, domain, sender_id, channel
+):
+    tracker = make_tracker("är jag anonym här", "ask_anonymity", sender_id=sender_id)
+    await ActionAnswerTopic().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == [f"utter_anonymity_{channel}", "utter_who_reads"]
+    text = domain["responses"][f"utter_anonymity_{channel}"][0]["text"]
+    if channel == "web":
+        assert "IP-adress" in text and "historiken" in text
+    else:
+        assert "Helt anonym är du inte" in text and "IP-adress" not in text
+
+
+def test_who_reads_says_staff_see_the_whole_conversation_and_may_call_112(domain):
+    text = domain["responses"]["utter_who_reads"][0]["text"]
+    assert "hela samtalet" in text and "gå in i chatten" in text and "{phone_emergency}" in text
+    assert "utdrag" not in text

@@ -87,7 +87,10 @@ def test_bad_date_is_rejected(tmp_path):
 
 
 def test_duplicate_ids_are_rejected(tmp_path):
-    entry = "- {id: x, name: X, description: d, topics: [], source: s, verified_on: null}\n"
+    entry = (
+        "- {id: x, name: X, description: d, topics: [], source: s, verified_on: null,"
+        " enabled: false}\n"
+    )
     with pytest.raises(ContactsError, match="duplicate"):
         load_contacts(write(tmp_path, "contacts:\n" + entry + entry))
 
@@ -97,18 +100,69 @@ def test_unreadable_file_is_a_clear_error(tmp_path):
         load_contacts(tmp_path / "missing.yml")
 
 
-def test_stale_and_unverified_entries_are_warned_about(tmp_path, caplog):
+URL = "source_url: 'https://example.org'"
+
+
+def test_stale_entries_are_warned_about(tmp_path, caplog):
     path = write(
         tmp_path,
         "contacts:\n"
-        "- {id: fresh, name: A, description: d, topics: [], source: s, verified_on: 2026-06-01}\n"
-        "- {id: old, name: B, description: d, topics: [], source: s, verified_on: 2025-01-01}\n"
-        "- {id: never, name: C, description: d, topics: [], source: s, verified_on: null}\n"
+        f"- {{id: fresh, name: A, description: d, topics: [], source: s, {URL},"
+        " verified_on: 2026-06-01}\n"
+        f"- {{id: old, name: B, description: d, topics: [], source: s, {URL},"
+        " verified_on: 2025-01-01}\n"
         "- {id: off, name: D, description: d, topics: [], source: s, verified_on: null,"
         " enabled: false}\n",
     )
     directory = ContactDirectory(load_contacts(path))
     with caplog.at_level(logging.WARNING):
         stale = warn_about_stale_contacts(directory, 365, today=dt.date(2026, 11, 21))
-    assert [c.id for c in stale] == ["old", "never"]
-    assert "'old'" in caplog.text and "'never'" in caplog.text and "'fresh'" not in caplog.text
+    assert [c.id for c in stale] == ["old"]
+    assert "'old'" in caplog.text and "'fresh'" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "complaint"),
+    [
+        (f"{URL}, verified_on: null", "never verified"),
+        ("verified_on: 2026-06-01", "no source_url"),
+        ("source_url: 'polisen.se', verified_on: 2026-06-01", "no source_url"),
+    ],
+)
+def test_an_enabled_entry_nobody_checked_is_refused(tmp_path, fields, complaint):
+    path = write(
+        tmp_path,
+        f"contacts:\n- {{id: line, name: L, description: d, topics: [], source: s, {fields}}}\n",
+    )
+    with pytest.raises(ContactsError, match=complaint):
+        load_contacts(path)
+
+
+def test_every_shipped_enabled_contact_was_checked_and_unverified_lines_are_off():
+    contacts = {c.id: c for c in load_contacts(SHIPPED)}
+    enabled = [c for c in contacts.values() if c.enabled]
+    assert all(c.verified_on and c.source_url.startswith("https://") for c in enabled)
+    assert not contacts["orostelefonen"].enabled and contacts["orostelefonen"].verified_on is None
+    assert not contacts["mind_parents"].enabled
+
+
+def test_no_topic_rests_on_a_single_unverified_line():
+    directory = ContactDirectory(load_contacts(SHIPPED))
+    topics = {topic for c in directory.contacts for topic in c.topics}
+    for topic in topics:
+        assert all(c.verified_on for c in directory.for_topic(topic)), topic
+
+
+@pytest.mark.parametrize(
+    ("topic", "first_ids"),
+    [
+        ("risk_suicide", ["mind_suicide", "emergency"]),
+        ("risk_suicide_self", ["mind_suicide", "emergency", "healthcare"]),
+        ("risk_threat_self", ["emergency", "police", "kvinnofrid"]),
+        ("risk_child", ["emergency", "kvinnofrid"]),
+        ("risk", ["emergency", "police"]),
+    ],
+)
+def test_each_risk_gets_its_own_contacts_in_order(topic, first_ids):
+    listed = [c.id for c in ContactDirectory(load_contacts(SHIPPED)).for_topic(topic)]
+    assert listed == first_ids

@@ -31,7 +31,7 @@ async def test_affirmation_asks_to_rephrase_without_a_topic_guess(make_tracker, 
 
 async def test_session_start_shows_privacy_notice_first(make_tracker, dispatcher, domain):
     events = await ActionSessionStart().run(dispatcher, make_tracker(), domain)
-    assert response_names(dispatcher) == ["utter_privacy_notice"]
+    assert response_names(dispatcher) == ["utter_privacy_notice_web"]
     assert dispatcher.messages[0]["retention_days"] == 30
     assert events[0] == SessionStarted()
     assert events[-1] == ActionExecuted("action_listen")
@@ -73,7 +73,7 @@ async def test_session_start_after_messages_in_the_session_shows_the_notice(
 ):
     tracker = opened_by_widget(make_tracker, ["hej"])
     await ActionSessionStart().run(dispatcher, tracker, domain)
-    assert response_names(dispatcher) == ["utter_privacy_notice"]
+    assert response_names(dispatcher) == ["utter_privacy_notice_web"]
 
 
 async def test_last_fallback_names_the_emergency_number_and_reverts(

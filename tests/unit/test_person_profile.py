@@ -7,6 +7,7 @@ import pytest
 from bot.person_profile import (
     ADULT,
     MINOR,
+    YOUNG_ADULT,
     detect_age_group,
     detect_profile,
     detect_relation,
@@ -19,10 +20,12 @@ from bot.person_profile import (
     [
         ("min son är 16 och har börjat umgås med nazister", "child", MINOR),
         ("Min dotter (22) har konverterat och pratar om kalifatet", "child", ADULT),
-        ("min bror som är 19 år har gått med i ett gäng", "sibling", ADULT),
+        ("min bror som är 19 år har gått med i ett gäng", "sibling", YOUNG_ADULT),
         ("min 16-årige son har nya kompisar", "child", MINOR),
         ("mitt barnbarn går på högstadiet", "grandchild", MINOR),
-        ("min son fyllde 20 i våras", "child", ADULT),
+        ("min son fyllde 20 i våras", "child", YOUNG_ADULT),
+        ("min son har fyllt 21", "child", ADULT),
+        ("jag är 15 och orolig för min bror", "sibling", None),
         ("jag är orolig för min man", "partner", ADULT),
         ("min son 15 ar", "child", MINOR),
         ("min lillebror ar 17 och pratar om rasekrig", "sibling", MINOR),

@@ -45,7 +45,7 @@ async def test_deleting_says_so(config, dispatcher, make_tracker, domain):
     tracker = make_tracker("radera mitt samtal", "delete_conversation")
     events = await ActionDeleteConversation().run(dispatcher, tracker, domain)
     assert events == []
-    assert response_names(dispatcher) == ["utter_conversation_deleted"]
+    assert response_names(dispatcher) == ["utter_conversation_deleted_web"]
     assert ActionDeleteConversation().name() == DELETE_ACTION
 
 
@@ -56,7 +56,7 @@ async def test_deleting_erases_the_escalation_excerpt_and_tells_what_stays(
     tracker = make_tracker("radera allt nu", "delete_conversation")
     await ActionDeleteConversation().run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == [
-        "utter_conversation_deleted",
+        "utter_conversation_deleted_web",
         "utter_conversation_deleted_escalation_kept",
     ]
     assert stored_excerpt(config.escalation_database_url, "test-conversation") == ""
@@ -73,7 +73,7 @@ async def test_a_database_failure_still_deletes_and_answers(
     monkeypatch.setattr(privacy, "settings", broken)
     tracker = make_tracker("radera mitt samtal", "delete_conversation")
     await ActionDeleteConversation().run(dispatcher, tracker, domain)
-    assert response_names(dispatcher) == ["utter_conversation_deleted"]
+    assert response_names(dispatcher) == ["utter_conversation_deleted_web"]
 
 
 def test_user_events_are_stored_redacted_without_metadata():

@@ -550,3 +550,41 @@ async def test_the_reply_to_the_question_is_about_what_was_asked(escalator, doma
     answer = await chat.say("vet inte")
     assert answer[:2] == ["utter_risk_elevated", "utter_risk_why_travel"]
     assert chat.slots["risk_signals"] == ["travel"]
+
+
+@pytest.mark.parametrize(
+    ("categories", "subjects", "topics"),
+    [
+        (("suicide",), ("person",), ["risk_suicide"]),
+        (("suicide",), ("self",), ["risk_suicide_self"]),
+        (("threat",), ("self",), ["risk_threat_self"]),
+        (("threat",), ("third_party",), ["risk"]),
+        (("child_at_risk",), ("child",), ["risk_child"]),
+        (("travel", "weapons"), ("person",), ["risk"]),
+        (("suicide", "travel"), ("person",), ["risk_suicide", "risk"]),
+    ],
+)
+def test_each_kind_of_risk_gets_its_own_contact_list(categories, subjects, topics):
+    from actions.risk import contact_topics
+    from bot.risk.detector import Screening
+    from bot.risk.levels import RiskLevel as Level
+
+    screening = Screening(level=Level.ELEVATED, categories=categories, subjects=subjects)
+    assert contact_topics(screening) == topics
+
+
+async def test_someone_elses_suicide_risk_lists_the_suicide_line_first_and_no_switchboard(
+    action, dispatcher, make_tracker, domain
+):
+    await run(
+        action,
+        dispatcher,
+        make_tracker("min son har sagt att han vill ta livet av sig", "share_worry"),
+        domain,
+    )
+    names = response_names(dispatcher)
+    assert "utter_risk_why_suicide" in names
+    contacts = next(m for m in dispatcher.messages if m["response"] == "utter_contact_list")
+    lines = contacts["contact_lines"].splitlines()
+    assert "90101" in lines[0] and not any("114 14" in line for line in lines)
+    assert "utter_municipality_switchboard" not in names

@@ -20,3 +20,14 @@ def test_templates_escape_what_they_are_given():
     environment = templates()
     assert environment.from_string("{{ v }}").render(v="<b>x</b>") == "&lt;b&gt;x&lt;/b&gt;"
     assert environment.select_template(["detail.html"]).environment.autoescape
+
+
+def test_each_category_has_one_label_in_notifications_and_on_the_dashboard():
+    from bot.notify import load_templates
+    from bot.staff.app import templates
+
+    dashboard = templates().globals["risk_categories"]
+    notification = load_templates()["categories"]
+    assert {code: label.lower() for code, label in dashboard.items()} == notification
+    # "grooming" means sexual contact in Swedish: the label says what the category is.
+    assert dashboard["grooming"] == "Vuxna eller gäng som rekryterar eller utnyttjar barn"
