@@ -314,9 +314,15 @@ class ActionValidateSlotMappings(ResponseAction):
         offer_human: bool = True,
         tracker: Tracker | None = None,
     ) -> None:
-        self.utter(dispatcher, acute_response(screening, tracker))
+        acute = acute_response(screening, tracker)
+        self.utter(dispatcher, acute)
         if offer_human:
-            self.utter(dispatcher, "utter_risk_offer_human")
+            # Spoken to the relative whose own life is in danger: the crisis line while
+            # they wait for a person.
+            own = acute == "utter_risk_acute_suicide_self"
+            self.utter(
+                dispatcher, "utter_risk_offer_human_self" if own else "utter_risk_offer_human"
+            )
 
     def _respond_elevated(
         self, dispatcher: CollectingDispatcher, domain: dict[str, Any], screening: Screening
@@ -330,6 +336,9 @@ class ActionValidateSlotMappings(ResponseAction):
         switchboard = "suicide" not in screening.categories
         for topic in contact_topics(screening):
             self.utter_contacts(dispatcher, domain, topic=topic, switchboard=switchboard)
+        # Who reads and when confidentiality ends comes after the help itself: for suicide
+        # risk Självmordslinjen is read before anything about staff or the police.
+        self.utter(dispatcher, "utter_risk_marked_self" if own else "utter_risk_marked")
 
     def _escalate(
         self, tracker: Tracker, text: str, screening: Screening, confirmed: bool = False

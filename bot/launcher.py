@@ -184,13 +184,13 @@ def preflight(config: Settings) -> None:
     """Fails early and clearly on what would otherwise break a conversation later."""
     if not config.rasa_jwt_secret:
         raise SystemExit("RASA_JWT_SECRET is not set: run `make env` to create .env")
-    if not config.model_path.exists():
-        raise SystemExit(f"No trained model at {config.model_path}: run `make train`")
     try:
         directory = load_directory(config.contacts_file)
     except ContactsError as error:
         raise SystemExit(f"Contact file {config.contacts_file}: {error}") from None
     warn_about_stale_contacts(directory, config.contacts_max_age_days)
+    if not config.model_path.exists():
+        raise SystemExit(f"No trained model at {config.model_path}: run `make train`")
 
 
 def _purge_periodically(config: Settings, stop: threading.Event) -> None:

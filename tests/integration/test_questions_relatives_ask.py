@@ -48,7 +48,7 @@ QUESTIONS = [
     (
         "Kommer soc hem till oss efter en orosanmälan?",
         {"utter_social_services", "utter_how_to_report"},
-        ["utredning"],
+        ["socialtjänsten"],
     ),
     (
         "Kan soc ta lillebror för att storebror är med i ett gäng?",
@@ -62,7 +62,7 @@ QUESTIONS = [
     ),
     (
         "Jag är 15 och orolig för min bror, vem kan jag prata med?",
-        {"utter_support_for_me", "utter_contacts"},
+        {"utter_support_for_me", "utter_contacts", "utter_request_human"},
         ["116 111"],
     ),
     (

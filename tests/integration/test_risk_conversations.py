@@ -205,7 +205,7 @@ def test_the_safety_check_asks_and_a_yes_is_answered_as_acute_and_nothing_else(b
     assert bot.slots(sender)["risk_check"] == "suicide"
     # The button sends the word itself: a typed "ja" works the same.
     responses = bot.turn(sender, "Ja")
-    assert responses == ["utter_risk_acute_suicide_self", "utter_risk_offer_human"]
+    assert responses == ["utter_risk_acute_suicide_self", "utter_risk_offer_human_self"]
     slots = bot.slots(sender)
     assert slots["risk_check"] is None and slots["risk_confirmed"] is True
     assert (slots["risk_level"], slots["risk_subjects"]) == ("acute", ["self"])
@@ -235,5 +235,5 @@ def test_the_relatives_own_suicide_plan_gets_the_crisis_answer_alone(bot):
     sender = new_sender()
     bot.turn(sender, "hej")
     responses = bot.turn(sender, "orkar inte mer, i kväll tar jag alla tabletter")
-    assert responses == ["utter_risk_acute_suicide_self", "utter_risk_offer_human"]
+    assert responses == ["utter_risk_acute_suicide_self", "utter_risk_offer_human_self"]
     assert bot.slots(sender)["risk_subjects"] == ["self"]

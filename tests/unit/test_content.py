@@ -50,14 +50,20 @@ def test_messaging_notices_say_who_else_sees_the_number_and_the_text(domain):
     assert "WhatsApp (Meta) och Twilio" in text(domain, "utter_privacy_notice_whatsapp")
     assert "Telegram ser ditt konto" in text(domain, "utter_privacy_notice_telegram")
     for channel in ("sms", "whatsapp", "telegram"):
-        assert "inte helt anonym" in text(domain, f"utter_privacy_notice_{channel}")
+        assert "Helt anonym är du inte" in text(domain, f"utter_privacy_notice_{channel}")
         assert "IP-adress" not in text(domain, f"utter_privacy_notice_{channel}")
 
 
 def test_the_web_notice_says_what_the_browser_keeps(domain):
     notice = text(domain, "utter_privacy_notice_web")
     assert "fliken" in notice and "historiken" in notice
-    assert "Vägvisaren sparar inte" in notice
+    assert "sparar inte din IP-adress" in notice
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_every_notice_says_when_confidentiality_ends(domain, channel):
+    notice = text(domain, f"utter_privacy_notice_{channel}")
+    assert "personal i kommunen läsa samtalet" in notice
 
 
 def test_no_answer_promises_more_anonymity_than_holds(domain):
@@ -75,9 +81,10 @@ def test_no_answer_promises_more_anonymity_than_holds(domain):
 
 
 def test_escalation_answers_say_staff_can_read_join_and_call_112(domain):
-    for name in ("utter_risk_elevated", "utter_risk_elevated_self", "utter_who_reads"):
+    for name in ("utter_risk_marked", "utter_risk_marked_self", "utter_who_reads"):
         said = text(domain, name)
         assert "gå in i chatten" in said and "{phone_emergency}" in said, name
+        assert "maskade" in said and "kan ändå säga något om vem du är" in said, name
     kept = text(domain, "utter_conversation_deleted_escalation_kept")
     assert "anteckningar" in kept
 
@@ -149,6 +156,7 @@ def test_the_offer_of_a_person_comes_after_calling_112(domain):
 def test_suicide_answers_are_direct_and_hopeful(domain):
     person = text(domain, "utter_risk_why_suicide")
     assert "rakt ut" in person and "går ofta över" in person and "lämna inte" in person
+    assert "Ta bort eller lås in" in person and "chatta på mind.se" in person
     assert "Ta bort det hen kan skada sig med" in text(domain, "utter_risk_acute_suicide")
     own = text(domain, "utter_risk_acute_suicide_self")
     assert "du" in own.split() and "personen" not in own
@@ -254,3 +262,14 @@ def test_the_other_language_answer_is_in_english_and_swedish_with_112(domain):
     said = text(domain, "utter_other_language")
     assert "This chat is in Swedish" in said and "bara på svenska" in said
     assert said.count("{phone_emergency}") == 2 and "tolk" in said
+
+
+def test_the_web_chat_note_says_what_the_browser_and_the_service_keep():
+    import yaml
+
+    from bot.settings import PROJECT_ROOT
+
+    widget = yaml.safe_load((PROJECT_ROOT / "data/widget.yml").read_text(encoding="utf-8"))
+    note = widget["widget"]["shared_computer_note"]
+    assert "I webbläsaren" in note and "Hos oss sparas" in note and "historiken" in note
+    assert "Chatten sparas bara i den här fliken" not in note

@@ -411,7 +411,8 @@ async def test_unsure_words_get_one_direct_question_and_yes_is_acute(action, dom
     assert await chat.say("jag orkar inte mer") == ["utter_risk_check_suicide_self"]
     assert chat.slots["risk_check"] == "suicide" and stored(database) == []
     answer = await chat.say("ja")
-    assert answer[0] == "utter_risk_acute_suicide_self"
+    # The crisis line while they wait for a person, spoken to the relative.
+    assert answer == ["utter_risk_acute_suicide_self", "utter_risk_offer_human_self"]
     assert chat.slots["risk_check"] is None and chat.slots["risk_check_answered"] is True
     assert chat.slots["risk_confirmed"] is True and chat.slots["risk_subjects"] == ["self"]
     [escalation] = stored(database)
@@ -482,6 +483,8 @@ async def test_the_relatives_own_thoughts_are_answered_to_them_with_the_suicide_
     await run(action, dispatcher, make_tracker("ibland vill jag bara dö", "share_worry"), domain)
     names = response_names(dispatcher)
     assert names[:2] == ["utter_risk_elevated_self", "utter_risk_why_suicide_self"]
+    # Who reads, and that staff may call 112, comes after Självmordslinjen, not before.
+    assert names[-1] == "utter_risk_marked_self"
     contacts = next(m for m in dispatcher.messages if m["response"] == "utter_contact_list")
     lines = contacts["contact_lines"].splitlines()
     assert "90101" in lines[0] and not any("114 14" in line for line in lines)
