@@ -10,10 +10,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ResponseAction, for_channel, has_response
 from actions.handoff import answer_request_for_a_person
+from bot.dialogue import CHECK_ANSWERED_SLOT, CHECK_NO_RESPONSE, CHECK_RESPONSE_PREFIX
 from bot.person_profile import ADULT, YOUNG_ADULT, PersonProfile, profile_of_conversation
 from bot.rasa_client import RasaParser
 from bot.settings import settings
-from bot.topics import Classifier, answer_topics, topic_for_intent
+from bot.topics import TOPIC_INTENTS, Classifier, answer_topics, topic_for_intent
 
 
 class ActionAnswerTopic(ResponseAction):
@@ -35,7 +36,10 @@ class ActionAnswerTopic(ResponseAction):
     ) -> list[dict[str, Any]]:
         profile = remembered_profile(tracker)
         age_group = profile.age_group
-        topics = await answer_topics(tracker.latest_message, self.classify)
+        # After "nej" to the risk screening's safety question, the question it set aside
+        # is answered now (SafetyCheckPolicy runs this action for it).
+        message = set_aside_message(tracker) or tracker.latest_message
+        topics = await answer_topics(message, self.classify)
         if topics == ["share_worry"] and age_group:
             # "han är 16" right after a general answer that asked for the age: give that
             # answer again, now for a minor or an adult.
@@ -105,6 +109,28 @@ def risk_answered_this_turn(tracker: Tracker) -> bool:
             if action.startswith("utter_risk_"):
                 return True
     return False
+
+
+def set_aside_message(tracker: Tracker) -> dict[str, Any] | None:
+    """The message the safety question was asked about, when the latest message only
+    answered that question ("nej", "vet inte"); None otherwise."""
+    if (
+        not tracker.get_slot(CHECK_ANSWERED_SLOT)
+        or tracker.latest_message.get("intent", {}).get("name") in TOPIC_INTENTS
+    ):
+        return None
+    users_seen, asked = 0, False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if asked:
+                return {**(event.get("parse_data") or {}), "text": event.get("text") or ""}
+            users_seen += 1
+            if users_seen > 1:
+                return None
+        elif event.get("event") == "bot" and users_seen == 1:
+            name = (event.get("metadata") or {}).get("utter_action") or ""
+            asked = asked or (name.startswith(CHECK_RESPONSE_PREFIX) and name != CHECK_NO_RESPONSE)
+    return None
 
 
 def remembered_profile(tracker: Tracker) -> PersonProfile:

@@ -9,5 +9,12 @@ HANDOFF_SLOT = "handoff"
 # whether this message answered it.
 CHECK_SLOT = "risk_check"
 CHECK_ANSWERED_SLOT = "risk_check_answered"
+# The answer given (yes, no, not_now, dont_know), and what every question's response is
+# called: the message before it is the one the question set aside.
+CHECK_ANSWER_SLOT = "risk_check_answer"
+CHECK_RESPONSE_PREFIX = "utter_risk_check_"
+CHECK_NO_RESPONSE = "utter_risk_check_no"  # the reply to "nej", not a question
+# What answers the topics of a message (actions/answers.py).
+TOPIC_ACTION = "action_answer_topic"
 # Who is at risk in the signals seen so far (self, person, child, third_party).
 SUBJECTS_SLOT = "risk_subjects"

@@ -26,11 +26,21 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.dialogue import CHECK_ANSWERED_SLOT, CHECK_SLOT, HANDOFF_SLOT, SUBJECTS_SLOT
+from bot.dialogue import (
+    CHECK_ANSWER_SLOT,
+    CHECK_ANSWERED_SLOT,
+    CHECK_NO_RESPONSE,
+    CHECK_RESPONSE_PREFIX,
+    CHECK_SLOT,
+    HANDOFF_SLOT,
+    SUBJECTS_SLOT,
+    TOPIC_ACTION,
+)
+from bot.topics import TOPIC_INTENTS
 
 EXTRACT_SLOTS = "action_extract_slots"
 
@@ -116,15 +126,69 @@ class SafetyCheckPolicy(_ListeningPolicy):
             "pass_through_intents": ["delete_conversation", "request_human"],
         }
 
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        if not self._answers_the_set_aside_question(tracker):
+            return super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
+        probabilities = self._default_predictions(domain)
+        probabilities[domain.index_for_action(TOPIC_ACTION)] = 1.0
+        return self._prediction(probabilities)
+
     def _keeps_quiet(self, tracker: DialogueStateTracker) -> bool:
         intent = _latest_intent(tracker)
         if intent in self.config.get("pass_through_intents", []):
             return False
         just_asked = bool(tracker.get_slot(CHECK_SLOT)) or _own_suicide_crisis(tracker)
-        answered = bool(tracker.get_slot(CHECK_ANSWERED_SLOT)) and intent in self.config.get(
-            "quiet_intents", []
-        )
+        answered = self._answered_in_words(tracker)
+        if answered and tracker.latest_action_name == TOPIC_ACTION:
+            return True  # the question the safety check set aside has just been answered
         return (just_asked or answered) and _answering_a_user_message(tracker)
+
+    def _answered_in_words(self, tracker: DialogueStateTracker) -> bool:
+        """The message only answered the safety question ("nej", "vet inte")."""
+        return bool(tracker.get_slot(CHECK_ANSWERED_SLOT)) and _latest_intent(
+            tracker
+        ) in self.config.get("quiet_intents", [])
+
+    def _answers_the_set_aside_question(self, tracker: DialogueStateTracker) -> bool:
+        """After "nej", "inte nu" or "vet inte", the question the safety check set aside
+        ("ska jag kolla hans mobil?") is answered; after "ja" the 112 answer stands alone."""
+        return (
+            self._answered_in_words(tracker)
+            and tracker.get_slot(CHECK_ANSWER_SLOT) != "yes"
+            and _answering_a_user_message(tracker)
+            and set_aside_intent(tracker) in ANSWERED_AFTER_A_CHECK
+        )
+
+
+# The story itself was met by the risk answer; a question is answered once the check is.
+ANSWERED_AFTER_A_CHECK = set(TOPIC_INTENTS) - {"share_worry", "request_human"}
+
+
+def set_aside_intent(tracker: DialogueStateTracker) -> str | None:
+    """The intent of the message the latest safety question was asked about: the user
+    message before the bot's question, which came before the current message."""
+    users_seen, asked = 0, False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if asked:
+                return (event.intent or {}).get("name")
+            users_seen += 1
+            if users_seen > 1:
+                return None  # the question was not the bot's last turn
+        elif isinstance(event, BotUttered) and users_seen == 1:
+            asked = asked or _is_safety_question(event)
+    return None
+
+
+def _is_safety_question(event: BotUttered) -> bool:
+    name = (event.metadata or {}).get("utter_action") or ""
+    return name.startswith(CHECK_RESPONSE_PREFIX) and name != CHECK_NO_RESPONSE
 
 
 def _own_suicide_crisis(tracker: DialogueStateTracker) -> bool:

@@ -288,3 +288,29 @@ def test_who_reads_says_staff_see_the_whole_conversation_and_may_call_112(domain
     text = domain["responses"]["utter_who_reads"][0]["text"]
     assert "hela samtalet" in text and "gå in i chatten" in text and "{phone_emergency}" in text
     assert "utdrag" not in text
+
+
+async def test_after_no_to_the_safety_question_the_set_aside_question_is_answered(
+    dispatcher, domain
+):
+    from rasa_sdk import Tracker
+
+    question = {"intent": {"name": "ask_online", "confidence": 0.9}, "entities": []}
+    no = {"intent": {"name": "deny", "confidence": 0.9}, "entities": []}
+    tracker = Tracker(
+        sender_id="3f2a9c0d1e",
+        slots={"person_relation": None, "person_age_group": None, "risk_check_answered": True},
+        latest_message={**no, "text": "nej"},
+        events=[
+            {"event": "user", "text": "ska jag kolla hans mobil", "parse_data": question},
+            {"event": "bot", "text": "?", "metadata": {"utter_action": "utter_risk_check_danger"}},
+            {"event": "user", "text": "nej", "parse_data": no},
+            {"event": "bot", "text": "Tack", "metadata": {"utter_action": "utter_risk_check_no"}},
+        ],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_online"

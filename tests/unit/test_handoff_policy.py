@@ -130,3 +130,41 @@ def test_the_answer_to_the_relatives_own_suicide_plan_stands_alone(check_policy,
     assert predicted(check_policy, domain, conversation) == ACTION_LISTEN_NAME
     other = checked(domain, "ask_police", risk_in_message="acute", risk_signals=["travel"])
     assert predicted(check_policy, domain, other) is None
+
+
+def answered_after_a_question(
+    domain: Domain, asked_about: str, answer: str = "no"
+) -> DialogueStateTracker:
+    """A question on `asked_about`, the bot's safety question, then "nej"."""
+    conversation = DialogueStateTracker("relative", domain.slots)
+    conversation.update(ActionExecuted(ACTION_LISTEN_NAME))
+    conversation.update(
+        UserUttered("ska jag kolla hans mobil", intent={"name": asked_about, "confidence": 0.9}),
+        domain,
+    )
+    conversation.update(ActionExecuted("action_extract_slots"))
+    conversation.update(
+        BotUttered("Jag vill fråga rakt ut", metadata={"utter_action": "utter_risk_check_danger"})
+    )
+    conversation.update(ActionExecuted(ACTION_LISTEN_NAME))
+    conversation.update(UserUttered("nej", intent={"name": "deny", "confidence": 0.9}), domain)
+    conversation.update(ActionExecuted("action_extract_slots"))
+    conversation.update(SlotSet("risk_check_answered", True))
+    conversation.update(SlotSet("risk_check_answer", answer))
+    conversation.update(BotUttered("Tack", metadata={"utter_action": "utter_risk_check_no"}))
+    return conversation
+
+
+def test_after_no_the_question_the_safety_check_set_aside_is_answered(check_policy, domain):
+    conversation = answered_after_a_question(domain, "ask_online")
+    assert predicted(check_policy, domain, conversation) == "action_answer_topic"
+    conversation.update(ActionExecuted("action_answer_topic"))
+    assert predicted(check_policy, domain, conversation) == ACTION_LISTEN_NAME
+
+
+@pytest.mark.parametrize(("asked_about", "answer"), [("ask_online", "yes"), ("share_worry", "no")])
+def test_after_yes_or_after_a_story_the_answer_stands_alone(
+    check_policy, domain, asked_about, answer
+):
+    conversation = answered_after_a_question(domain, asked_about, answer)
+    assert predicted(check_policy, domain, conversation) == ACTION_LISTEN_NAME
