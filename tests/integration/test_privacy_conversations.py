@@ -10,7 +10,9 @@ from pathlib import Path
 
 import yaml
 
+from bot.pseudonym import conversation_ref
 from tests.conftest import PROJECT_ROOT
+from tests.integration.conftest import TEST_PSEUDONYM_KEY
 
 CLIENT = {"X-Forwarded-For": "85.228.14.201", "User-Agent": "VagvisarenTestBrowser/9.9"}
 MESSAGES = [
@@ -67,7 +69,8 @@ def test_a_conversation_full_of_identifiers_leaves_none_in_tables_or_logs(bot):
     answers = [say(bot, sender, message) for message in MESSAGES]
     # The bot read the full text in the turn: the first message's risk signal was answered.
     assert "utter_risk_elevated" in bot.bot_responses(sender)
-    escalation = next(row for row in bot.escalations() if "syrien" in row["excerpt"].lower())
+    reference = conversation_ref(sender, TEST_PSEUDONYM_KEY)
+    escalation = next(row for row in bot.escalations() if row["conversation_ref"] == reference)
     assert escalation["level"] == "elevated" and answers
 
     stored = dump(bot.database) + "\n" + dump(bot.escalation_database)
@@ -89,7 +92,7 @@ def test_radera_mitt_samtal_deletes_the_conversation_at_once(bot):
     replies = bot.say(sender, "radera mitt samtal")
 
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    deleted = domain["responses"]["utter_conversation_deleted_web"][0]["text"].split(":")[0]
+    deleted = domain["responses"]["utter_conversation_deleted_web"][0]["text"].split("\n")[0]
     kept = domain["responses"]["utter_conversation_deleted_escalation_kept"][0]["text"]
     texts = [reply.get("text", "") for reply in replies]
     assert any(text.startswith(deleted) for text in texts), texts

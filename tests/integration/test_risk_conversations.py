@@ -215,7 +215,11 @@ def test_no_to_the_safety_check_goes_back_to_the_conversation(bot):
     sender = new_sender()
     bot.turn(sender, "hej")
     bot.turn(sender, "jag orkar inte mer")
-    assert bot.turn(sender, "nej") == ["utter_risk_check_no"]
+    after_no = bot.turn(sender, "nej")
+    assert after_no[0] == "utter_risk_check_no"
+    # No more risk answers; what "jag orkar inte mer" asked for (support for the relative)
+    # may follow, now that the question is answered.
+    assert not any(name.startswith("utter_risk_") for name in after_no[1:])
     # Nothing is added: no acute level and no confirmation (a signal the trained model saw
     # in "jag orkar inte mer" may already be escalated, quietly, for staff to judge).
     slots = bot.slots(sender)
