@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ResponseAction, for_channel, has_response
+from actions.base import SWITCHBOARD, ResponseAction, for_channel, has_response, said_this_turn
 from actions.handoff import answer_request_for_a_person
 from bot.dialogue import CHECK_ANSWERED_SLOT, CHECK_NO_RESPONSE, CHECK_RESPONSE_PREFIX
 from bot.person_profile import ADULT, YOUNG_ADULT, PersonProfile, profile_of_conversation
@@ -59,7 +59,9 @@ class ActionAnswerTopic(ResponseAction):
                 self.utter(dispatcher, "utter_who_reads")
                 continue
             self.utter(dispatcher, response_for(topic, age_group, domain))
-            self.utter_contacts(dispatcher, domain, topic)
+            self.utter_contacts(
+                dispatcher, domain, topic, switchboard=not said_this_turn(tracker, SWITCHBOARD)
+            )
         return profile_slot_events(tracker, profile)
 
 

@@ -30,6 +30,8 @@ from bot.settings import settings
 logger = logging.getLogger(__name__)
 
 MUNICIPALITY_PREFIX = "municipality_"
+# Said at most once per turn, however many contact lists the turn has.
+SWITCHBOARD = "utter_municipality_switchboard"
 # What anonymity means differs per channel: conversation ids of the messaging channels
 # start with the channel's name (bot.pseudonym.channel_sender_id); any other is the web.
 MESSAGING_CHANNELS = ("sms", "whatsapp", "telegram")
@@ -94,8 +96,8 @@ class ResponseAction(Action, ABC):
         if contacts:
             lines = "\n".join(_contact_line(domain, contact) for contact in contacts)
             self.utter(dispatcher, "utter_contact_list", contact_lines=lines)
-        if switchboard and self._municipality_missing(topic):
-            self.utter(dispatcher, "utter_municipality_switchboard")
+        if switchboard and self._municipality_missing(topic) and not _sent(dispatcher, SWITCHBOARD):
+            self.utter(dispatcher, SWITCHBOARD)
 
     def _municipality_missing(self, topic: str) -> bool:
         return any(
@@ -114,6 +116,23 @@ class ResponseAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Send the messages and return the events."""
+
+
+def _sent(dispatcher: CollectingDispatcher, response: str) -> bool:
+    return any(message.get("response") == response for message in dispatcher.messages)
+
+
+def said_this_turn(tracker: Tracker, response: str) -> bool:
+    """Whether an earlier action of this turn (the risk screening) already sent it."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if (
+            event.get("event") == "bot"
+            and (event.get("metadata") or {}).get("utter_action") == response
+        ):
+            return True
+    return False
 
 
 def _contact_line(domain: dict[str, Any], contact: Contact) -> str:

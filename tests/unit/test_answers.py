@@ -314,3 +314,24 @@ async def test_after_no_to_the_safety_question_the_set_aside_question_is_answere
     )
     await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     assert response_names(dispatcher)[0] == "utter_online"
+
+
+async def test_the_switchboard_pointer_comes_once_a_turn(dispatcher, make_tracker, domain):
+    action = ActionAnswerTopic(never_called)
+    action.utter_contacts(dispatcher, domain, "gangs")
+    action.utter_contacts(dispatcher, domain, "school")
+    assert response_names(dispatcher).count("utter_municipality_switchboard") == 1
+
+    # The risk screening already pointed to the switchboard in this turn.
+    tracker = make_tracker("min son säljer knark åt ett gäng", "ask_gangs")
+    tracker.events.append(
+        {
+            "event": "bot",
+            "text": "…",
+            "metadata": {"utter_action": "utter_municipality_switchboard"},
+        }
+    )
+    later = type(dispatcher)()
+    await action.run(later, tracker, domain)
+    assert response_names(later)[0] == "utter_gangs"
+    assert "utter_municipality_switchboard" not in response_names(later)
