@@ -46,8 +46,8 @@ EXTRACT_SLOTS = "action_extract_slots"
 
 
 class _ListeningPolicy(Policy):
-    """Predicts `action_listen` with certainty when `_keeps_quiet` says so, else nothing;
-    nothing to train."""
+    """Predicts with certainty the action `_action` names (`action_listen` when
+    `_keeps_quiet` says so), else nothing; nothing to train."""
 
     def train(
         self,
@@ -65,9 +65,13 @@ class _ListeningPolicy(Policy):
         **kwargs: Any,
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
-        if self._keeps_quiet(tracker):
-            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+        action = self._action(tracker)
+        if action:
+            probabilities[domain.index_for_action(action)] = 1.0
         return self._prediction(probabilities)
+
+    def _action(self, tracker: DialogueStateTracker) -> str | None:
+        return ACTION_LISTEN_NAME if self._keeps_quiet(tracker) else None
 
     def _keeps_quiet(self, tracker: DialogueStateTracker) -> bool:
         raise NotImplementedError
@@ -126,18 +130,10 @@ class SafetyCheckPolicy(_ListeningPolicy):
             "pass_through_intents": ["delete_conversation", "request_human"],
         }
 
-    def predict_action_probabilities(
-        self,
-        tracker: DialogueStateTracker,
-        domain: Domain,
-        rule_only_data: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> PolicyPrediction:
-        if not self._answers_the_set_aside_question(tracker):
-            return super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
-        probabilities = self._default_predictions(domain)
-        probabilities[domain.index_for_action(TOPIC_ACTION)] = 1.0
-        return self._prediction(probabilities)
+    def _action(self, tracker: DialogueStateTracker) -> str | None:
+        if self._answers_the_set_aside_question(tracker):
+            return TOPIC_ACTION
+        return super()._action(tracker)
 
     def _keeps_quiet(self, tracker: DialogueStateTracker) -> bool:
         intent = _latest_intent(tracker)
