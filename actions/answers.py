@@ -8,9 +8,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import SWITCHBOARD, ResponseAction, for_channel, has_response, said_this_turn
+from actions.base import SWITCHBOARD, ResponseAction, for_channel, has_response, sent_this_turn
 from actions.handoff import answer_request_for_a_person
-from bot.dialogue import CHECK_ANSWERED_SLOT, CHECK_NO_RESPONSE, CHECK_RESPONSE_PREFIX
+from bot.dialogue import CHECK_ANSWERED_SLOT, set_aside
 from bot.person_profile import ADULT, YOUNG_ADULT, PersonProfile, profile_of_conversation
 from bot.rasa_client import RasaParser
 from bot.settings import settings
@@ -60,7 +60,7 @@ class ActionAnswerTopic(ResponseAction):
                 continue
             self.utter(dispatcher, response_for(topic, age_group, domain))
             self.utter_contacts(
-                dispatcher, domain, topic, switchboard=not said_this_turn(tracker, SWITCHBOARD)
+                dispatcher, domain, topic, switchboard=SWITCHBOARD not in sent_this_turn(tracker)
             )
         return profile_slot_events(tracker, profile)
 
@@ -103,14 +103,7 @@ class ActionAnswerOtherLanguage(ResponseAction):
 
 def risk_answered_this_turn(tracker: Tracker) -> bool:
     """Whether the risk screening (actions/risk.py) replied to the latest message."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return False
-        if event.get("event") == "bot":
-            action = (event.get("metadata") or {}).get("utter_action") or ""
-            if action.startswith("utter_risk_"):
-                return True
-    return False
+    return any(name.startswith("utter_risk_") for name in sent_this_turn(tracker))
 
 
 def set_aside_message(tracker: Tracker) -> dict[str, Any] | None:
@@ -121,18 +114,15 @@ def set_aside_message(tracker: Tracker) -> dict[str, Any] | None:
         or tracker.latest_message.get("intent", {}).get("name") in TOPIC_INTENTS
     ):
         return None
-    users_seen, asked = 0, False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if asked:
-                return {**(event.get("parse_data") or {}), "text": event.get("text") or ""}
-            users_seen += 1
-            if users_seen > 1:
-                return None
-        elif event.get("event") == "bot" and users_seen == 1:
-            name = (event.get("metadata") or {}).get("utter_action") or ""
-            asked = asked or (name.startswith(CHECK_RESPONSE_PREFIX) and name != CHECK_NO_RESPONSE)
-    return None
+    turns = (
+        (event["event"], (event.get("metadata") or {}).get("utter_action") or "", event)
+        for event in reversed(tracker.events)
+        if event.get("event") in ("user", "bot")
+    )
+    message = set_aside(turns)
+    if message is None:
+        return None
+    return {**(message.get("parse_data") or {}), "text": message.get("text") or ""}
 
 
 def remembered_profile(tracker: Tracker) -> PersonProfile:

@@ -122,17 +122,15 @@ def _sent(dispatcher: CollectingDispatcher, response: str) -> bool:
     return any(message.get("response") == response for message in dispatcher.messages)
 
 
-def said_this_turn(tracker: Tracker, response: str) -> bool:
-    """Whether an earlier action of this turn (the risk screening) already sent it."""
+def sent_this_turn(tracker: Tracker) -> list[str]:
+    """The responses earlier actions of this turn (the risk screening) already sent."""
+    names = []
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            return False
-        if (
-            event.get("event") == "bot"
-            and (event.get("metadata") or {}).get("utter_action") == response
-        ):
-            return True
-    return False
+            break
+        if event.get("event") == "bot":
+            names.append((event.get("metadata") or {}).get("utter_action") or "")
+    return names
 
 
 def _contact_line(domain: dict[str, Any], contact: Contact) -> str:

@@ -158,6 +158,17 @@ def warn_about_stale_contacts(
     return stale
 
 
+def check_at_startup(path: Path, max_age_days: int) -> ContactDirectory:
+    """The servers' start-up check: a contact file with an error (an enabled entry nobody
+    verified, say) stops the start with the reason; stale entries are warned about."""
+    try:
+        directory = load_directory(path)
+    except ContactsError as error:
+        raise SystemExit(f"Contact file {path}: {error}") from None
+    warn_about_stale_contacts(directory, max_age_days)
+    return directory
+
+
 @lru_cache(maxsize=4)
 def load_directory(path: Path) -> ContactDirectory:
     return ContactDirectory(load_contacts(path))

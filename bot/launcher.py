@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.contacts import ContactsError, load_directory, warn_about_stale_contacts
+from bot.contacts import check_at_startup
 from bot.retention import purge
 from bot.settings import PROJECT_ROOT, Settings, settings
 from bot.widget.assets import SCRIPT_PATH
@@ -184,11 +184,7 @@ def preflight(config: Settings) -> None:
     """Fails early and clearly on what would otherwise break a conversation later."""
     if not config.rasa_jwt_secret:
         raise SystemExit("RASA_JWT_SECRET is not set: run `make env` to create .env")
-    try:
-        directory = load_directory(config.contacts_file)
-    except ContactsError as error:
-        raise SystemExit(f"Contact file {config.contacts_file}: {error}") from None
-    warn_about_stale_contacts(directory, config.contacts_max_age_days)
+    check_at_startup(config.contacts_file, config.contacts_max_age_days)
     if not config.model_path.exists():
         raise SystemExit(f"No trained model at {config.model_path}: run `make train`")
 

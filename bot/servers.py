@@ -93,14 +93,10 @@ def run_action_server() -> None:
     sys.modules.setdefault("tensorflow", None)
     from rasa_sdk import endpoint
 
-    from bot.contacts import ContactsError, load_directory, warn_about_stale_contacts
+    from bot.contacts import check_at_startup
 
     _configure_logging()
-    try:
-        directory = load_directory(settings.contacts_file)
-    except ContactsError as error:
-        raise SystemExit(f"Contact file {settings.contacts_file}: {error}") from None
-    warn_about_stale_contacts(directory, settings.contacts_max_age_days)
+    check_at_startup(settings.contacts_file, settings.contacts_max_age_days)
     prepare_risk_screening()
     endpoint.run("actions", port=settings.action_server_port, cors_origins=[])
 

@@ -1,5 +1,12 @@
 """Dialogue components of the Rasa pipeline (policies)."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+Event = TypeVar("Event")
+
 # Slot that is on while a person from staff is in the conversation: set by the handoff
 # actions (actions/handoff.py), read by HandoffPolicy and the risk action.
 HANDOFF_SLOT = "handoff"
@@ -18,3 +25,25 @@ CHECK_NO_RESPONSE = "utter_risk_check_no"  # the reply to "nej", not a question
 TOPIC_ACTION = "action_answer_topic"
 # Who is at risk in the signals seen so far (self, person, child, third_party).
 SUBJECTS_SLOT = "risk_subjects"
+
+
+def set_aside(turns: Iterable[tuple[str, str, Event]]) -> Event | None:
+    """The user message the latest safety question was asked about, if that question was
+    the bot's last turn before the current message.
+
+    `turns`: the conversation newest first, as (kind, response, event): kind "user" or
+    "bot", response the bot's response name. The policy (Rasa's event objects) and the
+    topic action (the action server's event dicts) both read the conversation this way."""
+    users_seen, asked = 0, False
+    for kind, response, event in turns:
+        if kind == "user":
+            if asked:
+                return event
+            users_seen += 1
+            if users_seen > 1:
+                return None  # the question was not the bot's last turn
+        elif kind == "bot" and users_seen == 1:
+            asked = asked or (
+                response.startswith(CHECK_RESPONSE_PREFIX) and response != CHECK_NO_RESPONSE
+            )
+    return None

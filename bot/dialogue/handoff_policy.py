@@ -33,12 +33,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.dialogue import (
     CHECK_ANSWER_SLOT,
     CHECK_ANSWERED_SLOT,
-    CHECK_NO_RESPONSE,
-    CHECK_RESPONSE_PREFIX,
     CHECK_SLOT,
     HANDOFF_SLOT,
     SUBJECTS_SLOT,
     TOPIC_ACTION,
+    set_aside,
 )
 from bot.topics import TOPIC_INTENTS
 
@@ -167,24 +166,16 @@ ANSWERED_AFTER_A_CHECK = set(TOPIC_INTENTS) - {"share_worry", "request_human"}
 
 
 def set_aside_intent(tracker: DialogueStateTracker) -> str | None:
-    """The intent of the message the latest safety question was asked about: the user
-    message before the bot's question, which came before the current message."""
-    users_seen, asked = 0, False
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            if asked:
-                return (event.intent or {}).get("name")
-            users_seen += 1
-            if users_seen > 1:
-                return None  # the question was not the bot's last turn
-        elif isinstance(event, BotUttered) and users_seen == 1:
-            asked = asked or _is_safety_question(event)
-    return None
-
-
-def _is_safety_question(event: BotUttered) -> bool:
-    name = (event.metadata or {}).get("utter_action") or ""
-    return name.startswith(CHECK_RESPONSE_PREFIX) and name != CHECK_NO_RESPONSE
+    """The intent of the message the latest safety question was asked about."""
+    turns = (
+        ("user", "", event)
+        if isinstance(event, UserUttered)
+        else ("bot", (event.metadata or {}).get("utter_action") or "", event)
+        for event in reversed(tracker.events)
+        if isinstance(event, UserUttered | BotUttered)
+    )
+    message = set_aside(turns)
+    return (message.intent or {}).get("name") if message else None
 
 
 def _own_suicide_crisis(tracker: DialogueStateTracker) -> bool:
