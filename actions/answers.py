@@ -48,6 +48,8 @@ class ActionAnswerTopic(ResponseAction):
             # The risk answer already replied to the story; questions in the same message
             # are still answered.
             topics = [topic for topic in topics if topic != "share_worry"]
+        # The risk answer may already have pointed to the switchboard in this turn.
+        switchboard = SWITCHBOARD not in sent_this_turn(tracker)
         for topic in topics:
             if topic == "request_human":
                 answer_request_for_a_person(self, dispatcher, tracker, domain)
@@ -59,9 +61,7 @@ class ActionAnswerTopic(ResponseAction):
                 self.utter(dispatcher, "utter_who_reads")
                 continue
             self.utter(dispatcher, response_for(topic, age_group, domain))
-            self.utter_contacts(
-                dispatcher, domain, topic, switchboard=SWITCHBOARD not in sent_this_turn(tracker)
-            )
+            self.utter_contacts(dispatcher, domain, topic, switchboard=switchboard)
         return profile_slot_events(tracker, profile)
 
 
