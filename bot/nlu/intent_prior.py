@@ -68,7 +68,10 @@ def _regression(c: float) -> Pipeline:
             (
                 "lemmas",
                 TfidfVectorizer(
-                    preprocessor=_lemmas, token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True
+                    preprocessor=_lemmas,
+                    token_pattern=r"\S+",
+                    ngram_range=(1, 2),
+                    sublinear_tf=True,
                 ),
             ),
             (
