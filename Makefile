@@ -13,7 +13,7 @@ SPACY_MODEL := models/spacy/sv_vagvisaren
 MODEL := models/vagvisaren.tar.gz
 # Rasa's training data; data/risk (risk patterns and labelled risk messages) and the
 # notification texts are not Rasa data.
-TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' -not -path 'data/risk/*' -not -name notifications.yml -not -name widget.yml 2>/dev/null)
+TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' -not -path 'data/risk/*' -not -name notifications.yml -not -name widget.yml -not -name next_steps.yml 2>/dev/null)
 RISK_MODEL := models/risk/risk_model.joblib
 RISK_TRAINING := $(wildcard data/risk/train*.yml)
 
@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install spacy env train run staff admin chromium test lint format eval-nlu eval-risk eval-privacy migrate bench purge lock clean screenshots telegram-webhook
+.PHONY: help install spacy env train run staff admin chromium test lint format eval-nlu eval-risk eval-privacy transcripts migrate bench purge lock clean screenshots telegram-webhook
 
 help:
 	@echo "make run       set up everything and start the bot (Ctrl-C stops it)"
@@ -31,6 +31,7 @@ help:
 	@echo "make eval-nlu  NLU cross-validation report (macro F1)"
 	@echo "make eval-risk risk screening per category, who is at risk and level (docs/risk.md)"
 	@echo "make eval-privacy redaction: leaks per identifier kind, false positives"
+	@echo "make transcripts  five test conversations as the relative reads them (docs/transcripts.md)"
 	@echo "make staff     the staff dashboard on its own (make run starts it too)"
 	@echo "make admin NAME=username  create the first staff admin (password + TOTP)"
 	@echo "make migrate   create or upgrade the escalation store's tables"
@@ -119,6 +120,11 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 test: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) $(AXE)
 	$(BIN)/ruff check bot actions tests
 	$(BIN)/pytest
+
+# The conversations of tests/data/dialogues.yml through the real bot; five of them, and
+# the messages per turn over all, in docs/transcripts.md.
+transcripts: $(MODEL) $(RISK_MODEL) .env
+	$(BIN)/python -m bot.transcripts
 
 # The web chat at desktop and phone size, for docs/ and the README.
 screenshots: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM)

@@ -8,10 +8,38 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import SWITCHBOARD, ResponseAction, for_channel, has_response, sent_this_turn
+from actions.base import (
+    SWITCHBOARD,
+    ResponseAction,
+    attach_buttons,
+    bubbles_this_turn,
+    for_channel,
+    has_response,
+    person_button,
+    sent_this_turn,
+    topic_buttons,
+)
 from actions.handoff import answer_request_for_a_person
-from bot.dialogue import CHECK_ANSWERED_SLOT, set_aside
-from bot.person_profile import ADULT, YOUNG_ADULT, PersonProfile, profile_of_conversation
+from bot.dialogue import CHECK_ANSWERED_SLOT, MAX_BUBBLES_PER_TURN, set_aside
+from bot.dialogue.follow_up import (
+    CURRENT_TOPIC_SLOT,
+    DEEPER,
+    FIRST_ANSWER,
+    FOLLOW_UP_INTENT,
+    TOPIC_STEP_SLOT,
+    Step,
+    named_topic,
+    plan_follow_up,
+)
+from bot.dialogue.next_steps import next_steps
+from bot.person_profile import (
+    ADULT,
+    MINOR,
+    YOUNG_ADULT,
+    PersonProfile,
+    detect_age_group,
+    profile_of_conversation,
+)
 from bot.rasa_client import RasaParser
 from bot.settings import settings
 from bot.topics import TOPIC_INTENTS, Classifier, answer_topics, topic_for_intent
@@ -19,11 +47,16 @@ from bot.topics import TOPIC_INTENTS, Classifier, answer_topics, topic_for_inten
 
 class ActionAnswerTopic(ResponseAction):
     """Answers every question in the latest message (bot.topics), each in the variant for
-    a minor or an adult when we know which it is, followed by that topic's contacts.
+    the person's age group when we know it, with that topic's contacts and quick replies
+    for the natural next questions; and follow-ups ("konkret?", "vad händer om jag ringer
+    dit?") within the topic of the conversation (bot.dialogue.follow_up).
 
-    It also remembers who the relative worries about (relation, under 18 or adult) in the
-    slots. That is worked out here, where it is used, rather than in a slot validation
-    action, which would cost one more call to the action server on every message."""
+    A turn stays within MAX_BUBBLES_PER_TURN messages, the risk answer's included: a
+    question that does not fit is offered as a quick reply instead.
+
+    It also remembers who the relative worries about (relation, age group) in the slots.
+    That is worked out here, where it is used, rather than in a slot validation action,
+    which would cost one more call to the action server on every message."""
 
     def __init__(self, classify: Classifier | None = None):
         self.classify = classify or RasaParser(settings.rasa_internal_url, settings.rasa_jwt_secret)
@@ -35,34 +68,106 @@ class ActionAnswerTopic(ResponseAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         profile = remembered_profile(tracker)
-        age_group = profile.age_group
+        events = profile_slot_events(tracker, profile)
+        if latest_intent(tracker) == FOLLOW_UP_INTENT:
+            return [*events, *self.answer_follow_up(dispatcher, tracker, domain, profile)]
         # After "nej" to the risk screening's safety question, the question it set aside
         # is answered now (SafetyCheckPolicy runs this action for it).
         message = set_aside_message(tracker) or tracker.latest_message
         topics = await answer_topics(message, self.classify)
-        if topics == ["share_worry"] and age_group:
-            # "han är 16" right after a general answer that asked for the age: give that
-            # answer again, now for a minor or an adult.
-            topics = [pending_age_topic(tracker) or "share_worry"]
+        if topics == ["share_worry"] and adds_an_age_to_the_topic(tracker, domain):
+            # "han är 16" right after an answer that depends on the age: that answer
+            # again, now for a minor or an adult.
+            return [*events, *self.answer_follow_up(dispatcher, tracker, domain, profile)]
         if risk_answered_this_turn(tracker):
             # The risk answer already replied to the story; questions in the same message
             # are still answered.
             topics = [topic for topic in topics if topic != "share_worry"]
-        # The risk answer may already have pointed to the switchboard in this turn.
+        return [*events, *self.answer_topics(dispatcher, tracker, domain, topics, profile)]
+
+    def answer_topics(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        topics: list[str],
+        profile: PersonProfile,
+    ) -> list[dict[str, Any]]:
+        room = max(1, MAX_BUBBLES_PER_TURN - bubbles_this_turn(tracker))
+        # The risk answer of this turn gave the contacts that matter most.
+        with_contacts = not risk_answered_this_turn(tracker)
         switchboard = SWITCHBOARD not in sent_this_turn(tracker)
+        answered: list[str] = []
+        deferred: list[str] = []
         for topic in topics:
+            if len(dispatcher.messages) >= room:
+                deferred.append(topic)
+                continue
             if topic == "request_human":
                 answer_request_for_a_person(self, dispatcher, tracker, domain)
                 continue
-            if topic == "anonymity":
-                # What holds differs per channel; who reads, and when confidentiality
-                # ends, is the same everywhere.
-                self.utter(dispatcher, for_channel("utter_anonymity", tracker))
-                self.utter(dispatcher, "utter_who_reads")
-                continue
-            self.utter(dispatcher, response_for(topic, age_group, domain))
-            self.utter_contacts(dispatcher, domain, topic, switchboard=switchboard)
-        return profile_slot_events(tracker, profile)
+            self.utter_answer(dispatcher, tracker, domain, topic, profile.age_group)
+            answered.append(topic)
+        if answered and with_contacts and len(dispatcher.messages) < room:
+            self.utter_contacts(dispatcher, domain, answered, switchboard=switchboard)
+        if not answered:
+            return []
+        buttons = [*topic_buttons(domain, deferred), *next_steps(answered[-1])]
+        attach_buttons(dispatcher, buttons)
+        # A follow-up most often means the main question: the message's own topic.
+        primary = topic_for_intent(latest_intent(tracker))
+        return remember_topic(primary if primary in answered else answered[0], FIRST_ANSWER)
+
+    def utter_answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        topic: str,
+        age_group: str | None,
+    ) -> None:
+        if topic == "anonymity":
+            # What holds differs per channel; who reads, and when confidentiality ends,
+            # is the same everywhere.
+            self.utter_together(
+                dispatcher, domain, [for_channel("utter_anonymity", tracker), "utter_who_reads"]
+            )
+            return
+        self.utter(dispatcher, response_for(topic, age_group, domain))
+
+    def answer_follow_up(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        profile: PersonProfile,
+    ) -> list[dict[str, Any]]:
+        named = named_topic(tracker.latest_message.get("entities"))
+        current = tracker.get_slot(CURRENT_TOPIC_SLOT) or asked_before(tracker)
+        topic = named or current
+        # An older quick reply names a topic the conversation has left: its deeper step.
+        step_reached = tracker.get_slot(TOPIC_STEP_SLOT) if topic == current else FIRST_ANSWER
+        plan = plan_follow_up(
+            topic,
+            step_reached,
+            new_age_group=states_new_age_group(tracker),
+            has_age_variants=topic is not None and has_age_variants(topic, domain),
+            has_deeper_step=topic is not None and has_response(domain, f"utter_{topic}_more"),
+        )
+        if plan.step is Step.UNKNOWN:
+            self.utter(dispatcher, "utter_follow_up_unknown")
+            return []
+        if plan.step is Step.ANSWER_FOR_AGE:
+            self.utter(dispatcher, response_for(topic, profile.age_group, domain))
+            attach_buttons(dispatcher, next_steps(topic))
+            return remember_topic(topic, FIRST_ANSWER)
+        if plan.step is Step.DEEPER:
+            self.utter(dispatcher, response_for(f"{topic}_more", profile.age_group, domain))
+            attach_buttons(dispatcher, next_steps(topic, without_deeper=True))
+            return remember_topic(topic, DEEPER)
+        self.utter(dispatcher, "utter_follow_up_end")
+        attach_buttons(dispatcher, [*next_steps(topic, without_deeper=True), person_button(domain)])
+        return remember_topic(topic, DEEPER)
 
 
 class ActionAnswerOutOfScope(ResponseAction):
@@ -81,6 +186,7 @@ class ActionAnswerOutOfScope(ResponseAction):
             return []
         if tracker.get_slot("risk_in_message") in ("elevated", "acute"):
             self.utter(dispatcher, "utter_share_worry")
+            attach_buttons(dispatcher, next_steps("share_worry"))
             return []
         self.utter(dispatcher, "utter_out_of_scope")
         self.utter(dispatcher, "utter_main_menu")
@@ -145,16 +251,60 @@ def profile_slot_events(tracker: Tracker, profile: PersonProfile) -> list[dict[s
     ]
 
 
-# General answers that end by asking whether the person is under 18 or an adult.
-ASKS_FOR_AGE = {"utter_social_services": "social_services", "utter_child_custody": "child_custody"}
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-def pending_age_topic(tracker: Tracker) -> str | None:
-    """The topic whose general answer asked for the age, if that was the bot's last answer."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot":
-            return ASKS_FOR_AGE.get((event.get("metadata") or {}).get("utter_action"))
+def states_new_age_group(tracker: Tracker) -> bool:
+    """Whether the latest message states an age group other than the one known before it
+    ("och om han är 19?" after talking about a 16-year-old)."""
+    texts = [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
+    stated = detect_age_group(texts[-1]) if texts else None
+    if stated is None:
+        return False
+    before = profile_of_conversation(
+        texts[:-1], known=PersonProfile(age_group=tracker.get_slot("person_age_group"))
+    )
+    return stated != before.age_group
+
+
+# "han är 16", "och om hon är 19?": a short message that only adds an age.
+AGE_DETAIL_MAX_WORDS = 8
+
+
+def adds_an_age_to_the_topic(tracker: Tracker, domain: dict[str, Any]) -> bool:
+    """A short message that states a new age while the conversation is on a topic whose
+    answer depends on the age; a longer story with an age is a story."""
+    topic = tracker.get_slot(CURRENT_TOPIC_SLOT)
+    text = tracker.latest_message.get("text") or ""
+    return (
+        topic is not None
+        and len(text.split()) <= AGE_DETAIL_MAX_WORDS
+        and has_age_variants(topic, domain)
+        and states_new_age_group(tracker)
+    )
+
+
+def has_age_variants(topic: str, domain: dict[str, Any]) -> bool:
+    return any(
+        has_response(domain, f"utter_{topic}_{group}") for group in (MINOR, YOUNG_ADULT, ADULT)
+    )
+
+
+def asked_before(tracker: Tracker) -> str | None:
+    """The topic of the latest earlier message that asked about one, when no answer set
+    the topic: the risk screening answered that message (an elevated answer, a safety
+    question) instead of the topic action."""
+    users = [event for event in tracker.events if event.get("event") == "user"]
+    for event in reversed(users[:-1]):
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if topic := topic_for_intent(intent):
+            return topic
     return None
+
+
+def remember_topic(topic: str, step: str) -> list[dict[str, Any]]:
+    return [SlotSet(CURRENT_TOPIC_SLOT, topic), SlotSet(TOPIC_STEP_SLOT, step)]
 
 
 def response_for(topic: str, age_group: str | None, domain: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.contacts import Contact, ContactDirectory, load_directory
+from bot.dialogue import PARTS_KEY, responses_of
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -77,27 +78,60 @@ class ResponseAction(Action, ABC):
             **self.directory().phone_placeholders(),
             "retention_days": settings.conversation_retention_days,
             "escalation_retention_days": settings.escalation_retention_days,
+            "staff_hours": f" ({settings.staff_hours})" if settings.staff_hours else "",
         }
 
     def utter(self, dispatcher: CollectingDispatcher, response: str, **values: Any) -> None:
         dispatcher.utter_message(response=response, **self.template_values(), **values)
 
+    def utter_together(
+        self,
+        dispatcher: CollectingDispatcher,
+        domain: dict[str, Any],
+        responses: list[str],
+        buttons: list[dict[str, str]] | None = None,
+        **values: Any,
+    ) -> None:
+        """Several responses as one chat bubble, in order, a blank line apart. The bubble
+        is named after the first; all names are kept under PARTS_KEY for the turn's
+        bookkeeping and the tests."""
+        filled = {**self.template_values(), **values}
+        text = "\n\n".join(render_template(domain, response, filled) for response in responses)
+        dispatcher.utter_message(
+            response=responses[0],
+            text=text,
+            buttons=buttons or [],
+            **{PARTS_KEY: list(responses)},
+            **filled,
+        )
+
     def utter_contacts(
         self,
         dispatcher: CollectingDispatcher,
         domain: dict[str, Any],
-        topic: str,
+        topic: str | list[str],
         switchboard: bool = True,
+        closing: str | None = None,
     ) -> None:
-        """All enabled contacts for `topic` as one message, then (with `switchboard`) a
-        pointer to the municipality's switchboard if the municipality has not filled in
-        its own."""
-        contacts = self.directory().for_topic(topic)
-        if contacts:
-            lines = "\n".join(_contact_line(domain, contact) for contact in contacts)
-            self.utter(dispatcher, "utter_contact_list", contact_lines=lines)
-        if switchboard and self._municipality_missing(topic) and not _sent(dispatcher, SWITCHBOARD):
-            self.utter(dispatcher, SWITCHBOARD)
+        """The enabled contacts for `topic` (or several topics, each contact once) as one
+        bubble, with (when `switchboard`) the pointer to the municipality's switchboard if
+        the municipality has not filled in its own entries, and an optional `closing`
+        response in the same bubble."""
+        topics = [topic] if isinstance(topic, str) else list(topic)
+        contacts = self.directory().for_topics(topics)
+        parts = ["utter_contact_list"] if contacts else []
+        if (
+            switchboard
+            and any(self._municipality_missing(name) for name in topics)
+            and not _sent(dispatcher, SWITCHBOARD)
+        ):
+            parts.append(SWITCHBOARD)
+        if closing:
+            parts.append(closing)
+        if not parts:
+            return
+        lines = "\n".join(_contact_line(domain, contact) for contact in contacts)
+        self.utter_together(dispatcher, domain, parts, contact_lines=lines)
 
     def _municipality_missing(self, topic: str) -> bool:
         return any(
@@ -118,19 +152,95 @@ class ResponseAction(Action, ABC):
         """Send the messages and return the events."""
 
 
+def person_button(domain: dict[str, Any]) -> dict[str, str]:
+    """The quick reply that offers a person, titled as the main menu titles it."""
+    return topic_buttons(domain, ["request_human"])[0]
+
+
+def topic_buttons(domain: dict[str, Any], topics: list[str]) -> list[dict[str, str]]:
+    """Quick replies for questions that did not fit in the turn, titled as the menus
+    title them."""
+    titles = menu_titles(domain)
+    payloads = [
+        f"/ask_{topic}" if topic != "request_human" else "/request_human" for topic in topics
+    ]
+    return [
+        {"title": titles[payload], "payload": payload} for payload in payloads if payload in titles
+    ]
+
+
+def menu_titles(domain: dict[str, Any]) -> dict[str, str]:
+    titles: dict[str, str] = {}
+    for menu in ("utter_main_menu", "utter_more_topics"):
+        for variation in domain.get("responses", {}).get(menu, []):
+            for button in variation.get("buttons", []):
+                titles.setdefault(button["payload"], button["title"])
+    return titles
+
+
+def attach_buttons(dispatcher: CollectingDispatcher, buttons: list[dict[str, str]]) -> None:
+    """The quick replies go on the turn's last message, under what they follow from."""
+    if not dispatcher.messages or not buttons:
+        return
+    last = dispatcher.messages[-1]
+    existing = {button["payload"] for button in last.get("buttons") or []}
+    unique = list({button["payload"]: button for button in buttons}.values())
+    last["buttons"] = [
+        *(last.get("buttons") or []),
+        *(button for button in unique if button["payload"] not in existing),
+    ]
+
+
 def _sent(dispatcher: CollectingDispatcher, response: str) -> bool:
-    return any(message.get("response") == response for message in dispatcher.messages)
+    return any(
+        response in (message.get(PARTS_KEY) or [message.get("response")])
+        for message in dispatcher.messages
+    )
 
 
-def sent_this_turn(tracker: Tracker) -> list[str]:
-    """The responses earlier actions of this turn (the risk screening) already sent."""
-    names = []
+def _this_turns_bot_events(tracker: Tracker) -> list[dict[str, Any]]:
+    events = []
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             break
         if event.get("event") == "bot":
-            names.append((event.get("metadata") or {}).get("utter_action") or "")
-    return names
+            events.append(event)
+    return events
+
+
+def sent_this_turn(tracker: Tracker) -> list[str]:
+    """The responses earlier actions of this turn (the risk screening) already sent."""
+    return [
+        name
+        for event in _this_turns_bot_events(tracker)
+        for name in responses_of(event.get("metadata"))
+    ]
+
+
+def bubbles_this_turn(tracker: Tracker) -> int:
+    """How many messages earlier actions of this turn already sent; on a conversation's
+    first message that includes the privacy notice the session start sent before it (the
+    relative reads them together, except in the web chat, which shows it on opening)."""
+    return len(_this_turns_bot_events(tracker)) + len(_opening_bot_events(tracker))
+
+
+def _opening_bot_events(tracker: Tracker) -> list[dict[str, Any]]:
+    """The bot messages of the session start (the privacy notice), when the latest user
+    message is the first of the session. Rasa logs them before the `session_started`
+    event that the session start returns."""
+    events = list(tracker.events)
+    users = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    if not users:
+        return []
+    latest = users[-1]
+    starts = [
+        i
+        for i, event in enumerate(events[:latest])
+        if event.get("event") == "action" and event.get("name") == "action_session_start"
+    ]
+    if not starts or any(starts[-1] < i < latest for i in users[:-1]):
+        return []
+    return [event for event in events[starts[-1] + 1 : latest] if event.get("event") == "bot"]
 
 
 def _contact_line(domain: dict[str, Any], contact: Contact) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -24,9 +25,24 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
-from actions.base import ResponseAction
-from bot.dialogue import CHECK_ANSWERED_SLOT, CHECK_SLOT, HANDOFF_SLOT, SUBJECTS_SLOT
+from actions.base import (
+    ResponseAction,
+    attach_buttons,
+    bubbles_this_turn,
+    person_button,
+    render_template,
+)
+from bot.dialogue import (
+    CHECK_ANSWERED_SLOT,
+    CHECK_SLOT,
+    HANDOFF_SLOT,
+    MAX_BUBBLES_PER_TURN,
+    PARTS_KEY,
+    SUBJECTS_SLOT,
+)
+from bot.escalations.database import shared_engine
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
 from bot.notify import Notifier
@@ -37,6 +53,7 @@ from bot.risk.detector import Screening
 from bot.risk.levels import RiskLevel, in_category_order, in_subject_order
 from bot.risk.screening import RiskScreen, default_screen
 from bot.settings import Settings, settings
+from bot.staff.availability import handler_available
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +106,38 @@ def contact_topics(screening: Screening) -> list[str]:
     return topics
 
 
-def check_question(category: str, subject: str) -> str:
+# Sure signals after which a counsellor asks one concrete question (is the ticket booked,
+# is the weapon at hand, was a date named, are you safe at home now, is the trip close);
+# "ja" to any of them is acute, as to the general danger question.
+COUNSELLOR_QUESTIONS = ("travel", "weapons", "attack", "threat", "child_at_risk")
+
+
+def unsure_question(category: str, subject: str) -> str:
+    """The question when the screening is unsure whether there is danger."""
     if category == "suicide":
         return "utter_risk_check_suicide_self" if subject == "self" else "utter_risk_check_suicide"
     return "utter_risk_check_danger"
+
+
+def check_question(category: str, subject: str) -> str:
+    """A counsellor's concrete question about a sure signal."""
+    if category == "threat":
+        return "utter_risk_check_threat_self" if subject == "self" else "utter_risk_check_danger"
+    return f"utter_risk_check_{category}"
+
+
+def _counsellor_key(category: str) -> str:
+    return f"{category}:asked"
+
+
+def _subjects_per_category(screening: Screening) -> list[str]:
+    """Who is at risk for each category: the match's subject, else the message's hint."""
+    by_match = {match.category: match.subject for match in screening.matches}
+    default = screening.subjects[0] if screening.subjects else "person"
+    return [
+        by_match.get(category) or screening.subject_hints.get(category) or default
+        for category in screening.categories
+    ]
 
 
 def _own(screening: Screening) -> bool:
@@ -127,10 +172,12 @@ class ActionValidateSlotMappings(ResponseAction):
         screen: RiskScreen | None = None,
         escalator: Escalator | None = None,
         config: Settings = settings,
+        person_available: Callable[[], bool] | None = None,
     ) -> None:
         self._screen = screen
         self._escalator = escalator
         self.config = config
+        self._person_available = person_available
         self._retry_loop: asyncio.Task | None = None
 
     def name(self) -> str:
@@ -144,6 +191,16 @@ class ActionValidateSlotMappings(ResponseAction):
     def escalator(self) -> Escalator:
         return self._escalator or default_escalator()
 
+    def person_available(self) -> bool:
+        """Whether a handler can join the chat now: what the answer promises follows it."""
+        if self._person_available is not None:
+            return self._person_available()
+        try:
+            return handler_available(shared_engine(self.escalator.database_url))
+        except SQLAlchemyError as error:  # nobody can be promised through a store we cannot read
+            logger.error("Staff availability unknown (%s)", type(error).__name__)
+            return False
+
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
@@ -156,7 +213,8 @@ class ActionValidateSlotMappings(ResponseAction):
         confirmed = answer is not None and safety_check.SETTLED[answer].confirmed
         events.append(SlotSet("risk_in_message", screening.level.value))
         with_person = bool(tracker.get_slot(HANDOFF_SLOT))
-        asking = self._will_ask(tracker, screening) and not with_person
+        check = self._question_to_ask(tracker, screening, answered=answer is not None)
+        asking = check is not None and not with_person
         if screening.level is not RiskLevel.NONE:
             events += self._signal(
                 dispatcher,
@@ -165,21 +223,56 @@ class ActionValidateSlotMappings(ResponseAction):
                 text,
                 screening,
                 confirmed,
-                # Asking first about the very thing signalled: the answer comes after the reply.
-                quiet=asking and screening.check[0] in screening.categories,
+                # Unsure, and asking about the very thing signalled: the answer comes after
+                # the reply.
+                quiet=asking and check == screening.check and check[0] in screening.categories,
                 answered=answer is not None,
             )
         elif answer == safety_check.NO:
             self.utter(dispatcher, "utter_risk_check_no")
         if asking:
-            events += self._ask(dispatcher, tracker, screening.check)
+            events += self._ask(dispatcher, tracker, check, counsellor=check != screening.check)
+            self._keep_within_the_turn(dispatcher, tracker, domain)
         return events
 
-    def _will_ask(self, tracker: Tracker, screening: Screening) -> bool:
-        """A safety question: when unsure, never with a 112 answer, once per category."""
-        if not screening.check or screening.level is RiskLevel.ACUTE:
-            return False
-        return screening.check[0] not in (tracker.get_slot(CHECKED_SLOT) or [])
+    def _keep_within_the_turn(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> None:
+        """A question that would make the turn longer than MAX_BUBBLES_PER_TURN (after the
+        privacy notice on a first message) goes into the message before it."""
+        if bubbles_this_turn(tracker) + len(dispatcher.messages) <= MAX_BUBBLES_PER_TURN:
+            return
+        if len(dispatcher.messages) < 2:
+            return
+        question = dispatcher.messages.pop()
+        before = dispatcher.messages[-1]
+        if not before.get("text"):  # a single response: Rasa fills its text, so fill it here
+            before["text"] = render_template(domain, before["response"], self.template_values())
+        asked = render_template(domain, question["response"], self.template_values())
+        before["text"] = f"{before['text']}\n\n{asked}"
+        before[PARTS_KEY] = [*(before.get(PARTS_KEY) or [before["response"]]), question["response"]]
+        buttons = domain["responses"][question["response"]][0].get("buttons") or []
+        before["buttons"] = [*(before.get("buttons") or []), *buttons]
+
+    def _question_to_ask(
+        self, tracker: Tracker, screening: Screening, answered: bool
+    ) -> tuple[str, str] | None:
+        """One safety question per category and conversation, never with a 112 answer:
+        when the screening is unsure, its question; when it is sure of a signal a
+        counsellor would ask about (a ticket, a weapon, a date, the relative's safety at
+        home), that question, after the answer to the signal."""
+        if screening.level is RiskLevel.ACUTE:
+            return None
+        asked = tracker.get_slot(CHECKED_SLOT) or []
+        if screening.check:
+            return screening.check if screening.check[0] not in asked else None
+        if answered or screening.level is not RiskLevel.ELEVATED:
+            return None
+        subjects = _subjects_per_category(screening)
+        for category, subject in zip(screening.categories, subjects, strict=True):
+            if category in COUNSELLOR_QUESTIONS and _counsellor_key(category) not in asked:
+                return category, subject
+        return None
 
     # -- the conversation so far --------------------------------------------------------------
 
@@ -295,16 +388,25 @@ class ActionValidateSlotMappings(ResponseAction):
         return events
 
     def _ask(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, check: tuple[str, str]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        check: tuple[str, str],
+        counsellor: bool = False,
     ) -> list[dict[str, Any]]:
-        """One safety question per category and conversation."""
+        """One safety question per category and conversation; a counsellor's question is
+        kept apart, so "han sa något om fredag" after it still makes the bot ask."""
         category, subject = check
         asked = list(tracker.get_slot(CHECKED_SLOT) or [])
-        self.utter(dispatcher, check_question(category, subject))
+        self.utter(
+            dispatcher,
+            check_question(category, subject) if counsellor else unsure_question(category, subject),
+        )
+        key = _counsellor_key(category) if counsellor else category
         return [
             SlotSet(CHECK_SLOT, category),
             SlotSet(CHECK_SUBJECT_SLOT, subject),
-            SlotSet(CHECKED_SLOT, [*asked, category]),
+            SlotSet(CHECKED_SLOT, [*asked, key]),
         ]
 
     def _respond_acute(
@@ -318,27 +420,35 @@ class ActionValidateSlotMappings(ResponseAction):
         self.utter(dispatcher, acute)
         if offer_human:
             # Spoken to the relative whose own life is in danger: the crisis line while
-            # they wait for a person.
+            # they wait for a person, or instead of one when nobody can join now.
             own = acute == "utter_risk_acute_suicide_self"
-            self.utter(
-                dispatcher, "utter_risk_offer_human_self" if own else "utter_risk_offer_human"
-            )
+            offer = "utter_risk_offer_human_self" if own else "utter_risk_offer_human"
+            self.utter(dispatcher, offer + ("_now" if self.person_available() else ""))
 
     def _respond_elevated(
         self, dispatcher: CollectingDispatcher, domain: dict[str, Any], screening: Screening
     ) -> None:
+        """Two bubbles: the acknowledgement with why it matters, then where to turn with
+        who reads (so a question in the same message still fits in the turn)."""
         own = _own(screening)
-        self.utter(dispatcher, "utter_risk_elevated_self" if own else "utter_risk_elevated")
-        for category in screening.categories:
-            self.utter(dispatcher, why_response(category, own))
+        acknowledgement = "utter_risk_elevated_self" if own else "utter_risk_elevated"
+        reasons = [why_response(category, own) for category in screening.categories]
+        self.utter_together(dispatcher, domain, [acknowledgement, *reasons])
         # The municipality's switchboard is office hours and not anonymous: never the
-        # pointer after a suicide signal.
-        switchboard = "suicide" not in screening.categories
-        for topic in contact_topics(screening):
-            self.utter_contacts(dispatcher, domain, topic=topic, switchboard=switchboard)
-        # Who reads and when confidentiality ends comes after the help itself: for suicide
-        # risk Självmordslinjen is read before anything about staff or the police.
-        self.utter(dispatcher, "utter_risk_marked_self" if own else "utter_risk_marked")
+        # pointer after a suicide signal. Who reads and when confidentiality ends comes
+        # after the help itself: for suicide risk Självmordslinjen is read before anything
+        # about staff or the police.
+        now = self.person_available()
+        marked = "utter_risk_marked_self" if own else "utter_risk_marked"
+        self.utter_contacts(
+            dispatcher,
+            domain,
+            topic=contact_topics(screening),
+            switchboard="suicide" not in screening.categories,
+            closing=marked + ("_now" if now else ""),
+        )
+        if now:
+            attach_buttons(dispatcher, [person_button(domain)])
 
     def _escalate(
         self, tracker: Tracker, text: str, screening: Screening, confirmed: bool = False

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic.exceptions import InvalidUsage
@@ -19,6 +19,17 @@ from bot.widget.routes import add_widget_routes
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_LENGTH = 128
+
+
+# Rasa's web outputs cut a text at every blank line into separate chat messages. Here one
+# response is one message, its paragraphs kept (the widget shows line breaks), so a turn
+# is as many messages as the answers say (at most three, issue 16), on the web as in SMS
+# and Telegram.
+
+
+class WholeMessagesCollector(CollectingOutputChannel):
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._persist_message(self._message(recipient_id, text=text.strip()))
 
 
 class CheckedRestInput(RestInput):
@@ -44,6 +55,16 @@ class CheckedRestInput(RestInput):
             )
         return sender
 
+    def blueprint(self, on_new_message):
+        async def whole_messages(message: UserMessage) -> None:
+            # Rasa's route builds its own collector: it is given ours (same state, one
+            # method changed), so the JSON answer lists one message per response.
+            if type(message.output_channel) is CollectingOutputChannel:
+                message.output_channel.__class__ = WholeMessagesCollector
+            await on_new_message(message)
+
+        return super().blueprint(whole_messages)
+
     def _extract_message(self, req: Request) -> str | None:
         message = self._body(req).get("message")
         if message is not None and not isinstance(message, str):
@@ -61,6 +82,20 @@ class StaffAwareSocketIOOutput(SocketIOOutput):
             await self._send_message(recipient_id, {"text": message["text"], "sender": "staff"})
             return
         await super().send_response(recipient_id, message)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._send_message(recipient_id, {"text": text.strip()})
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        quick_replies = [
+            {"content_type": "text", "title": button["title"], "payload": button["payload"]}
+            for button in buttons
+        ]
+        await self._send_message(
+            recipient_id, {"text": text.strip(), "quick_replies": quick_replies}
+        )
 
 
 class PrivateSocketIOInput(SocketIOInput):

@@ -132,6 +132,14 @@ class ContactDirectory:
         listed = [contact for contact in self.enabled if topic in contact.topics]
         return sorted(listed, key=lambda contact: topic not in contact.first_for)
 
+    def for_topics(self, topics: list[str]) -> list[Contact]:
+        """The contacts of several topics in one list, in topic order, each once."""
+        listed: dict[str, Contact] = {}
+        for topic in topics:
+            for contact in self.for_topic(topic):
+                listed.setdefault(contact.id, contact)
+        return list(listed.values())
+
     def phone_placeholders(self) -> dict[str, str]:
         """`{phone_<id>}` values for the answer templates."""
         return {f"phone_{c.id}": c.phone for c in self.enabled if c.phone}

@@ -61,6 +61,9 @@ class Settings:
     conversation_retention_days: int = 30
     # Escalation excerpts are erased this many days after the escalation was resolved.
     escalation_retention_days: int = 30
+    # When staff read escalations, as the relative should read it ("vardagar 8–17"): the
+    # bot's promises about people follow it (empty: "när personalen är i tjänst" alone).
+    staff_hours: str = ""
     model_path: Path = field(default_factory=lambda: PROJECT_ROOT / "models/vagvisaren.tar.gz")
     log_level: str = "INFO"
     # How the action server reaches Rasa's HTTP API (to classify each question of a
@@ -139,6 +142,7 @@ class Settings:
             contacts_max_age_days=int(_get("CONTACTS_MAX_AGE_DAYS", "365")),
             conversation_retention_days=int(_get("CONVERSATION_RETENTION_DAYS", "30")),
             escalation_retention_days=int(_get("ESCALATION_RETENTION_DAYS", "30")),
+            staff_hours=_get("STAFF_HOURS", ""),
             model_path=_resolve(_get("RASA_MODEL", "models/vagvisaren.tar.gz")),
             log_level=_get("LOG_LEVEL", "INFO"),
             rasa_internal_url=_get(

@@ -63,4 +63,9 @@ def make_tracker():
 
 
 def response_names(dispatcher: CollectingDispatcher) -> list[str]:
-    return [message["response"] for message in dispatcher.messages]
+    """The responses sent, in order; a message that carries several lists them all."""
+    return [
+        name
+        for message in dispatcher.messages
+        for name in message.get("parts") or [message["response"]]
+    ]

@@ -154,7 +154,10 @@ def test_a_whole_conversation_with_a_risk_message_that_shows_112_first(chat_site
     choice.click()
     expect(page.locator(".vv-from-bot")).not_to_have_count(before, timeout=REPLY_MS)
     assert chat.texts_from("user")[-1] == "Socialtjänsten"
-    expect(page.locator(".vv-choices")).to_have_count(0)  # answered: the buttons are gone
+    # Answered: the menu's buttons are gone; the answer ends with its next steps (issue 16).
+    expect(page.get_by_role("button", name="Socialtjänsten")).to_have_count(0)
+    expect(page.locator(".vv-choices")).to_have_count(1)
+    expect(page.get_by_role("button", name="Kan de ta mitt barn?")).to_have_count(1)
     assert page.evaluate("window.__typingShown") is True
     assert user_texts_on_server(chat_site, session_id)[-1] == "/ask_social_services"
 
@@ -370,8 +373,9 @@ def run(coroutine):
 def test_a_message_from_staff_is_shown_as_a_person(chat_site, page):
     chat = Chat(page, chat_site).open()
     chat.turn(RISK_MESSAGE)
+    chat.turn("hej")
     session_id = chat.session_id()
-    expect(page.locator(".vv-choice")).to_have_count(1)  # "talk to a person"
+    expect(page.locator(".vv-choices")).to_have_count(1)  # the menu
 
     # What the dashboard does when a handler joins and writes (bot/staff/handoff.py).
     rasa = RasaConversations(chat_site.bot.url, TEST_JWT_SECRET)

@@ -16,6 +16,7 @@ import jwt
 import pytest
 from aiosmtpd.controller import Controller
 
+from bot.dialogue import responses_of
 from bot.launcher import ServerProcesses, free_port
 from bot.settings import settings
 from tests.integration.messaging_apis import (
@@ -85,10 +86,12 @@ class Bot:
         """Names of the responses the bot sent, in order, from Rasa's tracker."""
         reply = self.request(f"/conversations/{sender}/tracker", token=admin_token())
         assert reply.status == 200, reply
+        # A message that carries several responses lists them all (issue 16).
         return [
-            event["metadata"].get("utter_action")
+            name
             for event in reply.body["events"]
             if event["event"] == "bot"
+            for name in responses_of(event["metadata"])
         ]
 
     def turn(self, sender: str, message: str) -> list[str]:

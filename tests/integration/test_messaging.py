@@ -34,7 +34,23 @@ from tests.integration.messaging_apis import (
     TWILIO_TOKEN,
     TWILIO_WHATSAPP_NUMBER,
 )
-from tests.integration.staff_server import escalation_for, first_line
+from tests.integration.staff_server import escalation_for, first_line, staff_server_for
+
+
+@pytest.fixture(scope="module")
+def dashboard(bot, tmp_path_factory):
+    with staff_server_for(bot, tmp_path_factory.mktemp("messaging")) as server:
+        yield server
+
+
+@pytest.fixture
+def handler_available(dashboard):
+    """A handler is available in the dashboard: the bot may offer a person now."""
+    handler = dashboard.client()
+    handler.post("/availability", {"available": "on"})
+    yield handler
+    handler.post("/availability", {})
+
 
 RISK_MESSAGE = "min son har köpt flygbiljett till syrien och åker i morgon bitti"
 STAFF_MESSAGE = "Hej, jag heter Sara och arbetar på kommunen. Jag läser det du skrev."
@@ -113,7 +129,9 @@ def user_texts(bot, conversation: str) -> list[str]:
     return tracker_texts(bot, conversation, "user")
 
 
-def test_a_telegram_conversation_with_an_escalation_a_handoff_and_deletion(bot, messaging_apis):
+def test_a_telegram_conversation_with_an_escalation_a_handoff_and_deletion(
+    bot, messaging_apis, handler_available
+):
     apis = messaging_apis
     chat_id = new_chat(apis)
     conversation = channel_sender_id("telegram", str(chat_id), TEST_PSEUDONYM_KEY)
@@ -123,7 +141,8 @@ def test_a_telegram_conversation_with_an_escalation_a_handoff_and_deletion(bot, 
     assert sent and sent[0]["text"].startswith(first_line("utter_privacy_notice_telegram"))
     assert bot.bot_responses(conversation) == ["utter_privacy_notice_telegram"]
 
-    # A risk message: 112 first, a button to ask for a person, an escalation for staff.
+    # A risk message: 112 first, a button to ask for a person (a handler is available), an
+    # escalation for staff.
     sent = telegram_turn(bot, apis, chat_id, RISK_MESSAGE)
     assert sent[0]["text"].startswith("Ring 112"), sent
     keyboards = [call["reply_markup"]["inline_keyboard"] for call in sent if "reply_markup" in call]
@@ -326,7 +345,9 @@ def test_twilio_calls_without_a_valid_signature_are_rejected(bot, messaging_apis
     assert messaging_apis.twilio.since(start) == []
 
 
-def test_an_sms_conversation_with_an_escalation_a_handoff_and_deletion(bot, messaging_apis):
+def test_an_sms_conversation_with_an_escalation_a_handoff_and_deletion(
+    bot, messaging_apis, handler_available
+):
     apis = messaging_apis
     phone = new_phone()
     conversation = channel_sender_id("sms", phone, TEST_PSEUDONYM_KEY)
@@ -415,3 +436,12 @@ def assert_nowhere(bot, *identities: str) -> None:
     logs = bot.logs()
     for identity in identities:
         assert identity not in logs, f"{identity} in the logs"
+
+
+def test_without_a_handler_the_sms_answer_promises_no_person_now(bot, messaging_apis):
+    """Issue 16: a person is offered now only while one is available."""
+    phone = new_phone()
+    sent = twilio_turn(bot, messaging_apis, phone, RISK_MESSAGE)
+    assert sent[1].startswith("Ring 112"), sent
+    assert not any(texts()["choices_intro"] in body for body in sent)
+    assert any("Just nu kan ingen från personalen gå in i chatten" in body for body in sent)

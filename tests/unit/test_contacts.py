@@ -55,10 +55,11 @@ def test_every_placeholder_in_the_domain_is_filled(domain):
 
 def test_no_phone_number_is_written_into_a_response(domain):
     digits = re.compile(r"\d[\d \-]{2,}\d")
+    year = re.compile(r"\b(?:19|20)\d\d\b")  # "sedan 2016", "1 juni 2023"
     for name, variations in domain["responses"].items():
         for variation in variations:
-            text = variation.get("text", "")
-            assert not digits.search(text.replace("2023", "")), (name, text)
+            text = year.sub("", variation.get("text", ""))
+            assert not digits.search(text), (name, text)
 
 
 def test_disabled_entries_are_not_offered():

@@ -149,8 +149,23 @@ def test_acute_answers_say_nobody_here_can_send_help(domain, name):
 
 
 def test_the_offer_of_a_person_comes_after_calling_112(domain):
-    said = text(domain, "utter_risk_offer_human")
+    said = text(domain, "utter_risk_offer_human_now")
     assert said.index("Ring {phone_emergency} först") < said.index("prata med en människa")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["utter_risk_offer_human", "utter_risk_offer_human_self", "utter_risk_marked",
+     "utter_risk_marked_self"],
+)  # fmt: skip
+def test_without_a_handler_now_no_answer_promises_one_now(domain, name):
+    """Issue 16: "Prata med en människa" followed by "Just nu finns ingen" took the promise
+    back. Without a handler available the answers say when staff read, and offer no button."""
+    said = text(domain, name)
+    assert "när personalen är i tjänst{staff_hours}" in said
+    assert "prata med en människa här" not in said
+    assert not domain["responses"][name][0].get("buttons")
+    assert domain["responses"][f"{name}_now"]  # the variant for a handler available now
 
 
 def test_suicide_answers_are_direct_and_hopeful(domain):

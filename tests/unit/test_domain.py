@@ -20,6 +20,7 @@ FIXED_INTENTS = {
     # issue 15: the questions relatives really ask, the rest of the menu, other languages
     "ask_gangs", "ask_honour", "ask_own_safety", "ask_school", "ask_online", "ask_legal",
     "show_more_topics", "other_language",
+    "follow_up",  # issue 16: "konkret?", "vad händer om jag ringer dit?"
 }  # fmt: skip
 # Set by bot.nlu.language.OtherLanguageClassifier, never by the trained classifier.
 NOT_TRAINED = {"other_language"}

@@ -108,6 +108,15 @@ async def test_elevated_message_is_acknowledged_explained_and_given_contacts(
     assert names[:2] == ["utter_risk_elevated", "utter_risk_why_travel"]
     assert "utter_contact_list" in names
     assert slots_of(events)["risk_level"] == "elevated"
+    # Two messages (issue 16), so a question in the same message still fits in the turn:
+    # the acknowledgement with why, then where to turn with who reads.
+    first, second, question = dispatcher.messages
+    assert first["parts"] == ["utter_risk_elevated", "utter_risk_why_travel"]
+    assert second["parts"][0] == "utter_contact_list" and second["parts"][-1] == "utter_risk_marked"
+    assert "114 14" in second["text"] and "markerat samtalet" in second["text"]
+    # ...and then one question a counsellor would ask: is the trip booked?
+    assert question["response"] == "utter_risk_check_travel"
+    assert slots_of(events)["risk_check"] == "travel"
 
 
 async def test_the_same_elevated_signal_is_not_explained_twice(
@@ -116,7 +125,11 @@ async def test_the_same_elevated_signal_is_not_explained_twice(
     tracker = make_tracker(
         "han pratar om syrien igen, han vill resa till syrien",
         "share_worry",
-        slots={"risk_level": "elevated", "risk_signals": ["travel"]},
+        slots={
+            "risk_level": "elevated",
+            "risk_signals": ["travel"],
+            "risk_checked": ["travel:asked"],
+        },
     )
     events = await run(action, dispatcher, tracker, domain)
     assert response_names(dispatcher) == []
@@ -472,9 +485,26 @@ async def test_a_later_time_that_is_not_the_danger_is_not_acute(action, domain):
 
 async def test_a_bare_time_after_a_signal_makes_the_bot_ask(action, domain):
     chat = Conversation(action, domain)
-    await chat.say("min son pratar om att åka till syrien")
+    assert (await chat.say("min son pratar om att åka till syrien"))[-1] == (
+        "utter_risk_check_travel"
+    )
+    # Not an answer to "har hen bokat en resa?": the question closes, and the time is asked
+    # about on its own.
     assert await chat.say("han sa något om fredag") == ["utter_risk_check_danger"]
     assert (await chat.say("ja"))[0] == "utter_risk_acute"
+
+
+async def test_yes_to_the_counsellors_question_is_acute(action, domain):
+    chat = Conversation(action, domain)
+    await chat.say("min bror pratar om att resa till syrien och ansluta sig")
+    assert (await chat.say("ja"))[0] == "utter_risk_acute"
+
+
+async def test_the_relative_is_asked_whether_they_are_safe_at_home(action, domain):
+    chat = Conversation(action, domain)
+    said = await chat.say("min man hotar att skada mig om jag går till polisen")
+    assert said[-1] == "utter_risk_check_threat_self"
+    assert (await chat.say("nej"))[0] == "utter_risk_check_no"
 
 
 async def test_the_relatives_own_thoughts_are_answered_to_them_with_the_suicide_line_first(
@@ -591,3 +621,75 @@ async def test_someone_elses_suicide_risk_lists_the_suicide_line_first_and_no_sw
     lines = contacts["contact_lines"].splitlines()
     assert "90101" in lines[0] and not any("114 14" in line for line in lines)
     assert "utter_municipality_switchboard" not in names
+
+
+@pytest.mark.parametrize("available", [True, False])
+async def test_what_is_promised_about_a_person_follows_staff_availability(
+    screen, escalator, dispatcher, make_tracker, domain, available
+):
+    """Issue 16: a person is offered "now" only while a handler is available."""
+    action = ActionValidateSlotMappings(
+        screen=screen, escalator=escalator, config=CONFIG, person_available=lambda: available
+    )
+    await run(
+        action,
+        dispatcher,
+        make_tracker("min son ska åka till syrien ikväll", "share_worry"),
+        domain,
+    )
+    suffix = "_now" if available else ""
+    assert response_names(dispatcher) == ["utter_risk_acute", f"utter_risk_offer_human{suffix}"]
+    dispatcher.messages.clear()
+    await run(
+        action,
+        dispatcher,
+        make_tracker("min bror pratar om att resa till syrien", "share_worry"),
+        domain,
+    )
+    assert f"utter_risk_marked{suffix}" in response_names(dispatcher)
+    contacts = next(m for m in dispatcher.messages if m["response"] == "utter_contact_list")
+    person = [b for b in contacts.get("buttons") or [] if b["payload"] == "/request_human"]
+    assert bool(person) == available
+
+
+async def test_without_staff_tables_nobody_is_promised(action):
+    assert action.person_available() is False
+
+
+async def test_on_the_first_message_the_question_joins_the_contacts_to_stay_within_three(
+    action, dispatcher, domain
+):
+    """After the privacy notice, the elevated answer (two messages) and the counsellor's
+    question would make four: the question goes into the contacts message."""
+    from rasa_sdk import Tracker
+
+    text = "min bror pratar om att resa till syrien"
+    message = {"text": text, "intent": {"name": "share_worry", "confidence": 0.9}, "entities": []}
+    tracker = Tracker(
+        sender_id="sms-abc",
+        slots={"person_relation": None, "person_age_group": None},
+        latest_message=message,
+        # As Rasa logs a new conversation: the session start's message comes before the
+        # session_started event it returns.
+        events=[
+            {"event": "action", "name": "action_session_start"},
+            {
+                "event": "bot",
+                "text": "Innan vi börjar",
+                "metadata": {"utter_action": "utter_privacy_notice_sms"},
+            },
+            {"event": "session_started"},
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": text, "parse_data": message},
+        ],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    await run(action, dispatcher, tracker, domain)
+    assert len(dispatcher.messages) == 2
+    last = dispatcher.messages[-1]
+    assert last["parts"][-1] == "utter_risk_check_travel"
+    assert "har hen bokat en resa" in last["text"]
+    assert [b["title"] for b in last["buttons"]][-3:] == ["Ja", "Nej", "Vet inte"]
