@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from bot.launcher import ServerProcesses, answers, free_port
+from bot.launcher import ServerProcesses, answers, free_port, throwaway_overrides
 from bot.settings import PROJECT_ROOT, settings
 
 BASELINE_DIR = PROJECT_ROOT / "models/bench-baseline"
@@ -148,18 +148,7 @@ def rasa_env() -> dict[str, str]:
 
 
 def bench_vagvisaren(relatives: int, rounds: int, workdir: Path) -> RunResult:
-    rasa_port = free_port()
-    overrides = {
-        "RASA_PORT": str(rasa_port),
-        "ACTION_SERVER_PORT": str(free_port()),
-        "TRACKER_DATABASE_URL": f"sqlite:///{workdir / 'tracker.db'}",
-        # Escalations from bench messages go to the bench's own store, never the real one.
-        "ESCALATION_DATABASE_URL": f"sqlite:///{workdir / 'escalations.db'}",
-        "ESCALATION_RETRY_FILE": str(workdir / "escalation-retry.jsonl"),
-        "NOTIFY_WEBHOOK_URL": "",
-        "SMTP_HOST": "",
-        "LOG_LEVEL": "WARNING",
-    }
+    overrides = throwaway_overrides(workdir)
     with ServerProcesses(overrides, log_dir=workdir / "logs") as servers:
         return measure("vagvisaren", servers.rasa_url, servers.pids(), relatives, rounds)
 

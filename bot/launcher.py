@@ -75,6 +75,21 @@ def _wait_or_kill(process: subprocess.Popen, grace_seconds: float) -> None:
 SERVER_MODULES = {"staff": ["bot.staff"], "demo": ["bot.widget.demo"]}
 
 
+def throwaway_overrides(workdir: Path) -> dict[str, str]:
+    """Settings for servers on free loopback ports whose conversations and escalations go
+    to stores in `workdir`, never the real ones, and notify nobody (bench, transcripts)."""
+    return {
+        "RASA_PORT": str(free_port()),
+        "ACTION_SERVER_PORT": str(free_port()),
+        "TRACKER_DATABASE_URL": f"sqlite:///{workdir / 'tracker.db'}",
+        "ESCALATION_DATABASE_URL": f"sqlite:///{workdir / 'escalations.db'}",
+        "ESCALATION_RETRY_FILE": str(workdir / "escalation-retry.jsonl"),
+        "NOTIFY_WEBHOOK_URL": "",
+        "SMTP_HOST": "",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 class ServerProcesses:
     """The action server and the Rasa server as child processes.
 

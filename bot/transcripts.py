@@ -35,7 +35,7 @@ import jwt
 import yaml
 
 from bot.dialogue import MAX_BUBBLES_PER_TURN, responses_of
-from bot.launcher import ServerProcesses, free_port
+from bot.launcher import ServerProcesses, throwaway_overrides
 from bot.settings import PROJECT_ROOT
 
 DIALOGUES_FILE = PROJECT_ROOT / "tests/data/dialogues.yml"
@@ -224,18 +224,7 @@ def run_all(dialogues: list[Dialogue]) -> list[list[TurnResult]]:
     secret = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="vagvisaren-transcripts-") as workdir:
         base = Path(workdir)
-        overrides = {
-            "RASA_PORT": str(free_port()),
-            "ACTION_SERVER_PORT": str(free_port()),
-            "RASA_JWT_SECRET": secret,
-            "TRACKER_DATABASE_URL": f"sqlite:///{base / 'tracker.db'}",
-            # Escalations of these conversations go to a throwaway store, never the real one.
-            "ESCALATION_DATABASE_URL": f"sqlite:///{base / 'escalations.db'}",
-            "ESCALATION_RETRY_FILE": str(base / "escalation-retry.jsonl"),
-            "NOTIFY_WEBHOOK_URL": "",
-            "SMTP_HOST": "",
-            "LOG_LEVEL": "WARNING",
-        }
+        overrides = {**throwaway_overrides(base), "RASA_JWT_SECRET": secret}
         with ServerProcesses(overrides, log_dir=base / "logs") as servers:
             conversations = RestConversations(servers.rasa_url, secret)
             return [run_dialogue(conversations, dialogue) for dialogue in dialogues]

@@ -229,3 +229,13 @@ def bot(tmp_path_factory, staff, messaging_apis) -> Bot:
         f"http://127.0.0.1:{rasa_port}", database, base / "logs", processes, base / "escalations.db"
     )
     processes.stop()
+
+
+@pytest.fixture(scope="module")
+def dashboard(bot, tmp_path_factory):
+    """The staff dashboard on the test bot's stores, one per test module."""
+    # staff_server imports this module's constants: imported here, not at the top.
+    from tests.integration.staff_server import staff_server_for
+
+    with staff_server_for(bot, tmp_path_factory.mktemp("dashboard")) as server:
+        yield server

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import redis
 from sqlalchemy import text
 
@@ -24,17 +23,10 @@ from tests.integration.staff_server import (
     escalation_for,
     first_line,
     staff_server,
-    staff_server_for,
 )
 from tests.integration.test_web_sessions import close, session
 
 REPLY_SECONDS = 60
-
-
-@pytest.fixture(scope="module")
-def dashboard(bot, tmp_path_factory):
-    with staff_server_for(bot, tmp_path_factory.mktemp("handoff")) as server:
-        yield server
 
 
 async def next_reply(replies: asyncio.Queue, seconds: float = REPLY_SECONDS) -> dict:

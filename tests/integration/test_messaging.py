@@ -34,13 +34,7 @@ from tests.integration.messaging_apis import (
     TWILIO_TOKEN,
     TWILIO_WHATSAPP_NUMBER,
 )
-from tests.integration.staff_server import escalation_for, first_line, staff_server_for
-
-
-@pytest.fixture(scope="module")
-def dashboard(bot, tmp_path_factory):
-    with staff_server_for(bot, tmp_path_factory.mktemp("messaging")) as server:
-        yield server
+from tests.integration.staff_server import escalation_for, first_line
 
 
 @pytest.fixture
