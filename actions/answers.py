@@ -23,6 +23,7 @@ from actions.handoff import answer_request_for_a_person
 from bot.dialogue import CHECK_ANSWERED_SLOT, MAX_BUBBLES_PER_TURN, set_aside
 from bot.dialogue.follow_up import (
     CURRENT_TOPIC_SLOT,
+    DEEPENED_IN,
     DEEPER,
     FIRST_ANSWER,
     FOLLOW_UP_INTENT,
@@ -42,7 +43,9 @@ from bot.person_profile import (
 )
 from bot.rasa_client import RasaParser
 from bot.settings import settings
-from bot.topics import TOPIC_INTENTS, Classifier, answer_topics, topic_for_intent
+from bot.topics import TOPIC_INTENTS, Classifier, answer_topics, sharpen, topic_for_intent
+
+CONTACTS_SHOWN = 3
 
 
 class ActionAnswerTopic(ResponseAction):
@@ -61,6 +64,8 @@ class ActionAnswerTopic(ResponseAction):
     def __init__(self, classify: Classifier | None = None):
         self.classify = classify or RasaParser(settings.rasa_internal_url, settings.rasa_jwt_secret)
 
+    keeps_safety_in_focus = True
+
     def name(self) -> str:
         return "action_answer_topic"
 
@@ -74,7 +79,7 @@ class ActionAnswerTopic(ResponseAction):
         # After "nej" to the risk screening's safety question, the question it set aside
         # is answered now (SafetyCheckPolicy runs this action for it).
         message = set_aside_message(tracker) or tracker.latest_message
-        topics = await answer_topics(message, self.classify)
+        topics = sharpen(await answer_topics(message, self.classify), message.get("text") or "")
         if topics == ["share_worry"] and adds_an_age_to_the_topic(tracker, domain):
             # "han är 16" right after an answer that depends on the age: that answer
             # again, now for a minor or an adult.
@@ -106,10 +111,13 @@ class ActionAnswerTopic(ResponseAction):
             if topic == "request_human":
                 answer_request_for_a_person(self, dispatcher, tracker, domain)
                 continue
-            self.utter_answer(dispatcher, tracker, domain, topic, profile.age_group)
+            self.utter_answer(dispatcher, tracker, domain, topic, profile)
             answered.append(topic)
         if answered and with_contacts and len(dispatcher.messages) < room:
-            self.utter_contacts(dispatcher, domain, answered, switchboard=switchboard)
+            # Short: a few contacts, the rest behind a quick reply (the contacts topic lists
+            # them all).
+            limit = None if "contacts" in answered else CONTACTS_SHOWN
+            self.utter_contacts(dispatcher, domain, answered, switchboard=switchboard, limit=limit)
         if not answered:
             return []
         buttons = [*topic_buttons(domain, deferred), *next_steps(answered[-1])]
@@ -124,8 +132,12 @@ class ActionAnswerTopic(ResponseAction):
         tracker: Tracker,
         domain: dict[str, Any],
         topic: str,
-        age_group: str | None,
+        profile: PersonProfile,
     ) -> None:
+        if topic == "share_worry" and has_response(domain, f"utter_share_worry_{profile.relation}"):
+            # Listening first: the story acknowledged for who it is about.
+            self.utter(dispatcher, f"utter_share_worry_{profile.relation}")
+            return
         if topic == "anonymity":
             # What holds differs per channel; who reads, and when confidentiality ends,
             # is the same everywhere.
@@ -133,7 +145,7 @@ class ActionAnswerTopic(ResponseAction):
                 dispatcher, domain, [for_channel("utter_anonymity", tracker), "utter_who_reads"]
             )
             return
-        self.utter(dispatcher, response_for(topic, age_group, domain))
+        self.utter(dispatcher, response_for(topic, profile.age_group, domain))
 
     def answer_follow_up(
         self,
@@ -176,6 +188,8 @@ class ActionAnswerOutOfScope(ResponseAction):
     The risk answer of this turn covers it; without one (the signal was already answered
     earlier in the conversation) the relative gets the acknowledgement of their story."""
 
+    keeps_safety_in_focus = True
+
     def name(self) -> str:
         return "action_answer_out_of_scope"
 
@@ -190,6 +204,29 @@ class ActionAnswerOutOfScope(ResponseAction):
             return []
         self.utter(dispatcher, "utter_out_of_scope")
         self.utter(dispatcher, "utter_main_menu")
+        return []
+
+
+class ActionAnswerShortReply(ResponseAction):
+    """ "Hej", "ja", "nej", "tack", "hej då", "är du en robot?": the short reply named after
+    the intent (with the topic menu after a greeting or a bare yes). As an action rather
+    than a rule's plain response it can fill in the contacts' numbers, carry the privacy
+    notice in SMS and WhatsApp, and follow `safety_focus`: after a serious signal the
+    variations of utter_deny, utter_thank and utter_goodbye keep 112 or Självmordslinjen in
+    view (domain.yml)."""
+
+    FOLLOWED_BY_THE_MENU = ("greet", "affirm")
+
+    def name(self) -> str:
+        return "action_answer_short_reply"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        intent = latest_intent(tracker)
+        self.utter(dispatcher, f"utter_{intent}")
+        if intent in self.FOLLOWED_BY_THE_MENU:
+            self.utter(dispatcher, "utter_main_menu")
         return []
 
 
@@ -215,10 +252,7 @@ def risk_answered_this_turn(tracker: Tracker) -> bool:
 def set_aside_message(tracker: Tracker) -> dict[str, Any] | None:
     """The message the safety question was asked about, when the latest message only
     answered that question ("nej", "vet inte"); None otherwise."""
-    if (
-        not tracker.get_slot(CHECK_ANSWERED_SLOT)
-        or tracker.latest_message.get("intent", {}).get("name") in TOPIC_INTENTS
-    ):
+    if not tracker.get_slot(CHECK_ANSWERED_SLOT) or latest_intent(tracker) in TOPIC_INTENTS:
         return None
     turns = (
         (event["event"], (event.get("metadata") or {}).get("utter_action") or "", event)
@@ -285,10 +319,11 @@ def adds_an_age_to_the_topic(tracker: Tracker, domain: dict[str, Any]) -> bool:
     )
 
 
+AGE_GROUPS = (MINOR, YOUNG_ADULT, ADULT)
+
+
 def has_age_variants(topic: str, domain: dict[str, Any]) -> bool:
-    return any(
-        has_response(domain, f"utter_{topic}_{group}") for group in (MINOR, YOUNG_ADULT, ADULT)
-    )
+    return any(response_for(topic, group, domain) != f"utter_{topic}" for group in AGE_GROUPS)
 
 
 def asked_before(tracker: Tracker) -> str | None:
@@ -304,7 +339,10 @@ def asked_before(tracker: Tracker) -> str | None:
 
 
 def remember_topic(topic: str, step: str) -> list[dict[str, Any]]:
-    return [SlotSet(CURRENT_TOPIC_SLOT, topic), SlotSet(TOPIC_STEP_SLOT, step)]
+    return [
+        SlotSet(CURRENT_TOPIC_SLOT, DEEPENED_IN.get(topic, topic)),
+        SlotSet(TOPIC_STEP_SLOT, step),
+    ]
 
 
 def response_for(topic: str, age_group: str | None, domain: dict[str, Any]) -> str:
@@ -320,6 +358,7 @@ def response_for(topic: str, age_group: str | None, domain: dict[str, Any]) -> s
 __all__ = [
     "ActionAnswerOtherLanguage",
     "ActionAnswerOutOfScope",
+    "ActionAnswerShortReply",
     "ActionAnswerTopic",
     "response_for",
     "topic_for_intent",

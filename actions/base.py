@@ -22,10 +22,12 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.contacts import Contact, ContactDirectory, load_directory
-from bot.dialogue import PARTS_KEY, responses_of
+from bot.dialogue import HANDOFF_SLOT, PARTS_KEY, responses_of
+from bot.dialogue.safety_focus import SAFETY_FOCUS_SLOT, reminder_response
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,11 @@ SWITCHBOARD = "utter_municipality_switchboard"
 # start with the channel's name (bot.pseudonym.channel_sender_id); any other is the web.
 MESSAGING_CHANNELS = ("sms", "whatsapp", "telegram")
 WEB = "web"
+# In SMS and WhatsApp the privacy notice does not come alone before the first answer (a
+# separate text message): it joins the first message the turn sends, as one opening.
+# Telegram's /start and the web chat's opening show it before the relative writes.
+OPENING_JOINS_FIRST_ANSWER = ("sms", "whatsapp")
+NOTICE_DUE_SLOT = "privacy_notice_due"
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -68,7 +75,13 @@ def has_response(domain: dict[str, Any], response: str) -> bool:
 
 
 class ResponseAction(Action, ABC):
-    """An action whose messages are domain responses filled from configuration."""
+    """An action whose messages are domain responses filled from configuration.
+
+    An answering action sets `keeps_safety_in_focus`: after a serious signal earlier in
+    the conversation (bot/dialogue/safety_focus.py) its first message then starts with the
+    reminder of 112 or Självmordslinjen, unless the risk screening answered this turn."""
+
+    keeps_safety_in_focus = False
 
     def directory(self) -> ContactDirectory:
         return load_directory(settings.contacts_file)
@@ -112,13 +125,17 @@ class ResponseAction(Action, ABC):
         topic: str | list[str],
         switchboard: bool = True,
         closing: str | None = None,
+        limit: int | None = None,
     ) -> None:
         """The enabled contacts for `topic` (or several topics, each contact once) as one
         bubble, with (when `switchboard`) the pointer to the municipality's switchboard if
         the municipality has not filled in its own entries, and an optional `closing`
-        response in the same bubble."""
+        response in the same bubble. With a `limit`, the first ones only, and the rest
+        behind the quick reply for all contacts."""
         topics = [topic] if isinstance(topic, str) else list(topic)
         contacts = self.directory().for_topics(topics)
+        more = limit is not None and len(contacts) > limit
+        contacts = contacts[:limit] if more else contacts
         parts = ["utter_contact_list"] if contacts else []
         if (
             switchboard
@@ -132,6 +149,8 @@ class ResponseAction(Action, ABC):
             return
         lines = "\n".join(_contact_line(domain, contact) for contact in contacts)
         self.utter_together(dispatcher, domain, parts, contact_lines=lines)
+        if more:
+            attach_buttons(dispatcher, topic_buttons(domain, ["contacts"]))
 
     def _municipality_missing(self, topic: str) -> bool:
         return any(
@@ -140,10 +159,68 @@ class ResponseAction(Action, ABC):
             if topic in contact.topics
         )
 
+    def merge_into(
+        self,
+        dispatcher: CollectingDispatcher,
+        domain: dict[str, Any],
+        index: int,
+        response: str,
+        first: bool = False,
+    ) -> None:
+        """Puts `response` into the message at `index` (at its end, or its beginning when
+        `first`), so it reaches the relative in the same chat bubble; its buttons join the
+        message's."""
+        message = dispatcher.messages[index]
+        values = self.template_values()
+        if not message.get("text"):  # a single response: Rasa fills its text, so fill it here
+            message["text"] = render_template(domain, message["response"], values)
+        added = render_template(domain, response, values)
+        parts = message.get(PARTS_KEY) or [message["response"]]
+        if first:
+            message["text"] = f"{added}\n\n{message['text']}"
+            message[PARTS_KEY] = [response, *parts]
+        else:
+            message["text"] = f"{message['text']}\n\n{added}"
+            message[PARTS_KEY] = [*parts, response]
+        buttons = (domain.get("responses", {}).get(response) or [{}])[0].get("buttons") or []
+        message["buttons"] = [*(message.get("buttons") or []), *buttons]
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        return await self.answer(dispatcher, tracker, domain)
+        events = await self.answer(dispatcher, tracker, domain)
+        if self.keeps_safety_in_focus:
+            self._remind_of_safety(dispatcher, tracker, domain)
+        return [*events, *self._open_with_the_notice(dispatcher, tracker, domain)]
+
+    def _open_with_the_notice(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The privacy notice the session start left for the first answer: in front of the
+        first message, or after it when that is the greeting or the 112 message (112 is
+        never moved down)."""
+        if not tracker.get_slot(NOTICE_DUE_SLOT) or not dispatcher.messages:
+            return []
+        first = dispatcher.messages[0]
+        name = (first.get(PARTS_KEY) or [first.get("response") or ""])[0]
+        after = name == "utter_greet" or name.startswith("utter_risk_acute")
+        self.merge_into(
+            dispatcher, domain, 0, for_channel("utter_privacy_notice", tracker), not after
+        )
+        return [SlotSet(NOTICE_DUE_SLOT, False)]
+
+    def _remind_of_safety(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> None:
+        reminder = reminder_response(tracker.get_slot(SAFETY_FOCUS_SLOT))
+        if (
+            reminder is None
+            or not dispatcher.messages
+            or tracker.get_slot(HANDOFF_SLOT)  # the handler who joined keeps it in view
+            or any(name.startswith("utter_risk_") for name in sent_this_turn(tracker))
+        ):
+            return
+        self.merge_into(dispatcher, domain, 0, reminder, first=True)
 
     @abstractmethod
     async def answer(

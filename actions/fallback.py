@@ -45,6 +45,8 @@ class ActionDefaultFallback(ResponseAction):
     """Last stage of the fallback: like Rasa's own, but `utter_default` can name the
     configured emergency number."""
 
+    keeps_safety_in_focus = True
+
     def name(self) -> str:
         return "action_default_fallback"
 

@@ -32,16 +32,15 @@ from actions.base import (
     attach_buttons,
     bubbles_this_turn,
     person_button,
-    render_template,
 )
 from bot.dialogue import (
     CHECK_ANSWERED_SLOT,
     CHECK_SLOT,
     HANDOFF_SLOT,
     MAX_BUBBLES_PER_TURN,
-    PARTS_KEY,
     SUBJECTS_SLOT,
 )
+from bot.dialogue.safety_focus import SAFETY_FOCUS_SLOT, focus_of, most_serious
 from bot.escalations.database import shared_engine
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
@@ -124,6 +123,15 @@ def check_question(category: str, subject: str) -> str:
     if category == "threat":
         return "utter_risk_check_threat_self" if subject == "self" else "utter_risk_check_danger"
     return f"utter_risk_check_{category}"
+
+
+def reply_to_no(category: str | None, subject: str | None) -> str:
+    """ "Nej" to the safety question: thanks, and what to do if it changes; to the
+    relative asked about their own thoughts of dying, warmth and where to talk about how
+    they feel, never a brisk "let us go on"."""
+    if category == "suicide" and subject == "self":
+        return "utter_risk_check_no_suicide_self"
+    return "utter_risk_check_no"
 
 
 def _counsellor_key(category: str) -> str:
@@ -229,7 +237,8 @@ class ActionValidateSlotMappings(ResponseAction):
                 answered=answer is not None,
             )
         elif answer == safety_check.NO:
-            self.utter(dispatcher, "utter_risk_check_no")
+            asked = tracker.get_slot(CHECK_SLOT), tracker.get_slot(CHECK_SUBJECT_SLOT)
+            self.utter(dispatcher, reply_to_no(*asked))
         if asking:
             events += self._ask(dispatcher, tracker, check, counsellor=check != screening.check)
             self._keep_within_the_turn(dispatcher, tracker, domain)
@@ -245,14 +254,7 @@ class ActionValidateSlotMappings(ResponseAction):
         if len(dispatcher.messages) < 2:
             return
         question = dispatcher.messages.pop()
-        before = dispatcher.messages[-1]
-        if not before.get("text"):  # a single response: Rasa fills its text, so fill it here
-            before["text"] = render_template(domain, before["response"], self.template_values())
-        asked = render_template(domain, question["response"], self.template_values())
-        before["text"] = f"{before['text']}\n\n{asked}"
-        before[PARTS_KEY] = [*(before.get(PARTS_KEY) or [before["response"]]), question["response"]]
-        buttons = domain["responses"][question["response"]][0].get("buttons") or []
-        before["buttons"] = [*(before.get("buttons") or []), *buttons]
+        self.merge_into(dispatcher, domain, -1, question["response"])
 
     def _question_to_ask(
         self, tracker: Tracker, screening: Screening, answered: bool
@@ -359,10 +361,15 @@ class ActionValidateSlotMappings(ResponseAction):
         level = RiskLevel.highest(previous_level, screening.level)
         signals = list(in_category_order([*previous_signals, *screening.categories]))
         subjects = list(in_subject_order([*previous_subjects, *screening.subjects]))
+        focus = most_serious(
+            tracker.get_slot(SAFETY_FOCUS_SLOT),
+            focus_of(screening.level, list(screening.categories), _own(screening)),
+        )
         events = [
             SlotSet("risk_level", level.value),
             SlotSet("risk_signals", signals),
             SlotSet(SUBJECTS_SLOT, subjects),
+            SlotSet(SAFETY_FOCUS_SLOT, focus),
         ]
         if confirmed:
             events.append(SlotSet(CONFIRMED_SLOT, True))

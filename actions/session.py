@@ -8,7 +8,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ResponseAction, for_channel
+from actions.base import (
+    NOTICE_DUE_SLOT,
+    OPENING_JOINS_FIRST_ANSWER,
+    ResponseAction,
+    channel_of,
+    for_channel,
+)
 
 
 class ActionSessionStart(ResponseAction):
@@ -21,10 +27,14 @@ class ActionSessionStart(ResponseAction):
         if _opened_by_the_widget(tracker):
             # A fresh session again, so the opening message plays no part in what follows.
             return [SessionStarted(), ActionExecuted("action_listen")]
-        self.utter(dispatcher, for_channel("utter_privacy_notice", tracker))
         # What the relative told us in an earlier session stays, as Rasa's default
         # session start does with carry_over_slots_to_new_session.
         carried = [SlotSet(name, value) for name, value in _slots_to_carry(tracker, domain)]
+        if channel_of(tracker) in OPENING_JOINS_FIRST_ANSWER:
+            # One opening: the first answer carries the notice (actions/base.py).
+            carried.append(SlotSet(NOTICE_DUE_SLOT, True))
+        else:
+            self.utter(dispatcher, for_channel("utter_privacy_notice", tracker))
         return [SessionStarted(), *carried, ActionExecuted("action_listen")]
 
 
@@ -58,4 +68,4 @@ def _slots_to_carry(tracker: Tracker, domain: dict[str, Any]) -> list[tuple[str,
 
 
 # Per-message and per-session values that must not leak into the next session.
-NOT_CARRIED_OVER = {"session_started_metadata", "risk_in_message"}
+NOT_CARRIED_OVER = {"session_started_metadata", "risk_in_message", NOTICE_DUE_SLOT}

@@ -109,3 +109,22 @@ async def answer_topics(latest_message: dict, classify: Classifier | None = None
     if len(topics) > 1 and "share_worry" in topics:
         topics.remove("share_worry")
     return topics[:MAX_TOPICS]
+
+
+# "Kan jag anmäla anonymt?" is a question about a report, not about this chat: the
+# classifier often files both under ask_anonymity, whose answer is the chat's own.
+_ABOUT_A_REPORT = re.compile(r"\b(?:\w*anmal\w*|tips\w*|soc\w*|polis\w*|sapo)\b")
+_ABOUT_THIS_CHAT = re.compile(
+    r"\b(?:anonym\w* har|chatt\w*|sms\w*|telegram|whatsapp|ip\w*"
+    r"|sparar ni|hos er|med dig|skriver har)\b"
+)
+
+
+def sharpen(topics: list[str], text: str) -> list[str]:
+    """The topics with a finer answer where the words ask for one: anonymity of a report
+    (`anonymity_report`) rather than of this chat."""
+    folded = fold(text or "")
+    about_a_report = _ABOUT_A_REPORT.search(folded) and not _ABOUT_THIS_CHAT.search(folded)
+    return [
+        "anonymity_report" if topic == "anonymity" and about_a_report else topic for topic in topics
+    ]

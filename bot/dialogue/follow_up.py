@@ -23,6 +23,10 @@ TOPIC_STEP_SLOT = "topic_step"
 # means what it said after the conversation moved on.
 TOPIC_ENTITY = "topic"
 
+# A finer answer (bot.topics.sharpen) goes deeper in the topic it belongs to: after the
+# anonymity of a report, "hur då?" means how to protect who you are.
+DEEPENED_IN = {"anonymity_report": "confidentiality"}
+
 FIRST_ANSWER = "answer"
 DEEPER = "more"
 

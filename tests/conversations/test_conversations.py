@@ -80,6 +80,8 @@ def test_training_data_validates():
                 "utter_request_human",
                 "utter_ask_delete_confirm",
                 "utter_follow_up_",
+                "utter_keep_safe_",
+                "utter_share_worry_",
             )
         )
         or _without_age_group(name.removeprefix("utter_")) in _topics()
@@ -90,6 +92,14 @@ def test_training_data_validates():
             "utter_municipality_switchboard",
             "utter_ask_rephrase",
             "utter_out_of_scope",
+            # action_answer_short_reply
+            "utter_greet",
+            "utter_main_menu",
+            "utter_affirm",
+            "utter_deny",
+            "utter_thank",
+            "utter_goodbye",
+            "utter_bot_challenge",
         }
     }
     assert unused == sent_by_actions

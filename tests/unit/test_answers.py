@@ -194,7 +194,7 @@ async def test_story_without_pending_question_is_acknowledged(make_tracker, disp
         intent="share_worry",
         slots={"person_age_group": "minor"},
     )
-    assert names == ["utter_share_worry"]
+    assert names == ["utter_share_worry_child"]
 
 
 def profile_events(events):
@@ -345,3 +345,54 @@ async def test_the_switchboard_pointer_comes_once_a_turn(dispatcher, make_tracke
     await action.run(later, tracker, domain)
     assert response_names(later)[0] == "utter_gangs"
     assert "utter_municipality_switchboard" not in response_names(later)
+
+
+# -- issue 16: the question asked, and the story heard ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Kan jag anmäla anonymt till soc?", "kan man vara anonym när man gör en orosanmälan"],
+)
+async def test_anonymity_of_a_report_is_not_answered_with_the_chats(
+    make_tracker, dispatcher, domain, text
+):
+    names = await run_answer(make_tracker, dispatcher, domain, text=text, intent="ask_anonymity")
+    assert names[0] == "utter_anonymity_report"
+
+
+async def test_anonymity_here_is_the_chats_own(make_tracker, dispatcher, domain):
+    text = "är jag anonym här i chatten?"
+    names = await run_answer(make_tracker, dispatcher, domain, text=text, intent="ask_anonymity")
+    assert names[0] == "utter_anonymity_web"
+
+
+@pytest.mark.parametrize(
+    ("story", "expected"),
+    [
+        ("min son har börjat umgås med nazister", "utter_share_worry_child"),
+        ("min bror har blivit så konstig", "utter_share_worry_sibling"),
+        ("min man sitter på forum hela nätterna", "utter_share_worry_partner"),
+        ("jag är orolig, allt har förändrats", "utter_share_worry"),
+    ],
+)
+async def test_a_story_is_acknowledged_for_who_it_is_about(
+    make_tracker, dispatcher, domain, story, expected
+):
+    names = await run_answer(make_tracker, dispatcher, domain, text=story, intent="share_worry")
+    assert names == [expected]
+
+
+def test_a_long_contact_list_is_cut_short_with_the_rest_behind_a_quick_reply(dispatcher, domain):
+    action = ActionAnswerTopic(never_called)
+    action.utter_contacts(dispatcher, domain, ["support_for_me", "own_safety"], limit=3)
+    [message] = dispatcher.messages
+    assert len(message["contact_lines"].splitlines()) == 3
+    assert [button["payload"] for button in message["buttons"]] == ["/ask_contacts"]
+
+
+def test_a_short_contact_list_has_no_quick_reply_for_more(dispatcher, domain):
+    ActionAnswerTopic(never_called).utter_contacts(dispatcher, domain, ["own_safety"], limit=3)
+    [message] = dispatcher.messages
+    assert len(message["contact_lines"].splitlines()) == 3
+    assert not message.get("buttons")

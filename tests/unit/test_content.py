@@ -30,8 +30,15 @@ def all_texts(domain) -> dict[str, str]:
 @pytest.mark.parametrize("channel", CHANNELS)
 async def test_each_channel_gets_its_own_privacy_notice(dispatcher, make_tracker, domain, channel):
     sender = "3f2a9c0d1e" if channel == "web" else f"{channel}-3f2a9c0d1e"
-    await ActionSessionStart().run(dispatcher, make_tracker(sender_id=sender), domain)
-    assert response_names(dispatcher) == [f"utter_privacy_notice_{channel}"]
+    events = await ActionSessionStart().run(dispatcher, make_tracker(sender_id=sender), domain)
+    if channel in ("sms", "whatsapp"):
+        # One opening: the notice waits for the first answer (tests/unit/test_opening.py).
+        assert response_names(dispatcher) == []
+        assert {"event": "slot", "name": "privacy_notice_due", "value": True} in [
+            {key: event.get(key) for key in ("event", "name", "value")} for event in events
+        ]
+    else:
+        assert response_names(dispatcher) == [f"utter_privacy_notice_{channel}"]
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
@@ -189,15 +196,23 @@ def test_the_child_at_risk_answer_starts_with_112_when_a_trip_is_close(domain):
     )
 
 
-@pytest.mark.parametrize("name", ["utter_out_of_scope", "utter_share_worry"])
+SHARE_WORRY = [
+    "utter_share_worry",
+    *(f"utter_share_worry_{relation}" for relation in ("child", "grandchild", "sibling")),
+    *(f"utter_share_worry_{relation}" for relation in ("partner", "friend", "relative")),
+]
+
+
+@pytest.mark.parametrize("name", ["utter_out_of_scope", *SHARE_WORRY])
 def test_out_of_scope_and_share_worry_have_a_safety_line_and_agree(domain, name):
     said = text(domain, name)
     assert "{phone_emergency}" in said and "{phone_healthcare}" in said
     assert "vad som helst" not in said
 
 
-def test_share_worry_does_not_assume_radicalisation(domain):
-    assert "radikaliserad" not in text(domain, "utter_share_worry")
+@pytest.mark.parametrize("name", SHARE_WORRY)
+def test_share_worry_does_not_assume_radicalisation(domain, name):
+    assert "radikaliserad" not in text(domain, name)
 
 
 def test_talking_to_the_person_is_advised_only_when_it_is_safe(domain):

@@ -71,6 +71,7 @@ async def test_acute_message_gets_112_first_then_the_offer_of_a_human(
         "risk_level": "acute",
         "risk_signals": ["travel"],
         "risk_subjects": ["person"],
+        "safety_focus": "acute",
     }
     [escalation] = stored(database)
     assert (escalation.level, escalation.categories, escalation.status, escalation.priority) == (
@@ -306,7 +307,7 @@ async def test_a_story_answered_by_the_risk_screening_gets_no_second_acknowledge
         "min son ska åka till syrien ikväll", "share_worry", slots={"risk_in_message": "acute"}
     )
     await ActionAnswerTopic(classify=classify).run(dispatcher, answered_by_risk(tracker), domain)
-    assert "utter_share_worry" not in response_names(dispatcher)
+    assert not any(name.startswith("utter_share_worry") for name in response_names(dispatcher))
 
 
 async def test_without_a_risk_answer_the_story_is_acknowledged(dispatcher, make_tracker, domain):
@@ -439,8 +440,36 @@ async def test_unsure_words_get_one_direct_question_and_yes_is_acute(action, dom
 async def test_no_to_the_question_records_nothing(action, domain, database):
     chat = Conversation(action, domain)
     await chat.say("jag orkar inte mer")
-    assert await chat.say("nej") == ["utter_risk_check_no"]
+    # Asked about their own thoughts of dying: warmth and where to talk, not "let us go on".
+    assert await chat.say("nej") == ["utter_risk_check_no_suicide_self"]
     assert chat.slots["risk_level"] == "none" and stored(database) == []
+    assert chat.slots.get("safety_focus") is None
+
+
+# -- issue 16: what stays in view after a serious signal ---------------------------------------
+
+
+async def test_an_acute_signal_keeps_112_in_view(action, domain):
+    chat = Conversation(action, domain)
+    await chat.say("han har köpt biljett till Syrien och åker imorgon")
+    assert chat.slots["safety_focus"] == "acute"
+    await chat.say("vad gör socialtjänsten")  # no signal of its own: the focus stays
+    assert chat.slots["safety_focus"] == "acute"
+
+
+async def test_the_relatives_own_thoughts_outrank_a_later_acute_signal(action, domain):
+    chat = Conversation(action, domain)
+    await chat.say("ibland vill jag bara dö")
+    assert chat.slots["safety_focus"] == "suicide_self"
+    await chat.say("han har köpt biljett till Syrien och åker imorgon")
+    assert chat.slots["safety_focus"] == "suicide_self"
+
+
+async def test_an_elevated_signal_of_another_kind_sets_no_focus(action, domain):
+    chat = Conversation(action, domain)
+    await chat.say("han pratar mycket om att åka till Syrien")
+    assert chat.slots["risk_level"] == "elevated"
+    assert chat.slots.get("safety_focus") is None
 
 
 @pytest.mark.parametrize("reply", ["vet inte", "Inte nu"])
@@ -693,3 +722,17 @@ async def test_on_the_first_message_the_question_joins_the_contacts_to_stay_with
     assert last["parts"][-1] == "utter_risk_check_travel"
     assert "har hen bokat en resa" in last["text"]
     assert [b["title"] for b in last["buttons"]][-3:] == ["Ja", "Nej", "Vet inte"]
+
+
+async def test_in_sms_the_opening_notice_comes_after_112_never_before(
+    action, dispatcher, make_tracker, domain
+):
+    tracker = make_tracker(
+        "min son ska åka till syrien ikväll",
+        "share_worry",
+        slots={"privacy_notice_due": True},
+        sender_id="sms-3f2a9c0d1e",
+    )
+    await run(action, dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["parts"] == ["utter_risk_acute", "utter_privacy_notice_sms"]
+    assert dispatcher.messages[0]["text"].startswith("Ring 112 nu")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.rasa_client import RasaParser, service_token
-from bot.topics import split_questions, topic_for_intent
+from bot.topics import sharpen, split_questions, topic_for_intent
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,17 @@ async def test_unreachable_rasa_counts_as_not_recognised():
         "http://127.0.0.1:9", "a-test-secret-of-at-least-32-bytes-long"
     )  # port 9: nothing listens
     assert await parser("vad gör polisen") == (None, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("Kan jag anmäla anonymt till soc?", "anonymity_report"),
+        ("kan jag tipsa polisen anonymt om han har vapen", "anonymity_report"),
+        ("är jag anonym här?", "anonymity"),
+        ("ser soc vem jag är om jag skriver här", "anonymity"),
+        ("sparar ni mitt nummer i sms", "anonymity"),
+    ],
+)
+def test_anonymity_of_a_report_is_told_from_anonymity_of_this_chat(text, topic):
+    assert sharpen(["anonymity", "police"], text) == [topic, "police"]

@@ -1,0 +1,63 @@
+"""SMS and WhatsApp (issue 16): the privacy notice and the first answer are one calm
+opening, not a text message of its own before the answer; 112 is never moved down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+
+from actions.answers import ActionAnswerShortReply, ActionAnswerTopic
+from tests.conftest import response_names
+
+
+async def never_called(clause: str):
+    raise AssertionError("a one-question message needs no clause classification")
+
+
+def first_message(text: str, intent: str, channel: str = "sms", due: bool = True) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    return Tracker(
+        sender_id=f"{channel}-3f2a9c0d1e",
+        slots={"person_relation": None, "person_age_group": None, "privacy_notice_due": due},
+        latest_message=message,
+        events=[{"event": "user", "text": text, "parse_data": message}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def notice_done(events: list[dict[str, Any]]) -> bool:
+    return any(
+        event.get("name") == "privacy_notice_due" and event.get("value") is False
+        for event in events
+    )
+
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp"])
+async def test_a_greeting_carries_the_notice_in_the_same_message(dispatcher, domain, channel):
+    tracker = first_message("hej", "greet", channel)
+    events = await ActionAnswerShortReply().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["parts"] == ["utter_greet", f"utter_privacy_notice_{channel}"]
+    assert response_names(dispatcher)[-1] == "utter_main_menu"
+    assert len(dispatcher.messages) == 2
+    assert notice_done(events)
+
+
+async def test_a_first_question_gets_the_notice_in_front_of_the_answer(dispatcher, domain):
+    tracker = first_message("vad gör soc", "ask_social_services")
+    events = await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    names = response_names(dispatcher)
+    assert names[0] == "utter_privacy_notice_sms"
+    assert names[1].startswith("utter_social_services")
+    assert dispatcher.messages[0]["text"].startswith("Innan vi börjar")
+    assert notice_done(events)
+
+
+async def test_once_given_the_notice_is_not_repeated(dispatcher, domain):
+    tracker = first_message("vad gör soc", "ask_social_services", due=False)
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert not any(name.startswith("utter_privacy_notice") for name in response_names(dispatcher))
