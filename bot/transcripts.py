@@ -182,7 +182,8 @@ def render_markdown(
 def load_script(path: Path) -> list[Dialogue]:
     """Conversations of a held-out set: ids, channels and what the relative says."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    items = data.get("dialogues") or data.get("conversations") or []
+    # A list of conversations, or a mapping that holds one.
+    items = data if isinstance(data, list) else data.get("dialogues") or data.get("conversations")
     return [
         Dialogue(
             id=item["id"],

@@ -216,7 +216,8 @@ def test_no_to_the_safety_check_goes_back_to_the_conversation(bot):
     bot.turn(sender, "hej")
     bot.turn(sender, "jag orkar inte mer")
     after_no = bot.turn(sender, "nej")
-    assert after_no[0] == "utter_risk_check_no"
+    # Asked about their own thoughts: warmth and where to talk, not "let us go on".
+    assert after_no[0] == "utter_risk_check_no_suicide_self"
     # No more risk answers; what "jag orkar inte mer" asked for (support for the relative)
     # may follow, now that the question is answered.
     assert not any(name.startswith("utter_risk_") for name in after_no[1:])
