@@ -39,10 +39,10 @@ SWITCHBOARD = "utter_municipality_switchboard"
 # start with the channel's name (bot.pseudonym.channel_sender_id); any other is the web.
 MESSAGING_CHANNELS = ("sms", "whatsapp", "telegram")
 WEB = "web"
-# In SMS and WhatsApp the privacy notice does not come alone before the first answer (a
-# separate text message): it joins the first message the turn sends, as one opening.
-# Telegram's /start and the web chat's opening show it before the relative writes.
-OPENING_JOINS_FIRST_ANSWER = ("sms", "whatsapp")
+# The privacy notice does not come alone before the first answer of a session (in SMS a
+# text message of its own): it joins the first message the turn sends, as one opening.
+# When the web chat or Telegram's /start opens the conversation, it shows at once, before
+# the relative writes (actions/session.py).
 NOTICE_DUE_SLOT = "privacy_notice_due"
 
 
@@ -82,6 +82,8 @@ class ResponseAction(Action, ABC):
     reminder of 112 or Självmordslinjen, unless the risk screening answered this turn."""
 
     keeps_safety_in_focus = False
+    # Whether the first message this action sends in a session carries the privacy notice.
+    carries_the_opening = True
 
     def directory(self) -> ContactDirectory:
         return load_directory(settings.contacts_file)
@@ -191,6 +193,8 @@ class ResponseAction(Action, ABC):
         events = await self.answer(dispatcher, tracker, domain)
         if self.keeps_safety_in_focus:
             self._remind_of_safety(dispatcher, tracker, domain)
+        if not self.carries_the_opening:
+            return events
         return [*events, *self._open_with_the_notice(dispatcher, tracker, domain)]
 
     def _open_with_the_notice(

@@ -1,4 +1,5 @@
-"""Session start: the short privacy notice comes before anything else."""
+"""Session start: the short privacy notice opens every session, with the first answer or,
+when the chat is opened before the relative writes, on its own."""
 
 from __future__ import annotations
 
@@ -8,16 +9,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import (
-    NOTICE_DUE_SLOT,
-    OPENING_JOINS_FIRST_ANSWER,
-    ResponseAction,
-    channel_of,
-    for_channel,
-)
+from actions.base import NOTICE_DUE_SLOT, ResponseAction, for_channel
 
 
 class ActionSessionStart(ResponseAction):
+    carries_the_opening = False  # it decides when the notice shows
+
     def name(self) -> str:
         return "action_session_start"
 
@@ -25,23 +22,24 @@ class ActionSessionStart(ResponseAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if _opened_by_the_widget(tracker):
-            # A fresh session again, so the opening message plays no part in what follows.
+            # The chat was opened (the web widget, Telegram's /start): the notice now, before
+            # the relative writes; then a fresh session again, so the opening message plays
+            # no part in what follows.
+            if tracker.get_slot(NOTICE_DUE_SLOT):
+                self.utter(dispatcher, for_channel("utter_privacy_notice", tracker))
             return [SessionStarted(), ActionExecuted("action_listen")]
         # What the relative told us in an earlier session stays, as Rasa's default
         # session start does with carry_over_slots_to_new_session.
         carried = [SlotSet(name, value) for name, value in _slots_to_carry(tracker, domain)]
-        if channel_of(tracker) in OPENING_JOINS_FIRST_ANSWER:
-            # One opening: the first answer carries the notice (actions/base.py).
-            carried.append(SlotSet(NOTICE_DUE_SLOT, True))
-        else:
-            self.utter(dispatcher, for_channel("utter_privacy_notice", tracker))
+        # One opening: the first answer carries the notice (actions/base.py).
+        carried.append(SlotSet(NOTICE_DUE_SLOT, True))
         return [SessionStarted(), *carried, ActionExecuted("action_listen")]
 
 
 def _opened_by_the_widget(tracker: Tracker) -> bool:
     """The web widget opens a new conversation with the message "/session_start", so the
     privacy notice shows before the relative writes. Rasa runs this action for the new
-    conversation and then again for that intent; the second time it says nothing."""
+    conversation and then again for that intent; the second time it shows the notice."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     if intent != "session_start":
         return False

@@ -106,4 +106,4 @@ def test_radera_mitt_samtal_deletes_the_conversation_at_once(bot):
 
     # Writing again starts a new conversation with the privacy notice.
     notice = domain["responses"]["utter_privacy_notice_web"][0]["text"].split(":")[0]
-    assert any(reply.get("text", "").startswith(notice) for reply in bot.say(sender, "hej"))
+    assert any(notice in reply.get("text", "") for reply in bot.say(sender, "hej"))

@@ -21,11 +21,12 @@ def new_sender() -> str:
     return f"risk-{uuid.uuid4().hex}"
 
 
-def test_an_acute_first_message_gets_112_right_after_the_privacy_notice(bot):
+def test_an_acute_first_message_gets_112_first_then_the_privacy_notice(bot):
     sender = new_sender()
-    bot.say(sender, ACUTE)
+    messages = bot.say(sender, ACUTE)
     responses = bot.bot_responses(sender)
-    assert responses == ["utter_privacy_notice_web", "utter_risk_acute", "utter_risk_offer_human"]
+    assert responses == ["utter_risk_acute", "utter_privacy_notice_web", "utter_risk_offer_human"]
+    assert messages[0]["text"].startswith("Ring 112 nu") and len(messages) == 2
     assert bot.slots(sender)["risk_level"] == "acute"
     assert bot.slots(sender)["risk_signals"] == ["travel"]
 

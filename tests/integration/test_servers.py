@@ -24,14 +24,16 @@ def texts(messages) -> str:
     return "\n".join(message.get("text", "") for message in messages)
 
 
-def test_first_message_gets_privacy_notice_then_greeting_and_menu(bot):
+def test_first_message_gets_the_greeting_with_the_privacy_notice_then_the_menu(bot):
     sender = new_sender()
     messages = bot.say(sender, "hej")
+    # One opening (issue 16): the greeting and the privacy notice in one message.
     assert bot.bot_responses(sender)[:3] == [
-        "utter_privacy_notice_web",
         "utter_greet",
+        "utter_privacy_notice_web",
         "utter_main_menu",
     ]
+    assert len(messages) == 2
     assert "112" in texts(messages) and "{" not in texts(messages)
     menu = [message for message in messages if message.get("buttons")]
     assert len(menu) == 1 and len(menu[0]["buttons"]) == 7

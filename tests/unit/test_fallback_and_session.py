@@ -29,10 +29,13 @@ async def test_affirmation_asks_to_rephrase_without_a_topic_guess(make_tracker, 
     assert response_names(dispatcher) == ["utter_ask_rephrase"]
 
 
-async def test_session_start_shows_privacy_notice_first(make_tracker, dispatcher, domain):
+async def test_session_start_leaves_the_privacy_notice_for_the_first_answer(
+    make_tracker, dispatcher, domain
+):
+    """One opening: the notice joins the first answer (tests/unit/test_opening.py)."""
     events = await ActionSessionStart().run(dispatcher, make_tracker(), domain)
-    assert response_names(dispatcher) == ["utter_privacy_notice_web"]
-    assert dispatcher.messages[0]["retention_days"] == 30
+    assert response_names(dispatcher) == []
+    assert SlotSet("privacy_notice_due", True) in events
     assert events[0] == SessionStarted()
     assert events[-1] == ActionExecuted("action_listen")
 
@@ -59,21 +62,32 @@ def opened_by_widget(make_tracker, earlier_messages: list[str]):
     return tracker
 
 
-async def test_the_widgets_opening_gets_one_privacy_notice_not_two(
+async def test_the_widgets_opening_shows_the_privacy_notice_before_the_relative_writes(
     make_tracker, dispatcher, domain
 ):
     tracker = opened_by_widget(make_tracker, [])
+    tracker.slots["privacy_notice_due"] = True  # left by the session start's first run
     events = await ActionSessionStart().run(dispatcher, tracker, domain)
-    assert response_names(dispatcher) == []
+    assert response_names(dispatcher) == ["utter_privacy_notice_web"]
+    assert dispatcher.messages[0]["retention_days"] == 30
     assert events == [SessionStarted(), ActionExecuted("action_listen")]
 
 
-async def test_session_start_after_messages_in_the_session_shows_the_notice(
+async def test_a_second_opening_in_the_same_session_shows_no_second_notice(
+    make_tracker, dispatcher, domain
+):
+    tracker = opened_by_widget(make_tracker, [])
+    await ActionSessionStart().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == []
+
+
+async def test_session_start_after_messages_in_the_session_leaves_the_notice_for_the_answer(
     make_tracker, dispatcher, domain
 ):
     tracker = opened_by_widget(make_tracker, ["hej"])
-    await ActionSessionStart().run(dispatcher, tracker, domain)
-    assert response_names(dispatcher) == ["utter_privacy_notice_web"]
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == []
+    assert SlotSet("privacy_notice_due", True) in events
 
 
 async def test_last_fallback_names_the_emergency_number_and_reverts(

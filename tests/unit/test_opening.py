@@ -1,5 +1,6 @@
-"""SMS and WhatsApp (issue 16): the privacy notice and the first answer are one calm
-opening, not a text message of its own before the answer; 112 is never moved down."""
+"""The privacy notice and a session's first answer are one calm opening (issue 16), not a
+message of its own before the answer (in SMS a text message of its own); 112 is never
+moved down."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ async def never_called(clause: str):
 def first_message(text: str, intent: str, channel: str = "sms", due: bool = True) -> Tracker:
     message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
     return Tracker(
-        sender_id=f"{channel}-3f2a9c0d1e",
+        sender_id="3f2a9c0d1e" if channel == "web" else f"{channel}-3f2a9c0d1e",
         slots={"person_relation": None, "person_age_group": None, "privacy_notice_due": due},
         latest_message=message,
         events=[{"event": "user", "text": text, "parse_data": message}],
@@ -37,7 +38,7 @@ def notice_done(events: list[dict[str, Any]]) -> bool:
     )
 
 
-@pytest.mark.parametrize("channel", ["sms", "whatsapp"])
+@pytest.mark.parametrize("channel", ["web", "sms", "whatsapp", "telegram"])
 async def test_a_greeting_carries_the_notice_in_the_same_message(dispatcher, domain, channel):
     tracker = first_message("hej", "greet", channel)
     events = await ActionAnswerShortReply().run(dispatcher, tracker, domain)
@@ -54,6 +55,7 @@ async def test_a_first_question_gets_the_notice_in_front_of_the_answer(dispatche
     assert names[0] == "utter_privacy_notice_sms"
     assert names[1].startswith("utter_social_services")
     assert dispatcher.messages[0]["text"].startswith("Innan vi börjar")
+    assert "30 dagar" in dispatcher.messages[0]["text"]  # the retention period, filled in
     assert notice_done(events)
 
 
