@@ -40,6 +40,7 @@ from bot.dialogue import (
     MAX_BUBBLES_PER_TURN,
     SUBJECTS_SLOT,
 )
+from bot.dialogue.next_steps import next_steps
 from bot.dialogue.safety_focus import SAFETY_FOCUS_SLOT, focus_of, most_serious
 from bot.escalations.database import shared_engine
 from bot.escalations.escalator import Escalator
@@ -148,6 +149,15 @@ def _subjects_per_category(screening: Screening) -> list[str]:
     ]
 
 
+# Intents of a message that tells rather than asks: after the risk answer, no topic answer
+# follows in the turn.
+STORY_INTENTS = ("share_worry", "out_of_scope", "nlu_fallback")
+
+
+def _tells_a_story(tracker: Tracker) -> bool:
+    return (tracker.latest_message.get("intent") or {}).get("name") in STORY_INTENTS
+
+
 def _own(screening: Screening) -> bool:
     return "self" in screening.subjects
 
@@ -242,6 +252,15 @@ class ActionValidateSlotMappings(ResponseAction):
         if asking:
             events += self._ask(dispatcher, tracker, check, counsellor=check != screening.check)
             self._keep_within_the_turn(dispatcher, tracker, domain)
+        elif (
+            screening.level is RiskLevel.ELEVATED
+            and dispatcher.messages
+            and _tells_a_story(tracker)
+            and not with_person
+        ):
+            # Nothing else answers a story in this turn: it ends with a choice of where to
+            # go next, as the acknowledgement of a story does.
+            attach_buttons(dispatcher, next_steps("share_worry"))
         return events
 
     def _keep_within_the_turn(

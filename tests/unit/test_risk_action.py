@@ -736,3 +736,26 @@ async def test_in_sms_the_opening_notice_comes_after_112_never_before(
     await run(action, dispatcher, tracker, domain)
     assert dispatcher.messages[0]["parts"] == ["utter_risk_acute", "utter_privacy_notice_sms"]
     assert dispatcher.messages[0]["text"].startswith("Ring 112 nu")
+
+
+async def test_an_elevated_answer_to_a_story_ends_with_a_choice_of_next_steps(
+    action, dispatcher, make_tracker, domain
+):
+    tracker = make_tracker("gänget rekryterar min lillebror som är 14", "share_worry")
+    await run(action, dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_risk_elevated"
+    payloads = [button["payload"] for button in dispatcher.messages[-1].get("buttons") or []]
+    assert '/follow_up{"topic":"share_worry"}' in payloads
+
+
+async def test_an_elevated_answer_to_a_question_leaves_the_choices_to_the_answer(
+    action, dispatcher, make_tracker, domain
+):
+    tracker = make_tracker("han pratar om att åka till Syrien, vad gör polisen?", "ask_police")
+    await run(action, dispatcher, tracker, domain)
+    payloads = [
+        button["payload"]
+        for message in dispatcher.messages
+        for button in message.get("buttons") or []
+    ]
+    assert '/follow_up{"topic":"share_worry"}' not in payloads
