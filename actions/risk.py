@@ -398,10 +398,15 @@ class ActionValidateSlotMappings(ResponseAction):
         # Said again only for a higher level, a new category, or when it turns out to be
         # about the relative themself (then the answer speaks to them).
         newly_own = "self" in screening.subjects and "self" not in previous_subjects
+        # The question about this very signal was asked (and the signal kept quiet), and the
+        # reply is not a plain yes or no but says it in words ("det vore skönt att inte
+        # vakna"): nothing has answered it yet.
+        asked_and_told = tracker.get_slot(CHECK_SLOT) in screening.categories and not answered
         is_new = (
             level.rank > previous_level.rank
             or not set(screening.categories) <= previous_signals
             or newly_own
+            or asked_and_told
         )
         if screening.level is RiskLevel.ACUTE:
             self._respond_acute(dispatcher, screening, not with_person, tracker)

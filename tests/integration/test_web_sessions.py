@@ -36,7 +36,13 @@ async def test_the_server_issues_a_private_id_and_the_bot_answers_on_it(bot):
         await client.emit("user_uttered", {"session_id": session_id, "message": "hej"})
         first = await asyncio.wait_for(replies.get(), 60)
         assert first.get("text")
-        assert bot.bot_responses(session_id)  # the conversation lives under that id
+        # The conversation lives under that id: Rasa stores it once the turn is over,
+        # after the first message went out.
+        for _ in range(100):
+            if bot.bot_responses(session_id):
+                break
+            await asyncio.sleep(0.1)
+        assert bot.bot_responses(session_id)
     finally:
         await close(client)
 

@@ -103,3 +103,24 @@ async def test_last_fallback_names_the_emergency_number_and_reverts(
     assert response_names(dispatcher) == ["utter_default"]
     assert dispatcher.messages[0]["phone_emergency"] == "112"
     assert events == [UserUtteranceReverted()]
+
+
+def answered_by_risk(tracker):
+    tracker.events.append({"event": "bot", "metadata": {"utter_action": "utter_risk_elevated"}})
+    return tracker
+
+
+async def test_no_did_you_mean_after_the_risk_answer(make_tracker, dispatcher, domain):
+    tracker = make_tracker(text="det vore skönt att inte vakna", intent="nlu_fallback")
+    await ActionDefaultAskAffirmation().run(dispatcher, answered_by_risk(tracker), domain)
+    assert response_names(dispatcher) == []
+
+
+async def test_the_last_fallback_keeps_a_message_the_risk_answer_replied_to(
+    make_tracker, dispatcher, domain
+):
+    from actions.fallback import ActionDefaultFallback
+
+    tracker = make_tracker(text="det vore skönt att inte vakna", intent="nlu_fallback")
+    events = await ActionDefaultFallback().run(dispatcher, answered_by_risk(tracker), domain)
+    assert response_names(dispatcher) == [] and events == []

@@ -759,3 +759,22 @@ async def test_an_elevated_answer_to_a_question_leaves_the_choices_to_the_answer
         for button in message.get("buttons") or []
     ]
     assert '/follow_up{"topic":"share_worry"}' not in payloads
+
+
+async def test_a_reply_in_words_to_the_suicide_question_is_answered(action, domain):
+    """Blind round 2: "det vore skönt att bara inte vakna" after "tänker du på att ta ditt
+    liv?" is neither ja nor nej; it says it in words and must get the answer, not silence,
+    also when the trained model had already signalled it quietly with the question."""
+    chat = Conversation(action, domain)
+    chat.slots.update(
+        {
+            "risk_level": "elevated",
+            "risk_signals": ["suicide"],
+            "risk_subjects": ["self"],
+            "risk_check": "suicide",
+            "risk_check_subject": "self",
+            "risk_checked": ["suicide"],
+        }
+    )
+    said = await chat.say("ärligt talat tänker jag ibland att det vore skönt att bara inte vakna")
+    assert said[:2] == ["utter_risk_elevated_self", "utter_risk_why_suicide_self"]
