@@ -398,10 +398,18 @@ class ActionValidateSlotMappings(ResponseAction):
         # Said again only for a higher level, a new category, or when it turns out to be
         # about the relative themself (then the answer speaks to them).
         newly_own = "self" in screening.subjects and "self" not in previous_subjects
-        # The question about this very signal was asked (and the signal kept quiet), and the
-        # reply is not a plain yes or no but says it in words ("det vore skönt att inte
-        # vakna"): nothing has answered it yet.
-        asked_and_told = tracker.get_slot(CHECK_SLOT) in screening.categories and not answered
+        # The unsure question about this very signal was asked (and the signal kept quiet),
+        # and the reply is not a plain yes or no but says it in words ("det vore skönt att
+        # inte vakna"): nothing has answered it yet. (After a counsellor's question, asked
+        # once the signal was answered, a repeat is not new.)
+        open_check = tracker.get_slot(CHECK_SLOT)
+        asked = tracker.get_slot(CHECKED_SLOT) or []
+        asked_and_told = (
+            open_check in screening.categories
+            and not answered
+            and bool(asked)
+            and asked[-1] == open_check
+        )
         is_new = (
             level.rank > previous_level.rank
             or not set(screening.categories) <= previous_signals

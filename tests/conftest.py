@@ -46,13 +46,16 @@ def make_tracker():
         slots: dict[str, Any] | None = None,
         ranking: list[tuple[str, float]] | None = None,
         sender_id: str = "test-conversation",
+        bot_this_turn: tuple[str, ...] = (),
     ) -> Tracker:
+        """`bot_this_turn`: responses earlier actions of the turn sent (the risk answer)."""
         message = parsed_message(text, intent, ranking)
+        sent = [{"event": "bot", "metadata": {"utter_action": name}} for name in bot_this_turn]
         return Tracker(
             sender_id=sender_id,
             slots={"person_relation": None, "person_age_group": None, **(slots or {})},
             latest_message=message,
-            events=[{"event": "user", "text": text, "parse_data": message}],
+            events=[{"event": "user", "text": text, "parse_data": message}, *sent],
             paused=False,
             followup_action=None,
             active_loop={},

@@ -17,18 +17,15 @@ async def never_called(clause: str):
     raise AssertionError("a one-question message needs no clause classification")
 
 
-def first_message(text: str, intent: str, channel: str = "sms", due: bool = True) -> Tracker:
-    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
-    return Tracker(
-        sender_id="3f2a9c0d1e" if channel == "web" else f"{channel}-3f2a9c0d1e",
-        slots={"person_relation": None, "person_age_group": None, "privacy_notice_due": due},
-        latest_message=message,
-        events=[{"event": "user", "text": text, "parse_data": message}],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
+@pytest.fixture
+def first_message(make_tracker):
+    """A session's first message, the privacy notice still due."""
+
+    def build(text: str, intent: str, channel: str = "sms", due: bool = True) -> Tracker:
+        sender = "3f2a9c0d1e" if channel == "web" else f"{channel}-3f2a9c0d1e"
+        return make_tracker(text, intent, slots={"privacy_notice_due": due}, sender_id=sender)
+
+    return build
 
 
 def notice_done(events: list[dict[str, Any]]) -> bool:
@@ -39,7 +36,9 @@ def notice_done(events: list[dict[str, Any]]) -> bool:
 
 
 @pytest.mark.parametrize("channel", ["web", "sms", "whatsapp", "telegram"])
-async def test_a_greeting_carries_the_notice_in_the_same_message(dispatcher, domain, channel):
+async def test_a_greeting_carries_the_notice_in_the_same_message(
+    dispatcher, domain, first_message, channel
+):
     tracker = first_message("hej", "greet", channel)
     events = await ActionAnswerShortReply().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["parts"] == ["utter_greet", f"utter_privacy_notice_{channel}"]
@@ -48,7 +47,9 @@ async def test_a_greeting_carries_the_notice_in_the_same_message(dispatcher, dom
     assert notice_done(events)
 
 
-async def test_a_first_question_gets_the_notice_in_front_of_the_answer(dispatcher, domain):
+async def test_a_first_question_gets_the_notice_in_front_of_the_answer(
+    dispatcher, domain, first_message
+):
     tracker = first_message("vad gör soc", "ask_social_services")
     events = await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     names = response_names(dispatcher)
@@ -59,7 +60,7 @@ async def test_a_first_question_gets_the_notice_in_front_of_the_answer(dispatche
     assert notice_done(events)
 
 
-async def test_once_given_the_notice_is_not_repeated(dispatcher, domain):
+async def test_once_given_the_notice_is_not_repeated(dispatcher, domain, first_message):
     tracker = first_message("vad gör soc", "ask_social_services", due=False)
     await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     assert not any(name.startswith("utter_privacy_notice") for name in response_names(dispatcher))

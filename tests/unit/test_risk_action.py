@@ -778,3 +778,19 @@ async def test_a_reply_in_words_to_the_suicide_question_is_answered(action, doma
     )
     said = await chat.say("ärligt talat tänker jag ibland att det vore skönt att bara inte vakna")
     assert said[:2] == ["utter_risk_elevated_self", "utter_risk_why_suicide_self"]
+
+
+async def test_the_same_signal_after_a_counsellors_question_is_not_answered_again(action, domain):
+    chat = Conversation(action, domain)
+    chat.slots.update(
+        {
+            "risk_level": "elevated",
+            "risk_signals": ["travel"],
+            "risk_subjects": ["person"],
+            "risk_check": "travel",
+            "risk_check_subject": "person",
+            "risk_checked": ["travel:asked"],
+        }
+    )
+    said = await chat.say("min bror pratar mer och mer om att resa till syrien")
+    assert "utter_risk_elevated" not in said

@@ -18,22 +18,14 @@ async def never_called(clause: str):
     raise AssertionError("a one-question message needs no clause classification")
 
 
-def tracker_with(
-    text: str, intent: str, slots: dict[str, Any], bot_this_turn: list[str] = ()
-) -> Tracker:
-    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
-    events: list[dict[str, Any]] = [{"event": "user", "text": text, "parse_data": message}]
-    events += [{"event": "bot", "metadata": {"utter_action": name}} for name in bot_this_turn]
-    return Tracker(
-        sender_id="t",
-        slots={"person_relation": None, "person_age_group": None, **slots},
-        latest_message=message,
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
+@pytest.fixture
+def tracker_with(make_tracker):
+    def build(
+        text: str, intent: str, slots: dict[str, Any], bot_this_turn: tuple[str, ...] = ()
+    ) -> Tracker:
+        return make_tracker(text, intent, slots=slots, bot_this_turn=bot_this_turn)
+
+    return build
 
 
 @pytest.mark.parametrize(
@@ -65,7 +57,9 @@ def test_every_focus_has_its_reminder(domain):
     assert reminder_response(None) is None
 
 
-async def test_a_topic_answer_after_an_acute_signal_starts_with_112(dispatcher, domain):
+async def test_a_topic_answer_after_an_acute_signal_starts_with_112(
+    dispatcher, domain, tracker_with
+):
     tracker = tracker_with(
         "vad gör socialtjänsten", "ask_social_services", {"safety_focus": "acute"}
     )
@@ -77,7 +71,9 @@ async def test_a_topic_answer_after_an_acute_signal_starts_with_112(dispatcher, 
     assert "112" in dispatcher.messages[0]["text"]
 
 
-async def test_the_relatives_own_thoughts_keep_the_suicide_line_in_view(dispatcher, domain):
+async def test_the_relatives_own_thoughts_keep_the_suicide_line_in_view(
+    dispatcher, domain, tracker_with
+):
     tracker = tracker_with(
         "hur pratar jag med honom", "ask_how_to_talk", {"safety_focus": "suicide_self"}
     )
@@ -86,38 +82,44 @@ async def test_the_relatives_own_thoughts_keep_the_suicide_line_in_view(dispatch
     assert "90101" in dispatcher.messages[0]["text"]
 
 
-async def test_no_reminder_without_a_serious_signal(dispatcher, domain):
+async def test_no_reminder_without_a_serious_signal(dispatcher, domain, tracker_with):
     tracker = tracker_with("vad gör socialtjänsten", "ask_social_services", {})
     await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     assert not any(name.startswith("utter_keep_safe") for name in response_names(dispatcher))
 
 
-async def test_no_reminder_when_the_risk_answer_of_this_turn_said_it(dispatcher, domain):
+async def test_no_reminder_when_the_risk_answer_of_this_turn_said_it(
+    dispatcher, domain, tracker_with
+):
     tracker = tracker_with(
         "vad gör socialtjänsten",
         "ask_social_services",
         {"safety_focus": "acute"},
-        bot_this_turn=["utter_risk_acute"],
+        bot_this_turn=("utter_risk_acute",),
     )
     await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     assert not any(name.startswith("utter_keep_safe") for name in response_names(dispatcher))
 
 
-async def test_no_reminder_while_a_person_from_staff_is_in_the_chat(dispatcher, domain):
+async def test_no_reminder_while_a_person_from_staff_is_in_the_chat(
+    dispatcher, domain, tracker_with
+):
     slots = {"safety_focus": "acute", "handoff": True}
     tracker = tracker_with("vad gör socialtjänsten", "ask_social_services", slots)
     await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     assert not any(name.startswith("utter_keep_safe") for name in response_names(dispatcher))
 
 
-async def test_out_of_scope_after_an_acute_signal_keeps_112_in_view(dispatcher, domain):
+async def test_out_of_scope_after_an_acute_signal_keeps_112_in_view(
+    dispatcher, domain, tracker_with
+):
     tracker = tracker_with("vad blir det för väder", "out_of_scope", {"safety_focus": "acute"})
     await ActionAnswerOutOfScope().run(dispatcher, tracker, domain)
     assert response_names(dispatcher)[0] == "utter_keep_safe_acute"
 
 
 @pytest.mark.parametrize("intent", ["deny", "thank", "goodbye"])
-async def test_short_replies_are_named_after_the_intent(dispatcher, domain, intent):
+async def test_short_replies_are_named_after_the_intent(dispatcher, domain, tracker_with, intent):
     tracker = tracker_with("nej", intent, {"safety_focus": "suicide_self"})
     await ActionAnswerShortReply().run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == [f"utter_{intent}"]
