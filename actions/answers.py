@@ -32,6 +32,7 @@ from bot.dialogue.follow_up import (
     named_topic,
     plan_follow_up,
 )
+from bot.dialogue.milieu import milieus_of
 from bot.dialogue.next_steps import next_steps
 from bot.person_profile import (
     ADULT,
@@ -117,7 +118,14 @@ class ActionAnswerTopic(ResponseAction):
             # Short: a few contacts, the rest behind a quick reply (the contacts topic lists
             # them all).
             limit = None if "contacts" in answered else CONTACTS_SHOWN
-            self.utter_contacts(dispatcher, domain, answered, switchboard=switchboard, limit=limit)
+            self.utter_contacts(
+                dispatcher,
+                domain,
+                answered,
+                switchboard=switchboard,
+                limit=limit,
+                milieus=milieus_of(user_texts(tracker)),
+            )
         if not answered:
             return []
         buttons = [*topic_buttons(domain, deferred), *next_steps(answered[-1])]
@@ -268,7 +276,7 @@ def set_aside_message(tracker: Tracker) -> dict[str, Any] | None:
 def remembered_profile(tracker: Tracker) -> PersonProfile:
     """Who the relative worries about, from everything they wrote in this conversation
     (the newest statement wins) and what earlier sessions carried over in the slots."""
-    texts = [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
+    texts = user_texts(tracker)
     carried_over = PersonProfile(
         relation=tracker.get_slot("person_relation"),
         age_group=tracker.get_slot("person_age_group"),
@@ -285,6 +293,10 @@ def profile_slot_events(tracker: Tracker, profile: PersonProfile) -> list[dict[s
     ]
 
 
+def user_texts(tracker: Tracker) -> list[str]:
+    return [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
+
+
 def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
@@ -292,7 +304,7 @@ def latest_intent(tracker: Tracker) -> str | None:
 def states_new_age_group(tracker: Tracker) -> bool:
     """Whether the latest message states an age group other than the one known before it
     ("och om han är 19?" after talking about a 16-year-old)."""
-    texts = [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
+    texts = user_texts(tracker)
     stated = detect_age_group(texts[-1]) if texts else None
     if stated is None:
         return False

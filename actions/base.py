@@ -128,14 +128,16 @@ class ResponseAction(Action, ABC):
         switchboard: bool = True,
         closing: str | None = None,
         limit: int | None = None,
+        milieus: set[str] | None = None,
     ) -> None:
         """The enabled contacts for `topic` (or several topics, each contact once) as one
         bubble, with (when `switchboard`) the pointer to the municipality's switchboard if
         the municipality has not filled in its own entries, and an optional `closing`
         response in the same bubble. With a `limit`, the first ones only, and the rest
-        behind the quick reply for all contacts."""
+        behind the quick reply for all contacts. With the conversation's `milieus`, no
+        service made for another milieu."""
         topics = [topic] if isinstance(topic, str) else list(topic)
-        contacts = self.directory().for_topics(topics)
+        contacts = self.directory().for_topics(topics, milieus)
         more = limit is not None and len(contacts) > limit
         contacts = contacts[:limit] if more else contacts
         parts = ["utter_contact_list"] if contacts else []

@@ -39,6 +39,9 @@ class Contact:
     # police for suicide risk); the others keep the file's order.
     first_for: tuple[str, ...] = ()
     source_url: str | None = None
+    # The milieus the service works with (bot/dialogue/milieu.py), empty for all: Exit
+    # helps people leave white-power milieus, not a jihadist or a gang.
+    milieus: tuple[str, ...] = ()
 
     def is_stale(self, today: dt.date, max_age_days: int) -> bool:
         if self.verified_on is None:
@@ -99,6 +102,7 @@ def _contact(raw: dict) -> Contact:
         enabled=bool(raw.get("enabled", True)),
         first_for=tuple(raw.get("first_for") or ()),
         source_url=None if raw.get("source_url") is None else str(raw["source_url"]).strip(),
+        milieus=tuple(raw.get("milieus") or ()),
     )
 
 
@@ -132,11 +136,14 @@ class ContactDirectory:
         listed = [contact for contact in self.enabled if topic in contact.topics]
         return sorted(listed, key=lambda contact: topic not in contact.first_for)
 
-    def for_topics(self, topics: list[str]) -> list[Contact]:
-        """The contacts of several topics in one list, in topic order, each once."""
+    def for_topics(self, topics: list[str], milieus: set[str] | None = None) -> list[Contact]:
+        """The contacts of several topics in one list, in topic order, each once; when the
+        conversation's milieus are known, without services made for other milieus."""
         listed: dict[str, Contact] = {}
         for topic in topics:
             for contact in self.for_topic(topic):
+                if milieus and contact.milieus and not milieus & set(contact.milieus):
+                    continue
                 listed.setdefault(contact.id, contact)
         return list(listed.values())
 

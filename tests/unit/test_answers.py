@@ -396,3 +396,21 @@ def test_a_short_contact_list_has_no_quick_reply_for_more(dispatcher, domain):
     [message] = dispatcher.messages
     assert len(message["contact_lines"].splitlines()) == 3
     assert not message.get("buttons")
+
+
+@pytest.mark.parametrize(
+    ("story", "exit_listed"),
+    [
+        ("min son har börjat umgås med nazister, var får jag själv stöd?", True),
+        ("min son vill åka till Syrien och ansluta sig till IS, var får jag själv stöd?", False),
+        ("min son är med i ett gäng, var får jag själv stöd?", False),
+        ("var får jag själv stöd?", True),  # milieu unknown: the description says what it is for
+    ],
+)
+async def test_exit_is_offered_only_in_conversations_about_white_power_milieus(
+    make_tracker, dispatcher, domain, story, exit_listed
+):
+    action = ActionAnswerTopic(never_called)
+    await action.run(dispatcher, make_tracker(story, "ask_support_for_me"), domain)
+    contacts = next(m for m in dispatcher.messages if "contact_lines" in m)["contact_lines"]
+    assert ("Exit (Fryshuset)" in contacts) is exit_listed
