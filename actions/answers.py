@@ -15,7 +15,9 @@ from actions.base import (
     bubbles_this_turn,
     for_channel,
     has_response,
+    latest_intent,
     person_button,
+    risk_answered_this_turn,
     sent_this_turn,
     topic_buttons,
 )
@@ -252,11 +254,6 @@ class ActionAnswerOtherLanguage(ResponseAction):
         return []
 
 
-def risk_answered_this_turn(tracker: Tracker) -> bool:
-    """Whether the risk screening (actions/risk.py) replied to the latest message."""
-    return any(name.startswith("utter_risk_") for name in sent_this_turn(tracker))
-
-
 def set_aside_message(tracker: Tracker) -> dict[str, Any] | None:
     """The message the safety question was asked about, when the latest message only
     answered that question ("nej", "vet inte"); None otherwise."""
@@ -295,10 +292,6 @@ def profile_slot_events(tracker: Tracker, profile: PersonProfile) -> list[dict[s
 
 def user_texts(tracker: Tracker) -> list[str]:
     return [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
-
-
-def latest_intent(tracker: Tracker) -> str | None:
-    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
 def states_new_age_group(tracker: Tracker) -> bool:

@@ -223,7 +223,7 @@ class ResponseAction(Action, ABC):
             reminder is None
             or not dispatcher.messages
             or tracker.get_slot(HANDOFF_SLOT)  # the handler who joined keeps it in view
-            or any(name.startswith("utter_risk_") for name in sent_this_turn(tracker))
+            or risk_answered_this_turn(tracker)
         ):
             return
         self.merge_into(dispatcher, domain, 0, reminder, first=True)
@@ -298,6 +298,15 @@ def sent_this_turn(tracker: Tracker) -> list[str]:
         for event in _this_turns_bot_events(tracker)
         for name in responses_of(event.get("metadata"))
     ]
+
+
+def risk_answered_this_turn(tracker: Tracker) -> bool:
+    """Whether the risk screening (actions/risk.py) replied to the latest message."""
+    return any(name.startswith("utter_risk_") for name in sent_this_turn(tracker))
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
 def bubbles_this_turn(tracker: Tracker) -> int:

@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import ResponseAction, has_response, sent_this_turn
+from actions.base import ResponseAction, has_response, risk_answered_this_turn
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -34,7 +34,7 @@ class ActionDefaultAskAffirmation(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if _risk_answered_this_turn(tracker):
+        if risk_answered_this_turn(tracker):
             # The risk answer of this turn replied to the message: no "did you mean" after
             # it (the relative who just wrote about wanting to die must not read "I did not
             # understand").
@@ -60,14 +60,10 @@ class ActionDefaultFallback(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if _risk_answered_this_turn(tracker):
+        if risk_answered_this_turn(tracker):
             # Understood well enough: the risk answer replied, and the message (with the
             # signal it carried) must stay in the conversation.
             return []
         self.utter(dispatcher, "utter_default")
         # Forget the message we could not understand, so it does not steer what follows.
         return [UserUtteranceReverted()]
-
-
-def _risk_answered_this_turn(tracker: Tracker) -> bool:
-    return any(name.startswith("utter_risk_") for name in sent_this_turn(tracker))

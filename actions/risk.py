@@ -31,6 +31,7 @@ from actions.base import (
     ResponseAction,
     attach_buttons,
     bubbles_this_turn,
+    latest_intent,
     person_button,
 )
 from bot.dialogue import (
@@ -155,7 +156,7 @@ STORY_INTENTS = ("share_worry", "out_of_scope", "nlu_fallback")
 
 
 def _tells_a_story(tracker: Tracker) -> bool:
-    return (tracker.latest_message.get("intent") or {}).get("name") in STORY_INTENTS
+    return latest_intent(tracker) in STORY_INTENTS
 
 
 def _own(screening: Screening) -> bool:

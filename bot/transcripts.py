@@ -183,7 +183,9 @@ def load_script(path: Path) -> list[Dialogue]:
     """Conversations of a held-out set: ids, channels and what the relative says."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     # A list of conversations, or a mapping that holds one.
-    items = data if isinstance(data, list) else data.get("dialogues") or data.get("conversations")
+    items = (
+        data if isinstance(data, list) else data.get("dialogues") or data.get("conversations") or []
+    )
     return [
         Dialogue(
             id=item["id"],
