@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -18,6 +19,7 @@ from actions.base import (
     latest_intent,
     person_button,
     risk_answered_this_turn,
+    sent_last_turn,
     sent_this_turn,
     topic_buttons,
 )
@@ -36,6 +38,17 @@ from bot.dialogue.follow_up import (
 )
 from bot.dialogue.milieu import milieus_of
 from bot.dialogue.next_steps import next_steps
+from bot.dialogue.situations import (
+    ACUTE_TRACK,
+    TALKING_TOPICS,
+    is_situation,
+    on_the_acute_track,
+    response_of,
+    situation_of,
+    topic_followed_up_in,
+    with_situation,
+)
+from bot.dialogue.writer import writer_is_minor
 from bot.person_profile import (
     ADULT,
     MINOR,
@@ -46,6 +59,7 @@ from bot.person_profile import (
 )
 from bot.rasa_client import RasaParser
 from bot.settings import settings
+from bot.text import fold
 from bot.topics import TOPIC_INTENTS, Classifier, answer_topics, sharpen, topic_for_intent
 
 CONTACTS_SHOWN = 3
@@ -77,12 +91,17 @@ class ActionAnswerTopic(ResponseAction):
     ) -> list[dict[str, Any]]:
         profile = remembered_profile(tracker)
         events = profile_slot_events(tracker, profile)
-        if latest_intent(tracker) == FOLLOW_UP_INTENT:
-            return [*events, *self.answer_follow_up(dispatcher, tracker, domain, profile)]
         # After "nej" to the risk screening's safety question, the question it set aside
         # is answered now (SafetyCheckPolicy runs this action for it).
         message = set_aside_message(tracker) or tracker.latest_message
+        situation = situation_of(message.get("text") or "")
+        if latest_intent(tracker) == FOLLOW_UP_INTENT and situation is None:
+            return [*events, *self.answer_follow_up(dispatcher, tracker, domain, profile)]
         topics = sharpen(await answer_topics(message, self.classify), message.get("text") or "")
+        # The concrete situation the words name, instead of the block the classifier
+        # chose; other questions in the message are still answered.
+        topics = with_situation(topics, situation)
+        topics = keep_on_the_acute_track(tracker, topics)
         if topics == ["share_worry"] and adds_an_age_to_the_topic(tracker, domain):
             # "han är 16" right after an answer that depends on the age: that answer
             # again, now for a minor or an adult.
@@ -127,6 +146,7 @@ class ActionAnswerTopic(ResponseAction):
                 switchboard=switchboard,
                 limit=limit,
                 milieus=milieus_of(user_texts(tracker)),
+                writer_minor=writer_is_minor(user_texts(tracker)),
             )
         if not answered:
             return []
@@ -148,6 +168,9 @@ class ActionAnswerTopic(ResponseAction):
             # Listening first: the story acknowledged for who it is about.
             self.utter(dispatcher, f"utter_share_worry_{profile.relation}")
             return
+        if is_situation(topic):
+            self.utter(dispatcher, response_for(f"situation_{topic}", profile.age_group, domain))
+            return
         if topic == "anonymity":
             # What holds differs per channel; who reads, and when confidentiality ends,
             # is the same everywhere.
@@ -167,6 +190,11 @@ class ActionAnswerTopic(ResponseAction):
         named = named_topic(tracker.latest_message.get("entities"))
         current = tracker.get_slot(CURRENT_TOPIC_SLOT) or asked_before(tracker)
         topic = named or current
+        if keep_on_the_acute_track(tracker, [topic]) == [ACUTE_TRACK]:
+            # "hur menar du?" after advice on talking to him, while a plan is known.
+            self.utter(dispatcher, response_of(ACUTE_TRACK))
+            attach_buttons(dispatcher, next_steps(ACUTE_TRACK))
+            return remember_topic(ACUTE_TRACK, DEEPER)
         # An older quick reply names a topic the conversation has left: its deeper step.
         step_reached = tracker.get_slot(TOPIC_STEP_SLOT) if topic == current else FIRST_ANSWER
         plan = plan_follow_up(
@@ -206,6 +234,9 @@ class ActionAnswerOutOfScope(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        answered = answer_situation(self, dispatcher, tracker, domain)
+        if answered is not None:
+            return answered
         if risk_answered_this_turn(tracker):
             return []
         if tracker.get_slot("risk_in_message") in ("elevated", "acute"):
@@ -233,6 +264,8 @@ class ActionAnswerShortReply(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if answer_open_question(self, dispatcher, tracker):
+            return []
         intent = latest_intent(tracker)
         self.utter(dispatcher, f"utter_{intent}")
         if intent in self.FOLLOWED_BY_THE_MENU:
@@ -252,6 +285,46 @@ class ActionAnswerOtherLanguage(ResponseAction):
     ) -> list[dict[str, Any]]:
         self.utter(dispatcher, "utter_other_language")
         return []
+
+
+def answer_situation(
+    action: ResponseAction,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
+) -> list[dict[str, Any]] | None:
+    """The answer for the situation the latest message names (bot.dialogue.situations),
+    for a message the classifier did not file under a topic; None when it names none or
+    the turn has no room left."""
+    situation = situation_of(tracker.latest_message.get("text") or "")
+    if situation is None or bubbles_this_turn(tracker) >= MAX_BUBBLES_PER_TURN:
+        return None
+    profile = remembered_profile(tracker)
+    action.utter(dispatcher, response_for(f"situation_{situation}", profile.age_group, domain))
+    attach_buttons(dispatcher, next_steps(situation))
+    return remember_topic(situation, FIRST_ANSWER)
+
+
+# "vet inte", "nej", "allt" in reply to the story's open question ("Vad oroar dig mest
+# just nu?"): not "Okej, det går bra", which closes the conversation, but a choice.
+_UNSURE = re.compile(
+    r"^\W*(?:nej|na|vet (?:inte|ej)|ingen aning|allt|allting|oklart|osaker|"
+    r"jag vet inte|vet inte riktigt|typ allt|nej inte direkt|inget sarskilt)\W*$"
+)
+
+
+def answer_open_question(
+    action: ResponseAction, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> bool:
+    """Answers a short unsure reply to the story's open question with a choice of
+    directions; False when the latest message is not one."""
+    asked = any(name.startswith("utter_share_worry") for name in sent_last_turn(tracker))
+    text = fold(tracker.latest_message.get("text") or "")
+    if not asked or not _UNSURE.match(text) or risk_answered_this_turn(tracker):
+        return False
+    action.utter(dispatcher, "utter_share_worry_unsure")
+    attach_buttons(dispatcher, next_steps("share_worry"))
+    return True
 
 
 def set_aside_message(tracker: Tracker) -> dict[str, Any] | None:
@@ -343,9 +416,24 @@ def asked_before(tracker: Tracker) -> str | None:
     return None
 
 
+def keep_on_the_acute_track(tracker: Tracker, topics: list[str | None]) -> list[str]:
+    """While a plan, a weapon or a trip is known to be acute, advice on talking to the
+    person or reading signs gives way to the acute track (police, not a talk at home);
+    each topic once."""
+    acute = on_the_acute_track(tracker.get_slot("risk_level"), tracker.get_slot("risk_signals"))
+    kept: list[str] = []
+    for topic in topics:
+        if topic is None:
+            continue
+        chosen = ACUTE_TRACK if acute and topic in TALKING_TOPICS else topic
+        if chosen not in kept:
+            kept.append(chosen)
+    return kept
+
+
 def remember_topic(topic: str, step: str) -> list[dict[str, Any]]:
     return [
-        SlotSet(CURRENT_TOPIC_SLOT, DEEPENED_IN.get(topic, topic)),
+        SlotSet(CURRENT_TOPIC_SLOT, DEEPENED_IN.get(topic) or topic_followed_up_in(topic)),
         SlotSet(TOPIC_STEP_SLOT, step),
     ]
 
@@ -361,6 +449,7 @@ def response_for(topic: str, age_group: str | None, domain: dict[str, Any]) -> s
 
 
 __all__ = [
+    "answer_situation",
     "ActionAnswerOtherLanguage",
     "ActionAnswerOutOfScope",
     "ActionAnswerShortReply",

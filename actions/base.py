@@ -129,15 +129,16 @@ class ResponseAction(Action, ABC):
         closing: str | None = None,
         limit: int | None = None,
         milieus: set[str] | None = None,
+        writer_minor: bool = False,
     ) -> None:
         """The enabled contacts for `topic` (or several topics, each contact once) as one
         bubble, with (when `switchboard`) the pointer to the municipality's switchboard if
         the municipality has not filled in its own entries, and an optional `closing`
         response in the same bubble. With a `limit`, the first ones only, and the rest
         behind the quick reply for all contacts. With the conversation's `milieus`, no
-        service made for another milieu."""
+        service made for another milieu; with `writer_minor`, services for the under-18s."""
         topics = [topic] if isinstance(topic, str) else list(topic)
-        contacts = self.directory().for_topics(topics, milieus)
+        contacts = self.directory().for_topics(topics, milieus, writer_minor)
         more = limit is not None and len(contacts) > limit
         contacts = contacts[:limit] if more else contacts
         parts = ["utter_contact_list"] if contacts else []
@@ -298,6 +299,20 @@ def sent_this_turn(tracker: Tracker) -> list[str]:
         for event in _this_turns_bot_events(tracker)
         for name in responses_of(event.get("metadata"))
     ]
+
+
+def sent_last_turn(tracker: Tracker) -> list[str]:
+    """The responses the bot sent in answer to the relative's previous message."""
+    names: list[str] = []
+    users_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users_seen += 1
+            if users_seen == 2:
+                break
+        elif event.get("event") == "bot" and users_seen == 1:
+            names = [*responses_of(event.get("metadata")), *names]
+    return names
 
 
 def risk_answered_this_turn(tracker: Tracker) -> bool:

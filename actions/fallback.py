@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import answer_open_question, answer_situation
 from actions.base import ResponseAction, has_response, risk_answered_this_turn
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -34,6 +35,12 @@ class ActionDefaultAskAffirmation(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        answered = answer_situation(self, dispatcher, tracker, domain)
+        if answered is not None:
+            # Not understood as a topic, but the words name a situation with its answer.
+            return answered
+        if answer_open_question(self, dispatcher, tracker):
+            return []
         if risk_answered_this_turn(tracker):
             # The risk answer of this turn replied to the message: no "did you mean" after
             # it (the relative who just wrote about wanting to die must not read "I did not
@@ -60,6 +67,9 @@ class ActionDefaultFallback(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        answered = answer_situation(self, dispatcher, tracker, domain)
+        if answered is not None:
+            return answered
         if risk_answered_this_turn(tracker):
             # Understood well enough: the risk answer replied, and the message (with the
             # signal it carried) must stay in the conversation.

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import ResponseAction
 from bot.dialogue import HANDOFF_SLOT
+from bot.dialogue.writer import writer_is_minor
 from bot.escalations.database import session_factory, shared_engine
 from bot.escalations.service import request_person
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
@@ -105,7 +106,10 @@ def answer_request_for_a_person(
         action.utter(dispatcher, "utter_request_human_queued")
     else:
         action.utter(dispatcher, "utter_request_human")
-        action.utter_contacts(dispatcher, domain, topic="request_human")
+        texts = [event.get("text") or "" for event in tracker.events if event["event"] == "user"]
+        action.utter_contacts(
+            dispatcher, domain, topic="request_human", writer_minor=writer_is_minor(texts)
+        )
 
 
 def _queue_for_a_handler(sender_id: str) -> bool:

@@ -17,6 +17,7 @@ import yaml
 
 logger = logging.getLogger(__name__)
 
+UNDER_18 = "under_18"
 REQUIRED_FIELDS = ("id", "name", "description", "topics", "source", "verified_on")
 
 
@@ -42,6 +43,10 @@ class Contact:
     # The milieus the service works with (bot/dialogue/milieu.py), empty for all: Exit
     # helps people leave white-power milieus, not a jihadist or a gang.
     milieus: tuple[str, ...] = ()
+    # "under_18": a service for the young themselves (Bris), listed with a topic's answer
+    # only when the writer has said they are under 18 (bot/dialogue/writer.py), and always
+    # in the full list of contacts.
+    audience: str | None = None
 
     def is_stale(self, today: dt.date, max_age_days: int) -> bool:
         if self.verified_on is None:
@@ -103,6 +108,7 @@ def _contact(raw: dict) -> Contact:
         first_for=tuple(raw.get("first_for") or ()),
         source_url=None if raw.get("source_url") is None else str(raw["source_url"]).strip(),
         milieus=tuple(raw.get("milieus") or ()),
+        audience=raw.get("audience"),
     )
 
 
@@ -136,13 +142,18 @@ class ContactDirectory:
         listed = [contact for contact in self.enabled if topic in contact.topics]
         return sorted(listed, key=lambda contact: topic not in contact.first_for)
 
-    def for_topics(self, topics: list[str], milieus: set[str] | None = None) -> list[Contact]:
+    def for_topics(
+        self, topics: list[str], milieus: set[str] | None = None, writer_minor: bool = False
+    ) -> list[Contact]:
         """The contacts of several topics in one list, in topic order, each once; when the
-        conversation's milieus are known, without services made for other milieus."""
+        conversation's milieus are known, without services made for other milieus; services
+        for the under-18s only when the writer is one (or in the full list)."""
         listed: dict[str, Contact] = {}
         for topic in topics:
             for contact in self.for_topic(topic):
                 if milieus and contact.milieus and not milieus & set(contact.milieus):
+                    continue
+                if contact.audience == UNDER_18 and not writer_minor and topic != "contacts":
                     continue
                 listed.setdefault(contact.id, contact)
         return list(listed.values())

@@ -23,7 +23,7 @@ _WORDS = {
     r"|hakkors\w*|rasist\w*|aktivklubb\w*",
     ISLAMIST: r"jihad\w*|islamist\w*|is|isis|daesh|kalifat\w*|hijra|syrien|al-shabaab|shabaab",
     LEFT_WING: r"vansterextrem\w*|autonom\w*|antifa|anarkist\w*",
-    GANGS: r"gang\w*|kriminell\w*|knark\w*|langa\w*|kurir\w*|natverk\w*",
+    GANGS: r"gang\w*|kriminell\w*|knark\w*|langa\w*|kurir\w*",
 }
 _PATTERNS = {milieu: re.compile(rf"\b(?:{words})\b") for milieu, words in _WORDS.items()}
 

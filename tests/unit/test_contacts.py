@@ -167,3 +167,12 @@ def test_no_topic_rests_on_a_single_unverified_line():
 def test_each_risk_gets_its_own_contacts_in_order(topic, first_ids):
     listed = [c.id for c in ContactDirectory(load_contacts(SHIPPED)).for_topic(topic)]
     assert listed == first_ids
+
+
+def test_bris_is_listed_for_a_parent_only_in_the_full_list():
+    directory = ContactDirectory(load_contacts(SHIPPED))
+    for_a_parent = {c.id for c in directory.for_topics(["support_for_me"])}
+    for_a_teenager = {c.id for c in directory.for_topics(["support_for_me"], writer_minor=True)}
+    assert "bris" not in for_a_parent
+    assert "bris" in for_a_teenager
+    assert "bris" in {c.id for c in directory.for_topics(["contacts"])}

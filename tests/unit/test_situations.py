@@ -1,0 +1,218 @@
+"""Situations: a question about one concrete situation gets that situation's answer,
+whatever topic the classifier chose (bot/dialogue/situations.py, actions/answers.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.answers import ActionAnswerOutOfScope, ActionAnswerTopic
+from actions.fallback import ActionDefaultAskAffirmation
+from bot.dialogue.next_steps import load_next_steps
+from bot.dialogue.situations import (
+    ACUTE_TRACK,
+    SITUATIONS,
+    on_the_acute_track,
+    situation_of,
+    with_situation,
+)
+from bot.dialogue.writer import writer_is_minor
+from tests.conftest import response_names
+
+
+async def never_called(clause: str):
+    raise AssertionError("a one-question message needs no clause classification")
+
+
+@pytest.mark.parametrize(
+    ("text", "situation"),
+    [
+        ("jag har ringt polisen nu, vad händer med honom", "after_police_contact"),
+        ("polisen har varit här och hämtade honom", "after_police_contact"),
+        ("kan jag skriva här om något händer i natt?", "chat_in_emergency"),
+        ("svarar ni på natten?", "chat_in_emergency"),
+        ("kan soc hjalpa oss att flytta?", "protected_housing"),
+        ("måste vi flytta? dom vet var vi bor", "protected_housing"),
+        ("hennes pappa slog henne igår", "child_violence"),
+        ("han slog min son i ansiktet", "child_violence"),
+        ("de ska åka till hemlandet i sommar och jag tror hon ska giftas bort", "travel_ban"),
+        ("kan man få utreseförbud", "travel_ban"),
+        ("dom vill ta med henne till pakistan", "travel_ban"),
+        ("maste jag beratta allt for polisen?", "witness_exemption"),
+        ("kan jag tvingas vittna mot min son", "witness_exemption"),
+        ("behöver jag tolk hos soc", "interpreter"),
+        ("får jag läsa vad skolan skrev?", "read_report"),
+        ("finns det någon som själv har varit med i ett gäng", "own_experience"),
+        ("det känns som att jag förråder honom", "loyalty"),
+    ],
+)
+def test_the_words_name_the_situation(text, situation):
+    assert situation_of(text) == situation
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "om jag ringer polisen, vad händer då?",
+        "min man slår mig",
+        "han har slutat med fotbollen och har nya kompisar",
+        "vi ska resa utomlands i sommar",
+        "jag är gift med honom",
+        "vad gör socialtjänsten",
+        "/ask_police",
+    ],
+)
+def test_ordinary_questions_name_no_situation(text):
+    assert situation_of(text) is None
+
+
+def test_every_situation_has_an_answer_and_next_steps(domain):
+    steps = load_next_steps()
+    for situation in [*(s.name for s in SITUATIONS), ACUTE_TRACK]:
+        assert f"utter_situation_{situation}" in domain["responses"]
+        assert steps.get(situation), situation
+
+
+def test_a_situation_replaces_the_main_topic_and_an_interpreter_is_added():
+    assert with_situation(["police", "confidentiality"], "witness_exemption") == [
+        "witness_exemption",
+        "confidentiality",
+    ]
+    assert with_situation(["social_services"], "interpreter") == [
+        "social_services",
+        "interpreter",
+    ]
+    assert with_situation(["police"], None) == ["police"]
+
+
+def test_the_acute_track_is_for_plans_weapons_and_trips():
+    assert on_the_acute_track("acute", ["attack"])
+    assert on_the_acute_track("acute", ["travel", "threat"])
+    assert not on_the_acute_track("elevated", ["attack"])
+    assert not on_the_acute_track("acute", ["threat"])
+    assert not on_the_acute_track("acute", None)
+
+
+async def test_a_situation_is_answered_instead_of_the_neighbouring_block(
+    make_tracker, dispatcher, domain
+):
+    tracker = make_tracker(text="kan soc hjälpa oss att flytta?", intent="ask_social_services")
+    events = await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_situation_protected_housing"
+    assert "utter_social_services" not in response_names(dispatcher)
+    # "hur då?" afterwards goes deeper in own safety.
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["current_topic"] == "own_safety"
+
+
+async def test_a_situation_gets_its_age_variant(make_tracker, dispatcher, domain):
+    tracker = make_tracker(
+        text="de vill ta med henne till hemlandet och gifta bort henne",
+        intent="ask_honour",
+        slots={"person_age_group": "adult"},
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_situation_travel_ban_adult"
+
+
+async def test_a_follow_up_that_names_a_situation_gets_it(make_tracker, dispatcher, domain):
+    tracker = make_tracker(
+        text="men måste jag vittna då?",
+        intent="follow_up",
+        slots={"current_topic": "police", "topic_step": "answer"},
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_situation_witness_exemption"
+
+
+async def test_out_of_scope_and_fallback_answer_a_situation(make_tracker, dispatcher, domain):
+    text = "kan jag skriva här om något händer i natt?"
+    await ActionAnswerOutOfScope().run(
+        dispatcher, make_tracker(text=text, intent="out_of_scope"), domain
+    )
+    assert response_names(dispatcher) == ["utter_situation_chat_in_emergency"]
+    dispatcher.messages.clear()
+    tracker = make_tracker(text=text, intent="nlu_fallback", ranking=[("ask_online", 0.3)])
+    events = await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_situation_chat_in_emergency"]
+    assert not any(e.get("event") == "rewind" for e in events)
+
+
+ACUTE_PLAN = {"risk_level": "acute", "risk_signals": ["attack"]}
+
+
+async def test_talking_advice_gives_way_to_the_acute_track(make_tracker, dispatcher, domain):
+    tracker = make_tracker(
+        text="hur ska jag prata med honom?", intent="ask_how_to_talk", slots=ACUTE_PLAN
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    names = response_names(dispatcher)
+    assert "utter_situation_acute_track" in names
+    assert not any(name.startswith("utter_how_to_talk") for name in names)
+
+
+async def test_a_follow_up_on_talking_advice_stays_on_the_acute_track(
+    make_tracker, dispatcher, domain
+):
+    tracker = make_tracker(
+        text="hur menar du",
+        intent="follow_up",
+        slots={**ACUTE_PLAN, "current_topic": "how_to_talk", "topic_step": "answer"},
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert "utter_situation_acute_track" in response_names(dispatcher)
+
+
+async def test_without_an_acute_plan_talking_advice_is_given(make_tracker, dispatcher, domain):
+    tracker = make_tracker(
+        text="hur ska jag prata med honom?",
+        intent="ask_how_to_talk",
+        slots={"risk_level": "acute", "risk_signals": ["child_at_risk"]},
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0].startswith("utter_how_to_talk")
+
+
+@pytest.mark.parametrize(
+    ("texts", "minor"),
+    [
+        (["jag är 15 och min bror hänger med ett gäng"], True),
+        (["jag går i nian"], True),
+        (["min son är 15"], False),
+        (["jag är 45 och orolig"], False),
+    ],
+)
+def test_the_writer_is_under_18_only_when_they_say_so(texts, minor):
+    assert writer_is_minor(texts) is minor
+
+
+def tracker_after_the_story(make_tracker, text: str, intent: str):
+    """A tracker whose previous turn ended with the story's open question."""
+    tracker = make_tracker(text=text, intent=intent)
+    earlier = [
+        {"event": "user", "text": "min son har förändrats", "parse_data": {}},
+        {"event": "bot", "metadata": {"utter_action": "utter_share_worry_child"}},
+    ]
+    tracker.events = [*earlier, *tracker.events]
+    return tracker
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"), [("vet inte", "deny"), ("nej", "deny"), ("allt", "nlu_fallback")]
+)
+async def test_an_unsure_reply_to_the_open_question_gets_a_choice(
+    make_tracker, dispatcher, domain, text, intent
+):
+    from actions.answers import ActionAnswerShortReply
+
+    tracker = tracker_after_the_story(make_tracker, text, intent)
+    action = ActionAnswerShortReply() if intent == "deny" else ActionDefaultAskAffirmation()
+    await action.run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == ["utter_share_worry_unsure"]
+    assert dispatcher.messages[0]["buttons"]
+
+
+async def test_no_without_an_open_question_is_a_plain_no(make_tracker, dispatcher, domain):
+    from actions.answers import ActionAnswerShortReply
+
+    await ActionAnswerShortReply().run(dispatcher, make_tracker(text="nej", intent="deny"), domain)
+    assert response_names(dispatcher) == ["utter_deny"]
