@@ -27,6 +27,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.answers import situation_response
 from actions.base import (
     ResponseAction,
     attach_buttons,
@@ -43,6 +44,7 @@ from bot.dialogue import (
 )
 from bot.dialogue.next_steps import next_steps
 from bot.dialogue.safety_focus import SAFETY_FOCUS_SLOT, focus_of, most_serious
+from bot.dialogue.situations import SITUATIONS_WITH_THEIR_OWN_ROUTE, situation_of
 from bot.escalations.database import shared_engine
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
@@ -420,7 +422,9 @@ class ActionValidateSlotMappings(ResponseAction):
         if screening.level is RiskLevel.ACUTE:
             self._respond_acute(dispatcher, screening, not with_person, tracker)
         elif not with_person and not quiet and (is_new or answered):
-            self._respond_elevated(dispatcher, domain, screening)
+            situation = situation_of(text)
+            route = situation_response(tracker, domain, situation) if situation else None
+            self._respond_elevated(dispatcher, domain, screening, situation, route)
         try:
             self._escalate(tracker, text, screening, confirmed)
         except Exception as error:  # the safety answer above must reach the relative regardless
@@ -466,7 +470,12 @@ class ActionValidateSlotMappings(ResponseAction):
             self.utter(dispatcher, offer + ("_now" if self.person_available() else ""))
 
     def _respond_elevated(
-        self, dispatcher: CollectingDispatcher, domain: dict[str, Any], screening: Screening
+        self,
+        dispatcher: CollectingDispatcher,
+        domain: dict[str, Any],
+        screening: Screening,
+        situation: str | None = None,
+        route: str | None = None,
     ) -> None:
         """Two bubbles: the acknowledgement with why it matters, then where to turn with
         who reads (so a question in the same message still fits in the turn)."""
@@ -480,6 +489,13 @@ class ActionValidateSlotMappings(ResponseAction):
         # about staff or the police.
         now = self.person_available()
         marked = "utter_risk_marked_self" if own else "utter_risk_marked"
+        if route and situation in SITUATIONS_WITH_THEIR_OWN_ROUTE:
+            # "Pappan slog henne igår": the route for that situation (an investigation at
+            # once, socialjouren, Bris for the child) instead of the general contact list.
+            self.utter_together(dispatcher, domain, [route, marked + ("_now" if now else "")])
+            if now:
+                attach_buttons(dispatcher, [person_button(domain)])
+            return
         self.utter_contacts(
             dispatcher,
             domain,

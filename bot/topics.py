@@ -120,11 +120,70 @@ _ABOUT_THIS_CHAT = re.compile(
 )
 
 
-def sharpen(topics: list[str], text: str) -> list[str]:
+# "Är det säkert att skriva här på Telegram?": this chat's anonymity, not advice on a
+# child's phone (blind round 2 filed it under ask_online).
+_PRIVACY_WORDS = re.compile(
+    r"\b(?:saker\w*|sparas|sparar ni|anonym\w*|avlyss\w*"
+    r"|(?:se|ser|lasa|laser) (?:det|vad) jag (?:skriver|skrivit)"
+    r"|(?:kan|ser|laser) (?:nagon|han|hon|min \w+) (?:se |lasa )?(?:det|vad|mina))\b"
+)
+_CHANNEL_WORDS = re.compile(r"\b(?:telegram|whatsapp|sms\w*|chatt\w*|skriva har|skriver har)\b")
+
+
+# Topics after which "kan jag vara anonym?" means anonymous towards the person, in a
+# report or a tip, not in this chat.
+_REPORT_TOPICS = frozenset(
+    {"social_services", "child_custody", "how_to_report", "police", "confidentiality", "school"}
+)
+
+
+def sharpen(topics: list[str], text: str, current_topic: str | None = None) -> list[str]:
     """The topics with a finer answer where the words ask for one: anonymity of a report
-    (`anonymity_report`) rather than of this chat."""
+    (`anonymity_report`) rather than of this chat, also when the conversation is about a
+    report and the words do not name this chat; this chat's anonymity rather than advice
+    on a phone when the question is whether writing here is safe. A report's anonymity
+    asked beside "får hen veta att det var jag?" is one answer, confidentiality's."""
     folded = fold(text or "")
-    about_a_report = _ABOUT_A_REPORT.search(folded) and not _ABOUT_THIS_CHAT.search(folded)
-    return [
-        "anonymity_report" if topic == "anonymity" and about_a_report else topic for topic in topics
-    ]
+    about_this_chat = _ABOUT_THIS_CHAT.search(folded)
+    about_a_report = not about_this_chat and (
+        _ABOUT_A_REPORT.search(folded) or current_topic in _REPORT_TOPICS
+    )
+    about_this_channel = _CHANNEL_WORDS.search(folded) and _PRIVACY_WORDS.search(folded)
+    sharpened: list[str] = []
+    for topic in topics:
+        if topic == "anonymity" and about_a_report:
+            topic = "anonymity_report"
+        elif topic == "online" and about_this_channel:
+            topic = "anonymity"
+        if topic not in sharpened:
+            sharpened.append(topic)
+    if "anonymity_report" in sharpened and "confidentiality" in sharpened:
+        sharpened.remove("anonymity_report")
+    return sharpened
+
+
+# A follow-up that names another authority is a new question: "men om jag ringer soc, tar
+# dom honom då?" after advice on talking to him means social services, not a deeper step of
+# the talking advice (blind round 2).
+_NAMED_TOPICS = (
+    (
+        "child_custody",
+        re.compile(
+            r"\b(?:ta|tar|tas|tog)\s+(?:dom\s+|de\s+|soc\w*\s+)?"
+            r"(?:honom|henne|hen|barn\w*|mitt barn|min son|min dotter|ungarna)\b"
+            r"|\bomhandert\w*|\blvu\b|\bplacera\w*|\bfosterhem\w*"
+        ),
+    ),
+    ("social_services", re.compile(r"\b(?:soc|socialen|socialtjanst\w*|socialsekreterar\w*)\b")),
+    ("police", re.compile(r"\b(?:polis\w*|sapo|tipsa\w*)\b")),
+    ("school", re.compile(r"\b(?:skola\w*|skolan|rektor\w*|kurator\w*|mentor\w*)\b")),
+)
+
+
+def topic_named_in(text: str) -> str | None:
+    """The topic a short message names by an authority's word ("soc", "polisen"), if any."""
+    folded = fold(text or "")
+    for topic, pattern in _NAMED_TOPICS:
+        if pattern.search(folded):
+            return topic
+    return None

@@ -21,7 +21,8 @@ GANGS = "gangs"
 _WORDS = {
     WHITE_POWER: r"nazi\w*|nynazi\w*|vit makt|vitmakt\w*|hogerextrem\w*|nmr|nordiska motstand\w*"
     r"|hakkors\w*|rasist\w*|aktivklubb\w*",
-    ISLAMIST: r"jihad\w*|islamist\w*|is|isis|daesh|kalifat\w*|hijra|syrien|al-shabaab|shabaab",
+    ISLAMIST: r"jihad\w*|islamist\w*|is|isis|daesh|kalifat\w*|hijra|syrien|al-shabaab|shabaab"
+    r"|nasheed\w*|kuffar|kafir\w*|svarta flagg\w*|shahid\w*|salafi\w*",
     LEFT_WING: r"vansterextrem\w*|autonom\w*|antifa|anarkist\w*",
     GANGS: r"gang\w*|kriminell\w*|knark\w*|langa\w*|kurir\w*",
 }

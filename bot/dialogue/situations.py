@@ -78,6 +78,8 @@ SITUATIONS: tuple[Situation, ...] = (
             r"\b(?:kan|far|ska)\s+jag\s+(?:skriva|hora av mig|hoja)\s+"
             r"(?:har|till er|till dig|hit)\b"
             r".{0,40}\b(?:om|nar)\b.{0,30}\b(?:hander|handa|blir|kommer)\b"
+            r"|\b(?:om|nar)\s+(?:nagot|nat|nanting|det)\s+(?:hander|handa)\b.{0,40}"
+            r"\b(?:skriva|hora av mig|hoja)\s+(?:har|till er|till dig|hit)\b"
             r"|\b(?:svarar|finns)\s+(?:ni|du|nagon)\b.{0,25}"
             r"\b(?:natten|natt|ikvall|i kvall|helgen|dygnet)\b"
             r"|\b(?:kan|kommer)\s+(?:ni|du)\s+(?:skicka|ringa|larma)\s+(?:hit\s+)?(?:hjalp|polis\w*|nagon|112)\b"
@@ -91,7 +93,7 @@ SITUATIONS: tuple[Situation, ...] = (
             r"\bskyddat? boende\b|\bskyddad (?:adress|identitet)\b"
             r"|\b(?:hjalpa|hjalp)\s+(?:oss|mig)\s+(?:att\s+)?flytta\b"
             r"|\b(?:maste|borde|ska|kan)\s+(?:vi|jag)\s+flytta\b"
-            r"|\b(?:vet|hittar|hitta)\s+(?:var|vart)\s+(?:vi|jag)\s+bor\b"
+            r"|\b(?:vet|hittar|hitta)\s+(?:\w+\s+)?(?:var|vart)\s+(?:vi|jag)\s+bor\b"
         ),
         "own_safety",
     ),
@@ -168,6 +170,11 @@ SITUATIONS: tuple[Situation, ...] = (
 )
 
 _BY_NAME = {situation.name: situation for situation in SITUATIONS}
+
+# Situations whose answer is itself the route to help (112, social services today,
+# socialjouren, protection): when the risk screening answers such a message, it gives this
+# route instead of its general contact list (actions/risk.py).
+SITUATIONS_WITH_THEIR_OWN_ROUTE = frozenset({"child_violence", "travel_ban", "protected_housing"})
 
 
 def situation_of(text: str) -> str | None:

@@ -13,6 +13,8 @@ from bot.dialogue.milieu import milieus_of
         ("min son umgås med nazister", {"white_power"}),
         ("han har ritat hakkors på bänken", {"white_power"}),
         ("han vill åka till Syrien", {"islamist"}),
+        ("han kollar på nasheeds och säger att vi är kuffar", {"islamist"}),
+        ("han har ett stort nätverk av vänner", set()),
         ("hon är med i en autonom grupp", {"left_wing"}),
         ("min son är med i ett gäng och langar", {"gangs"}),
         ("min son mår dåligt och sover inte", set()),

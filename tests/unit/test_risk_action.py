@@ -794,3 +794,25 @@ async def test_the_same_signal_after_a_counsellors_question_is_not_answered_agai
     )
     said = await chat.say("min bror pratar mer och mer om att resa till syrien")
     assert "utter_risk_elevated" not in said
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("hennes pappa slog henne igår, hon har blåmärken", "utter_situation_child_violence"),
+        ("min systerdotter ska giftas bort i hemlandet i sommar", "utter_situation_travel_ban"),
+        ("de hotar oss, måste vi flytta? de vet var vi bor", "utter_situation_protected_housing"),
+    ],
+)
+async def test_a_situation_with_its_own_route_replaces_the_general_contact_list(
+    action, dispatcher, make_tracker, domain, text, route
+):
+    await run(action, dispatcher, make_tracker(text, "share_worry"), domain)
+    second = dispatcher.messages[1]
+    assert second["parts"][0] == route and second["parts"][-1].startswith("utter_risk_marked")
+    assert "utter_contact_list" not in response_names(dispatcher)
+    # The topic answer that follows does not say it again.
+    dispatcher.messages.clear()
+    tracker = make_tracker(text, "ask_social_services", bot_this_turn=(route,))
+    await ActionAnswerTopic(lambda clause: None).run(dispatcher, tracker, domain)
+    assert route not in response_names(dispatcher)

@@ -30,8 +30,10 @@ async def never_called(clause: str):
         ("polisen har varit här och hämtade honom", "after_police_contact"),
         ("kan jag skriva här om något händer i natt?", "chat_in_emergency"),
         ("svarar ni på natten?", "chat_in_emergency"),
+        ("om något händer ikväll, kan jag skriva här då?", "chat_in_emergency"),
         ("kan soc hjalpa oss att flytta?", "protected_housing"),
         ("måste vi flytta? dom vet var vi bor", "protected_housing"),
+        ("dom sa att om han inte betalar så vet dom var vi bor", "protected_housing"),
         ("hennes pappa slog henne igår", "child_violence"),
         ("han slog min son i ansiktet", "child_violence"),
         ("de ska åka till hemlandet i sommar och jag tror hon ska giftas bort", "travel_ban"),
@@ -216,3 +218,38 @@ async def test_no_without_an_open_question_is_a_plain_no(make_tracker, dispatche
 
     await ActionAnswerShortReply().run(dispatcher, make_tracker(text="nej", intent="deny"), domain)
     assert response_names(dispatcher) == ["utter_deny"]
+
+
+async def test_a_topic_asked_again_gets_its_next_layer_not_the_same_block(
+    make_tracker, dispatcher, domain
+):
+    tracker = make_tracker(text="men vad gör polisen egentligen", intent="ask_police")
+    earlier = [
+        {"event": "user", "text": "vad gör polisen", "parse_data": {}},
+        {"event": "bot", "metadata": {"utter_action": "utter_police"}},
+    ]
+    tracker.events = [*earlier, *tracker.events]
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_police_more"
+
+
+async def test_a_follow_up_naming_another_authority_is_answered_as_that_topic(
+    make_tracker, dispatcher, domain
+):
+    tracker = make_tracker(
+        text="men om jag ringer soc, tar dom honom då?",
+        intent="follow_up",
+        slots={"current_topic": "how_to_talk", "topic_step": "answer"},
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_child_custody"
+
+
+async def test_a_follow_up_naming_the_current_topic_goes_deeper(make_tracker, dispatcher, domain):
+    tracker = make_tracker(
+        text="och om jag ringer soc då?",
+        intent="follow_up",
+        slots={"current_topic": "social_services", "topic_step": "answer"},
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_social_services_more"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.rasa_client import RasaParser, service_token
-from bot.topics import sharpen, split_questions, topic_for_intent
+from bot.topics import sharpen, split_questions, topic_for_intent, topic_named_in
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,41 @@ async def test_unreachable_rasa_counts_as_not_recognised():
 )
 def test_anonymity_of_a_report_is_told_from_anonymity_of_this_chat(text, topic):
     assert sharpen(["anonymity", "police"], text) == [topic, "police"]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("är det säkert att skriva här på telegram? ser min man det?", "anonymity"),
+        ("sparas det jag skriver i chatten?", "anonymity"),
+        ("han sitter på telegram hela nätterna och ser konstiga videor", "online"),
+        ("vad ska jag göra med det jag ser i hans mobil", "online"),
+    ],
+)
+def test_whether_writing_here_is_safe_is_this_chats_anonymity(text, topic):
+    assert sharpen(["online"], text) == [topic]
+
+
+def test_anonymity_asked_in_a_conversation_about_a_report_is_the_reports():
+    assert sharpen(["anonymity"], "kan jag vara anonym?", "social_services") == ["anonymity_report"]
+    assert sharpen(["anonymity"], "kan jag vara anonym?", None) == ["anonymity"]
+    assert sharpen(["anonymity"], "är jag anonym här i chatten?", "police") == ["anonymity"]
+
+
+def test_a_reports_anonymity_beside_confidentiality_is_one_answer():
+    text = "kan jag vara anonym? vill inte att han vet att det var jag"
+    assert sharpen(["anonymity", "confidentiality"], text, "social_services") == ["confidentiality"]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("men om jag ringer soc, tar dom honom då?", "child_custody"),
+        ("och om jag ringer soc då?", "social_services"),
+        ("men polisen då?", "police"),
+        ("hur då?", None),
+        ("vad händer om jag ringer dit?", None),
+    ],
+)
+def test_a_short_message_names_a_topic_by_an_authoritys_word(text, topic):
+    assert topic_named_in(text) == topic
