@@ -188,7 +188,7 @@ class ActionAnswerTopic(ResponseAction):
             self.utter(dispatcher, f"utter_share_worry_{profile.relation}")
             return
         if is_situation(topic):
-            self.utter(dispatcher, response_for(f"situation_{topic}", profile.age_group, domain))
+            self.utter(dispatcher, situation_response(tracker, domain, topic))
             return
         if topic == "anonymity":
             # What holds differs per channel; who reads, and when confidentiality ends,
@@ -219,7 +219,7 @@ class ActionAnswerTopic(ResponseAction):
         topic = named or current
         if keep_on_the_acute_track(tracker, [topic]) == [ACUTE_TRACK]:
             # "hur menar du?" after advice on talking to him, while a plan is known.
-            self.utter(dispatcher, response_of(ACUTE_TRACK))
+            self.utter(dispatcher, situation_response(tracker, domain, ACUTE_TRACK))
             attach_buttons(dispatcher, next_steps(ACUTE_TRACK))
             return remember_topic(ACUTE_TRACK, DEEPER)
         # An older quick reply names a topic the conversation has left: its deeper step.
@@ -315,7 +315,14 @@ class ActionAnswerOtherLanguage(ResponseAction):
 
 
 def situation_response(tracker: Tracker, domain: dict[str, Any], situation: str) -> str:
-    """The situation's answer for the age of the person the conversation is about."""
+    """The situation's answer: the channel's own where what holds differs per channel,
+    else for the age of the person the conversation is about; said once, then its
+    `_again` variant where there is one (the acute track asked about again)."""
+    base = f"utter_situation_{situation}"
+    if has_response(domain, for_channel(base, tracker)):
+        return for_channel(base, tracker)
+    if base in sent_in_conversation(tracker) and has_response(domain, f"{base}_again"):
+        return f"{base}_again"
     return response_for(f"situation_{situation}", remembered_profile(tracker).age_group, domain)
 
 
@@ -472,15 +479,20 @@ def names_another_topic(tracker: Tracker, text: str) -> str | None:
 def keep_on_the_acute_track(tracker: Tracker, topics: list[str | None]) -> list[str]:
     """While a plan, a weapon or a trip is known to be acute, advice on talking to the
     person or reading signs gives way to the acute track (police, not a talk at home);
-    each topic once."""
+    after a 112 answer of this turn for another danger (a threat), such advice is left
+    out: 112 stands alone. Each topic once."""
     acute = on_the_acute_track(tracker.get_slot("risk_level"), tracker.get_slot("risk_signals"))
+    acute_now = any(name.startswith("utter_risk_acute") for name in sent_this_turn(tracker))
     kept: list[str] = []
     for topic in topics:
         if topic is None:
             continue
-        chosen = ACUTE_TRACK if acute and topic in TALKING_TOPICS else topic
-        if chosen not in kept:
-            kept.append(chosen)
+        if topic in TALKING_TOPICS and acute:
+            topic = ACUTE_TRACK
+        elif topic in TALKING_TOPICS and acute_now:
+            continue
+        if topic not in kept:
+            kept.append(topic)
     return kept
 
 

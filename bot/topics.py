@@ -116,7 +116,7 @@ async def answer_topics(latest_message: dict, classify: Classifier | None = None
 _ABOUT_A_REPORT = re.compile(r"\b(?:\w*anmal\w*|tips\w*|soc\w*|polis\w*|sapo)\b")
 _ABOUT_THIS_CHAT = re.compile(
     r"\b(?:anonym\w* har|chatt\w*|sms\w*|telegram|whatsapp|ip\w*"
-    r"|sparar ni|hos er|med dig|skriver har)\b"
+    r"|sparar ni|hos er|med dig|skriver har|att jag skriver|det har anonymt)\b"
 )
 
 

@@ -48,6 +48,7 @@ _ABROAD = _words(
     "hemlandet",
     r"hemland\w*",
     r"till (?:irak|syrien|somalia|pakistan|afghanistan|turkiet|iran|libanon|marocko|jemen|kosovo)",
+    r"(?:hem )?till (?:landet|sitt land|vart land|deras land|mitt land)",
 )
 _MARRIAGE = _words(
     r"gift\w*", r"forlov\w*", "brollop", r"tvangsgift\w*", "inte komma tillbaka", "stanna dar"
@@ -68,6 +69,9 @@ SITUATIONS: tuple[Situation, ...] = (
             rf"\b(?:jag|vi|min \w+)\s+(?:har\s+)?(?:nu\s+|just\s+|redan\s+)?{_REPORTED}\s+"
             rf"(?:till\s+)?{_POLICE}"
             rf"|\b{_POLICE}\s+(?:har\s+)?(?:varit har|kom hit|var har|hamtade|tog med|grep)"
+            # "jag har ringt. dom kommer hit."
+            r"|^\W*(?:jag|vi) (?:har )?(?:ringt|ringde)(?: dom| dem| 112| nu)?(?:\W*$|\s*[.!,])"
+            r"|\b(?:dom|de|polisen) (?:kommer hit|ar pa vag|ar har nu)\b"
         ),
         "support_for_me",
     ),
@@ -115,7 +119,8 @@ SITUATIONS: tuple[Situation, ...] = (
             r"\butresef\w*"
             rf"|\b{_ABROAD}\b.{{0,80}}\b{_MARRIAGE}"
             rf"|\b{_MARRIAGE}.{{0,80}}\b{_ABROAD}\b"
-            rf"|\b(?:ta|tar|skicka|skickar)\s+(?:med\s+)?{_A_CHILD}\s+(?:\w+\s+)?(?:till\s+)?{_ABROAD}\b"
+            rf"|\b(?:ta|tar|skicka|skickar)\s+(?:med\s+)?(?:\w+\s+)?{_A_CHILD}\s+(?:\w+\s+){{0,3}}"
+            rf"(?:till\s+)?{_ABROAD}\b"
         ),
         "honour",
     ),
@@ -129,15 +134,52 @@ SITUATIONS: tuple[Situation, ...] = (
         ),
         "legal",
     ),
-    # Limited Swedish: the right to an interpreter.
+    # Asked about an interpreter or their own language: the right to an interpreter.
     Situation(
         "interpreter",
         re.compile(
-            r"\btolk(?:en|hjalp)?\b|\b(?:inte|daligt?|lite|inte sa bra|svag)\s+(?:bra\s+)?svenska\b"
+            r"\btolk(?:en|hjalp)?\b|\bmitt (?:eget )?sprak\b|\bmodersmal\w*"
+            r"|\bpa (?:arabiska|somaliska|persiska|dari|kurdiska|tigrinja|turkiska|engelska"
+            r"|bosniska|albanska|polska|ryska)\b"
+        ),
+        "social_services",
+    ),
+    # Says their Swedish is limited while asking something else: the right to an
+    # interpreter after the answer.
+    Situation(
+        "limited_swedish",
+        re.compile(
+            r"\b(?:inte|daligt?|lite|inte sa bra|svag)\s+(?:bra\s+)?svenska\b"
             r"|\bkan inte (?:prata |tala )?svenska\b"
         ),
         "social_services",
         adds=True,
+    ),
+    # "Om min man ser telefonen blir det problem": what stays on the phone.
+    Situation(
+        "phone_seen",
+        re.compile(
+            r"\b(?:ser|laser|kollar|tittar i|hittar|gar igenom|ser i)\s+(?:min |mina )?"
+            r"(?:telefon\w*|mobil\w*|sms\w*|meddelanden|chatt\w*)"
+            r"|\b(?:dom|de|han|hon|ingen) (?:far|ska|maste) inte (?:veta|se) (?:att )?jag skriv"
+            r"|\b(?:dom|de|han|hon) vet inte (?:att )?jag skriv"
+        ),
+        "anonymity",
+    ),
+    # "Om han anmäler blir han ju själv utredd": a child used by a gang is protected too.
+    Situation(
+        "gang_child_suspected",
+        re.compile(
+            r"\b(?:blir|bli|ar|kan) (?:han|hon|hen) (?:ju |da |inte )?(?:sjalv |ocksa )?"
+            r"(?:utredd|misstankt|anmald|domd|straffad)\b"
+        ),
+        "gangs",
+    ),
+    # "Vad är ett särskilt ungdomshem?"
+    Situation(
+        "youth_home",
+        re.compile(r"\bungdomshem\w*|\bsis\b|\bstatens institutionsstyrelse\b"),
+        "child_custody",
     ),
     # "Får jag läsa det skolan skrev / anmälan?"
     Situation(
@@ -154,7 +196,8 @@ SITUATIONS: tuple[Situation, ...] = (
         "own_experience",
         re.compile(
             r"\begen erfarenhet\b|\bsjalv(?:a)?\s+(?:har\s+)?(?:varit|suttit|hoppat av|lamnat)\b"
-            r"|\bnagon som (?:har\s+)?(?:varit|suttit|hoppat av|lamnat|gatt igenom)\b"
+            r"|\b(?:nagon|nan|nagra|folk) som (?:har\s+)?(?:sjalv\s+)?"
+            r"(?:varit|suttit|hoppat av|lamnat|gatt igenom)\b"
         ),
         "leaving_support",
     ),
@@ -162,7 +205,7 @@ SITUATIONS: tuple[Situation, ...] = (
     Situation(
         "loyalty",
         re.compile(
-            r"\b(?:forrad(?:er|a|de)|svika|sviker|svek|tjalla\w*|golar?|gola|angiv\w*"
+            r"\b(?:forrad(?:er|a|de)|svika|sviker|svek|tjalla\w*|gola\w*|angiv\w*"
             r"|ange (?:honom|henne|hen))\b"
         ),
         "police",
@@ -186,6 +229,11 @@ def situation_of(text: str) -> str | None:
     return None
 
 
+_ANSWERED_BY_A_SITUATION = frozenset(
+    {"share_worry", "how_to_talk", "warning_signs", "online", "school"}
+)
+
+
 def with_situation(topics: list[str], situation: str | None) -> list[str]:
     """The topics to answer once the message's situation is known: in place of the
     classifier's main topic, or after it for a situation that only adds."""
@@ -193,7 +241,10 @@ def with_situation(topics: list[str], situation: str | None) -> list[str]:
         return topics
     if _BY_NAME[situation].adds:
         return [*topics, situation] if situation not in topics else topics
-    return [situation, *topics[1:]]
+    # The situation answers the message; another question in it still gets its answer,
+    # but not general advice or the story's acknowledgement beside the situation's.
+    others = [topic for topic in topics[1:] if topic not in _ANSWERED_BY_A_SITUATION]
+    return [situation, *others]
 
 
 def response_of(situation: str) -> str:

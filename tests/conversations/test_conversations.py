@@ -82,6 +82,7 @@ def test_training_data_validates():
                 "utter_follow_up_",
                 "utter_keep_safe_",
                 "utter_share_worry_",
+                "utter_situation_",  # bot/dialogue/situations.py
             )
         )
         or _without_age_group(name.removeprefix("utter_")) in _topics()

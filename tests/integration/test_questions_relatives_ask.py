@@ -19,7 +19,7 @@ def texts(messages) -> str:
 QUESTIONS = [
     (
         "Min son är 15 och säljer knark åt ett gäng. Är han ett offer eller blir han straffad?",
-        {"utter_gangs"},
+        {"utter_gangs", "utter_situation_gang_child_suspected"},
         ["15"],
     ),
     (
@@ -44,7 +44,11 @@ QUESTIONS = [
         ["114 14"],
     ),
     ("Är det olagligt att vara med i NMR?", {"utter_legal"}, ["terroristorganisation"]),
-    ("Måste jag vittna mot min egen son?", {"utter_legal", "utter_confidentiality"}, ["vittna"]),
+    (
+        "Måste jag vittna mot min egen son?",
+        {"utter_legal", "utter_confidentiality", "utter_situation_witness_exemption"},
+        ["vittna"],
+    ),
     (
         "Kommer soc hem till oss efter en orosanmälan?",
         {"utter_social_services", "utter_how_to_report"},
@@ -71,7 +75,11 @@ QUESTIONS = [
         ["112"],
     ),
     ("Vad gör avhopparverksamheten konkret?", {"utter_leaving_support"}, ["avhopparsamordning"]),
-    ("Vad är ett särskilt ungdomshem?", {"utter_child_custody", "utter_gangs"}, ["SiS"]),
+    (
+        "Vad är ett särskilt ungdomshem?",
+        {"utter_child_custody", "utter_gangs", "utter_situation_youth_home"},
+        ["SiS"],
+    ),
 ]
 
 

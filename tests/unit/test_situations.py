@@ -42,6 +42,15 @@ async def never_called(clause: str):
         ("maste jag beratta allt for polisen?", "witness_exemption"),
         ("kan jag tvingas vittna mot min son", "witness_exemption"),
         ("behöver jag tolk hos soc", "interpreter"),
+        ("vad är ett särskilt ungdomshem?", "youth_home"),
+        ("kan jag prata med soc på mitt språk? arabiska", "interpreter"),
+        ("hej jag skriv dålig svenska förlåt. min dotter 19 ska gifta", "limited_swedish"),
+        ("bror jag e ingen golare. han e min bästa vän", "loyalty"),
+        ("jag har ringt. dom kommer hit. han sitter i sitt rum", "after_police_contact"),
+        ("dom sa i sommar ta lilla systern 14 år hem till landet", "travel_ban"),
+        ("dom vet inte jag skriv här. om min man ser telefon blir problem", "phone_seen"),
+        ("men om han anmäler blir han ju själv utredd för langning", "gang_child_suspected"),
+        ("finns det nån som har varit med om sånt själv", "own_experience"),
         ("får jag läsa vad skolan skrev?", "read_report"),
         ("finns det någon som själv har varit med i ett gäng", "own_experience"),
         ("det känns som att jag förråder honom", "loyalty"),
@@ -61,6 +70,9 @@ def test_the_words_name_the_situation(text, situation):
         "jag är gift med honom",
         "vad gör socialtjänsten",
         "/ask_police",
+        "jag ringde min syster igår",
+        "vi ska åka hem till landet på semester",
+        "blir han gripen direkt?",
     ],
 )
 def test_ordinary_questions_name_no_situation(text):
@@ -70,7 +82,9 @@ def test_ordinary_questions_name_no_situation(text):
 def test_every_situation_has_an_answer_and_next_steps(domain):
     steps = load_next_steps()
     for situation in [*(s.name for s in SITUATIONS), ACUTE_TRACK]:
-        assert f"utter_situation_{situation}" in domain["responses"]
+        # One answer, or one per channel where what holds differs (phone_seen).
+        base = f"utter_situation_{situation}"
+        assert base in domain["responses"] or f"{base}_web" in domain["responses"], base
         assert steps.get(situation), situation
 
 
@@ -79,11 +93,13 @@ def test_a_situation_replaces_the_main_topic_and_an_interpreter_is_added():
         "witness_exemption",
         "confidentiality",
     ]
-    assert with_situation(["social_services"], "interpreter") == [
+    assert with_situation(["social_services"], "limited_swedish") == [
         "social_services",
-        "interpreter",
+        "limited_swedish",
     ]
+    assert with_situation(["social_services"], "interpreter") == ["interpreter"]
     assert with_situation(["police"], None) == ["police"]
+    assert with_situation(["share_worry", "online"], "phone_seen") == ["phone_seen"]
 
 
 def test_the_acute_track_is_for_plans_weapons_and_trips():
@@ -253,3 +269,42 @@ async def test_a_follow_up_naming_the_current_topic_goes_deeper(make_tracker, di
     )
     await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     assert response_names(dispatcher)[0] == "utter_social_services_more"
+
+
+async def test_the_phone_seen_answer_is_the_channels(make_tracker, dispatcher, domain):
+    text = "om min man ser telefonen blir det problem"
+    tracker = make_tracker(text=text, intent="ask_online", sender_id="sms-abc123")
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_situation_phone_seen_sms"
+
+
+async def test_the_acute_track_asked_about_again_meets_the_fear(make_tracker, dispatcher, domain):
+    tracker = make_tracker(
+        text="men han är bara ett barn, hur ska jag prata med honom",
+        intent="ask_how_to_talk",
+        slots=ACUTE_PLAN,
+    )
+    earlier = [
+        {
+            "event": "user",
+            "text": "han har en lapp med skolans namn och ett datum",
+            "parse_data": {},
+        },
+        {"event": "bot", "metadata": {"utter_action": "utter_situation_acute_track"}},
+    ]
+    tracker.events = [*earlier, *tracker.events]
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert "utter_situation_acute_track_again" in response_names(dispatcher)
+
+
+async def test_after_a_112_answer_for_a_threat_no_advice_on_the_phone_follows(
+    make_tracker, dispatcher, domain
+):
+    tracker = make_tracker(
+        text="nån skrev på snap att han ska betala eller blöda",
+        intent="ask_online",
+        slots={"risk_level": "acute", "risk_signals": ["threat"]},
+        bot_this_turn=("utter_risk_acute", "utter_risk_offer_human"),
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == []
