@@ -383,10 +383,15 @@ class ActionValidateSlotMappings(ResponseAction):
         level = RiskLevel.highest(previous_level, screening.level)
         signals = list(in_category_order([*previous_signals, *screening.categories]))
         subjects = list(in_subject_order([*previous_subjects, *screening.subjects]))
-        focus = most_serious(
-            tracker.get_slot(SAFETY_FOCUS_SLOT),
-            focus_of(screening.level, list(screening.categories), _own(screening)),
+        # An unsure signal asked about (quiet) sets no focus yet: after "nej" to "tänker du
+        # på att ta ditt liv?" the next answers must not open with Självmordslinjen (blind
+        # round 2); "ja" confirms it and sets the focus then.
+        new_focus = (
+            None
+            if quiet
+            else focus_of(screening.level, list(screening.categories), _own(screening))
         )
+        focus = most_serious(tracker.get_slot(SAFETY_FOCUS_SLOT), new_focus)
         events = [
             SlotSet("risk_level", level.value),
             SlotSet("risk_signals", signals),

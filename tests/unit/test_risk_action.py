@@ -816,3 +816,35 @@ async def test_a_situation_with_its_own_route_replaces_the_general_contact_list(
     tracker = make_tracker(text, "ask_social_services", bot_this_turn=(route,))
     await ActionAnswerTopic(lambda clause: None).run(dispatcher, tracker, domain)
     assert route not in response_names(dispatcher)
+
+
+class _ModelUnsureOfSuicide(RiskScreen):
+    """The trained model's doubt on a first message (blind round 2: a mother's worry about
+    her son read as her own thoughts of dying): elevated, and the question asked."""
+
+    def screen(self, text: str):
+        from bot.risk.detector import Screening
+
+        if text.startswith("min son"):
+            return Screening(
+                level=RiskLevel.ELEVATED,
+                categories=("suicide",),
+                subjects=("self",),
+                check=("suicide", "self"),
+                by_model=True,
+            )
+        return super().screen(text)
+
+
+async def test_an_unsure_signal_asked_about_sets_no_focus_until_confirmed(
+    screen, escalator, domain
+):
+    unsure = _ModelUnsureOfSuicide(screen.detector)
+    action = ActionValidateSlotMappings(screen=unsure, escalator=escalator, config=CONFIG)
+    chat = Conversation(action, domain)
+    assert await chat.say("min son har förändrats och jag skäms") == [
+        "utter_risk_check_suicide_self"
+    ]
+    assert chat.slots.get("safety_focus") is None
+    await chat.say("nej inget sånt")
+    assert chat.slots.get("safety_focus") is None
