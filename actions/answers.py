@@ -117,6 +117,10 @@ class ActionAnswerTopic(ResponseAction):
         else:
             topics = await answer_topics(message, self.classify)
         topics = sharpen(topics, text, tracker.get_slot(CURRENT_TOPIC_SLOT))
+        if _NAMES_CHILDREN.search(fold(text)):
+            # "kommer soc ta barnen?" from a partner: the answer for a child, whoever the
+            # conversation was about (blind round 3 answered it for an adult).
+            profile = PersonProfile(relation=profile.relation, age_group=MINOR)
         # The concrete situation the words name, instead of the block the classifier
         # chose; other questions in the message are still answered.
         topics = with_situation(topics, situation)
@@ -284,6 +288,7 @@ class ActionAnswerShortReply(ResponseAction):
     view (domain.yml)."""
 
     FOLLOWED_BY_THE_MENU = ("greet", "affirm")
+    SAID_BY_THE_RISK_ANSWER = ("affirm", "deny", "thank", "goodbye")
 
     def name(self) -> str:
         return "action_answer_short_reply"
@@ -294,6 +299,10 @@ class ActionAnswerShortReply(ResponseAction):
         if answer_open_question(self, dispatcher, tracker):
             return []
         intent = latest_intent(tracker)
+        if intent in self.SAID_BY_THE_RISK_ANSWER and risk_answered_this_turn(tracker):
+            # "och nu ringer de hem..." taken for a goodbye: the risk answer replied, and a
+            # "Ta hand om dig" after 112 would close what must stay open.
+            return []
         self.utter(dispatcher, f"utter_{intent}")
         if intent in self.FOLLOWED_BY_THE_MENU:
             self.utter(dispatcher, "utter_main_menu")
@@ -462,6 +471,12 @@ def asked_before(tracker: Tracker) -> str | None:
         if topic := topic_for_intent(intent):
             return topic
     return None
+
+
+_NAMES_CHILDREN = re.compile(
+    r"\b(?:barnen|barnet|ungarna|mina barn|vara barn|vart barn|mitt barn|smabarnen"
+    r"|lillebror|lillasyster|bebisen)\b"
+)
 
 
 def names_another_topic(tracker: Tracker, text: str) -> str | None:

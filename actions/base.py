@@ -283,13 +283,20 @@ def _sent(dispatcher: CollectingDispatcher, response: str) -> bool:
 
 
 def _this_turns_bot_events(tracker: Tracker) -> list[dict[str, Any]]:
-    events = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            break
-        if event.get("event") == "bot":
-            events.append(event)
-    return events
+    """The bot messages sent since the relative's latest message, newest first. A message
+    the two-stage fallback took as a rephrasing is reverted and uttered again (Rasa's
+    `_message_clarification`): what the first pass sent belongs to the same turn."""
+    events = list(tracker.events)
+    users = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    start = users[-1] if users else 0
+    if len(users) >= 2 and _uttered_again(events, users[-2], users[-1]):
+        start = users[-2]
+    return [event for event in reversed(events[start:]) if event.get("event") == "bot"]
+
+
+def _uttered_again(events: list[dict[str, Any]], before: int, latest: int) -> bool:
+    reverted = any(event.get("event") == "rewind" for event in events[before:latest])
+    return reverted and events[before].get("text") == events[latest].get("text")
 
 
 def sent_this_turn(tracker: Tracker) -> list[str]:

@@ -10,13 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import UserUtteranceReverted
+from rasa_sdk.events import ActiveLoop, FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answer_open_question, answer_situation
 from actions.base import ResponseAction, has_response, risk_answered_this_turn
 
 FALLBACK_INTENT = "nlu_fallback"
+
+# When the message was answered after all (a situation, the risk answer), the two-stage
+# fallback must not wait for a "did you mean" reply: Rasa would take the next message as the
+# rephrasing, revert it and run it again, and the risk screening would answer it twice.
+END_THE_FALLBACK = [ActiveLoop(None), FollowupAction("action_listen")]
 
 
 def best_guess_intent(latest_message: dict[str, Any]) -> str | None:
@@ -38,14 +43,14 @@ class ActionDefaultAskAffirmation(ResponseAction):
         answered = answer_situation(self, dispatcher, tracker, domain)
         if answered is not None:
             # Not understood as a topic, but the words name a situation with its answer.
-            return answered
+            return [*answered, *END_THE_FALLBACK]
         if answer_open_question(self, dispatcher, tracker):
-            return []
+            return END_THE_FALLBACK
         if risk_answered_this_turn(tracker):
             # The risk answer of this turn replied to the message: no "did you mean" after
             # it (the relative who just wrote about wanting to die must not read "I did not
             # understand").
-            return []
+            return END_THE_FALLBACK
         guess = best_guess_intent(tracker.latest_message)
         response = f"utter_ask_affirmation_{guess}"
         if guess and has_response(domain, response):
@@ -69,7 +74,7 @@ class ActionDefaultFallback(ResponseAction):
     ) -> list[dict[str, Any]]:
         answered = answer_situation(self, dispatcher, tracker, domain)
         if answered is not None:
-            return answered
+            return [*answered, *END_THE_FALLBACK]
         if risk_answered_this_turn(tracker):
             # Understood well enough: the risk answer replied, and the message (with the
             # signal it carried) must stay in the conversation.

@@ -34,6 +34,7 @@ from actions.base import (
     bubbles_this_turn,
     latest_intent,
     person_button,
+    risk_answered_this_turn,
 )
 from bot.dialogue import (
     CHECK_ANSWERED_SLOT,
@@ -226,6 +227,16 @@ class ActionValidateSlotMappings(ResponseAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         self._ensure_retry_loop()
+        events = await self._screen_and_answer(dispatcher, tracker, domain)
+        if risk_answered_this_turn(tracker):
+            # The same message again, after the two-stage fallback took it for a rephrasing:
+            # the slots are set again (Rasa reverted them), the answer is not.
+            dispatcher.messages.clear()
+        return events
+
+    async def _screen_and_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
         events = self._close_check(tracker)
         if not text.strip() or text.startswith(PAYLOAD_PREFIX):

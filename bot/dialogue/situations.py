@@ -70,7 +70,9 @@ SITUATIONS: tuple[Situation, ...] = (
             rf"(?:till\s+)?{_POLICE}"
             rf"|\b{_POLICE}\s+(?:har\s+)?(?:varit har|kom hit|var har|hamtade|tog med|grep)"
             # "jag har ringt. dom kommer hit."
-            r"|^\W*(?:jag|vi) (?:har )?(?:ringt|ringde)(?: dom| dem| 112| nu)?(?:\W*$|\s*[.!,])"
+            r"|^\W*(?:(?:ok|okej|ja|nu)\W+)?(?:jag|vi) (?:har )?(?:ringt|ringde)"
+            r"(?: dom| dem| 112| nu)?(?:\W*$|\s*[.!,])"
+            rf"|\b(?:hon|han|mamma|pappa) (?:ringer|har ringt|ringde) (?:till )?{_POLICE}"
             r"|\b(?:dom|de|polisen) (?:kommer hit|ar pa vag|ar har nu)\b"
         ),
         "support_for_me",
@@ -159,8 +161,11 @@ SITUATIONS: tuple[Situation, ...] = (
     Situation(
         "phone_seen",
         re.compile(
-            r"\b(?:ser|laser|kollar|tittar i|hittar|gar igenom|ser i)\s+(?:min |mina )?"
-            r"(?:telefon\w*|mobil\w*|sms\w*|meddelanden|chatt\w*)"
+            r"\b(?:ser|laser|kollar|tittar i|hittar|gar igenom|ser i)\s+"
+            r"(?:min |mina |hans |hennes )?"
+            r"(?:telefon\w*|mobil\w*|sms\w*|meddelanden|chatt\w*|telegram|whatsapp)"
+            r"|\b(?:marker|marka|markt|upptacker|upptacka|kommer pa|far reda pa) (?:att )?jag "
+            r"(?:har )?(?:pratat|skriver|skrivit|skrev)"
             r"|\b(?:dom|de|han|hon|ingen) (?:far|ska|maste) inte (?:veta|se) (?:att )?jag skriv"
             r"|\b(?:dom|de|han|hon) vet inte (?:att )?jag skriv"
         ),
@@ -206,7 +211,7 @@ SITUATIONS: tuple[Situation, ...] = (
         "loyalty",
         re.compile(
             r"\b(?:forrad(?:er|a|de)|svika|sviker|svek|tjalla\w*|gola\w*|angiv\w*"
-            r"|ange (?:honom|henne|hen))\b"
+            r"|ange (?:honom|henne|hen)|forstor\w* (?:hans|hennes|hens) liv)\b"
         ),
         "police",
     ),

@@ -848,3 +848,22 @@ async def test_an_unsure_signal_asked_about_sets_no_focus_until_confirmed(
     assert chat.slots.get("safety_focus") is None
     await chat.say("nej inget sånt")
     assert chat.slots.get("safety_focus") is None
+
+
+async def test_the_risk_answer_is_not_repeated_for_a_message_uttered_again(
+    action, dispatcher, make_tracker, domain
+):
+    text = "min son ska åka till syrien ikväll"
+    tracker = make_tracker(text, "nlu_fallback")
+    message = tracker.events[-1]
+    tracker.events = [
+        {**message},
+        {"event": "bot", "metadata": {"utter_action": "utter_risk_acute"}},
+        {"event": "bot", "metadata": {"utter_action": "utter_risk_offer_human"}},
+        {"event": "rewind"},
+        message,
+    ]
+    events = await run(action, dispatcher, tracker, domain)
+    assert response_names(dispatcher) == []
+    # Rasa reverted the first pass's slots: they are set again.
+    assert slots_of(events)["risk_level"] == "acute"

@@ -43,6 +43,11 @@ async def never_called(clause: str):
         ("kan jag tvingas vittna mot min son", "witness_exemption"),
         ("behöver jag tolk hos soc", "interpreter"),
         ("vad är ett särskilt ungdomshem?", "youth_home"),
+        ("ok jag har ringt. vad händer med henne nu?", "after_police_contact"),
+        ("ok jag ringde mamma hon ringer polisen", "after_police_contact"),
+        ("de kollar min telegram ibland", "phone_seen"),
+        ("om han märker att jag pratat med nån blir han galen", "phone_seen"),
+        ("jag vill inte förstöra hennes liv", "loyalty"),
         ("kan jag prata med soc på mitt språk? arabiska", "interpreter"),
         ("hej jag skriv dålig svenska förlåt. min dotter 19 ska gifta", "limited_swedish"),
         ("bror jag e ingen golare. han e min bästa vän", "loyalty"),
@@ -308,3 +313,68 @@ async def test_after_a_112_answer_for_a_threat_no_advice_on_the_phone_follows(
     )
     await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == []
+
+
+# -- the two-stage fallback and a message answered after all ------------------------------------
+
+
+async def test_an_answered_fallback_message_ends_the_fallback(make_tracker, dispatcher, domain):
+    tracker = make_tracker(text="kan jag skriva här om något händer i natt?", intent="nlu_fallback")
+    events = await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
+    # The next message is a new message, not the rephrasing of this one.
+    assert {"event": "active_loop", "name": None} in [
+        {"event": e["event"], "name": e.get("name")} for e in events
+    ]
+    assert any(e["event"] == "followup" and e["name"] == "action_listen" for e in events)
+
+
+def uttered_again(make_tracker, text: str, intent: str, first_pass: tuple[str, ...]):
+    """A tracker as Rasa sends it after the two-stage fallback took `text` for a
+    rephrasing: the first pass, the revert, and the same message uttered again."""
+    tracker = make_tracker(text=text, intent=intent)
+    message = tracker.events[-1]
+    tracker.events = [
+        {**message},
+        *({"event": "bot", "metadata": {"utter_action": name}} for name in first_pass),
+        {"event": "action", "name": "action_two_stage_fallback"},
+        {"event": "rewind"},
+        {"event": "action", "name": "action_listen"},
+        message,
+    ]
+    return tracker
+
+
+async def test_a_message_uttered_again_is_not_answered_twice(make_tracker, dispatcher, domain):
+    from actions.answers import ActionAnswerShortReply
+    from actions.base import risk_answered_this_turn
+
+    tracker = uttered_again(
+        make_tracker,
+        "och nu ringer de hem och säger att han måste jobba för dem",
+        "goodbye",
+        ("utter_risk_acute", "utter_risk_offer_human"),
+    )
+    assert risk_answered_this_turn(tracker)
+    await ActionAnswerShortReply().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher) == []
+
+
+async def test_a_plain_goodbye_still_gets_its_answer(make_tracker, dispatcher, domain):
+    from actions.answers import ActionAnswerShortReply
+
+    await ActionAnswerShortReply().run(
+        dispatcher, make_tracker(text="hej då", intent="goodbye"), domain
+    )
+    assert response_names(dispatcher) == ["utter_goodbye"]
+
+
+async def test_a_question_about_the_children_is_answered_for_a_child(
+    make_tracker, dispatcher, domain
+):
+    tracker = make_tracker(
+        text="om jag ringer soc tar de barnen?",
+        intent="ask_child_custody",
+        slots={"person_relation": "partner", "person_age_group": "adult"},
+    )
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_child_custody_minor"
