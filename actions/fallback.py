@@ -1,20 +1,26 @@
-"""Two-stage fallback: ask whether we guessed the topic right, in Swedish.
+"""Two-stage fallback: answer the likely question, or ask whether we guessed right.
 
 Rasa's built-in `action_default_ask_affirmation` asks in English using the intent's
-name; this one picks the domain response `utter_ask_affirmation_<intent>` for the most
-likely intent, or asks the relative to rephrase when there is no such response.
+name. A counsellor answers a question they half understood rather than ask "did you mean
+...?" (blind round 3: "Förlåt, jag förstod inte" to clear questions scored nothing), so a
+message whose likeliest intent is a topic, with some confidence, gets that topic's answer;
+otherwise this asks with `utter_ask_affirmation_<intent>`, or asks the relative to
+rephrase when there is no such response.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import answer_open_question, answer_situation
+from actions.answers import ActionAnswerTopic, answer_open_question, answer_situation
 from actions.base import ResponseAction, has_response, risk_answered_this_turn
+from bot.dialogue.follow_up import FOLLOW_UP_INTENT
+from bot.topics import TOPIC_INTENTS
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -24,11 +30,54 @@ FALLBACK_INTENT = "nlu_fallback"
 END_THE_FALLBACK = [ActiveLoop(None), FollowupAction("action_listen")]
 
 
+# A topic guessed at least this surely is answered instead of asked about, when it is
+# clearly ahead of the next guess or there is no "did you mean" question for it.
+ANSWER_THE_GUESS_FROM = 0.25
+CLEAR_LEAD = 0.15
+
+
 def best_guess_intent(latest_message: dict[str, Any]) -> str | None:
-    for ranked in latest_message.get("intent_ranking") or []:
-        if ranked.get("name") != FALLBACK_INTENT:
-            return ranked.get("name")
-    return None
+    return best_guess(latest_message)[0]
+
+
+def best_guess(latest_message: dict[str, Any]) -> tuple[str | None, float]:
+    guesses = _guesses(latest_message)
+    return guesses[0] if guesses else (None, 0.0)
+
+
+def _guesses(latest_message: dict[str, Any]) -> list[tuple[str | None, float]]:
+    return [
+        (ranked.get("name"), float(ranked.get("confidence") or 0.0))
+        for ranked in latest_message.get("intent_ranking") or []
+        if ranked.get("name") != FALLBACK_INTENT
+    ]
+
+
+def _clear_lead(latest_message: dict[str, Any]) -> bool:
+    """Whether the likeliest intent is well ahead of the next ("soc?? polis??" is not)."""
+    guesses = _guesses(latest_message)
+    runner_up = guesses[1][1] if len(guesses) > 1 else 0.0
+    return bool(guesses) and guesses[0][1] - runner_up >= CLEAR_LEAD
+
+
+async def answer_the_guess(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """The topic answer for the likeliest topic (or follow-up) of an unclear message;
+    None when the guess is no topic or too unsure."""
+    intent, confidence = best_guess(tracker.latest_message)
+    if intent not in (*TOPIC_INTENTS, FOLLOW_UP_INTENT) or confidence < ANSWER_THE_GUESS_FROM:
+        return None
+    can_ask = has_response(domain, f"utter_ask_affirmation_{intent}")
+    if can_ask and not _clear_lead(tracker.latest_message):
+        return None
+    guessed = copy.copy(tracker)
+    guessed.latest_message = {
+        **tracker.latest_message,
+        "intent": {"name": intent, "confidence": confidence},
+    }
+    events = await ActionAnswerTopic().answer(dispatcher, guessed, domain)
+    return events if dispatcher.messages else None
 
 
 class ActionDefaultAskAffirmation(ResponseAction):
@@ -51,6 +100,9 @@ class ActionDefaultAskAffirmation(ResponseAction):
             # it (the relative who just wrote about wanting to die must not read "I did not
             # understand").
             return END_THE_FALLBACK
+        answered = await answer_the_guess(dispatcher, tracker, domain)
+        if answered is not None:
+            return [*answered, *END_THE_FALLBACK]
         guess = best_guess_intent(tracker.latest_message)
         response = f"utter_ask_affirmation_{guess}"
         if guess and has_response(domain, response):

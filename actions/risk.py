@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
@@ -58,6 +59,7 @@ from bot.risk.levels import RiskLevel, in_category_order, in_subject_order
 from bot.risk.screening import RiskScreen, default_screen
 from bot.settings import Settings, settings
 from bot.staff.availability import handler_available
+from bot.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +162,17 @@ STORY_INTENTS = ("share_worry", "out_of_scope", "nlu_fallback")
 
 def _tells_a_story(tracker: Tracker) -> bool:
     return latest_intent(tracker) in STORY_INTENTS
+
+
+_QUESTION = re.compile(
+    r"\?|^\W*(?:(?:ok|okej|ja|nej|men|och)\W+)*"
+    r"(?:vad|hur|vem|varfor|vilk\w*|kan|far|maste|ska|blir|finns|gar)\b"
+)
+
+
+def asks_the_bot(text: str) -> bool:
+    """Whether a message is a question (a question mark, or a question word first)."""
+    return bool(_QUESTION.search(fold(text or "")))
 
 
 def _own(screening: Screening) -> bool:
@@ -365,11 +378,14 @@ class ActionValidateSlotMappings(ResponseAction):
                 return replace(together, check=None)
         signals = tracker.get_slot("risk_signals") or []
         # ...unless the message explains itself ("svampkniven, vi ska ut i skogen i helgen").
+        # ...nor a question to the bot ("vad händer med henne nu?", "han fyller 15 i maj,
+        # gäller det då?"): it gets its answer, not a safety question (blind round 3).
         if (
             screening.timed
             and screening.level is RiskLevel.NONE
             and signals
             and not (screening.explained or screening.set_aside)
+            and not asks_the_bot(text)
         ):
             subjects = tracker.get_slot(SUBJECTS_SLOT) or ["person"]
             return replace(screening, check=(signals[0], subjects[0]))

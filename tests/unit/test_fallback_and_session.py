@@ -124,3 +124,28 @@ async def test_the_last_fallback_keeps_a_message_the_risk_answer_replied_to(
     tracker = make_tracker(text="det vore skönt att inte vakna", intent="nlu_fallback")
     events = await ActionDefaultFallback().run(dispatcher, answered_by_risk(tracker), domain)
     assert response_names(dispatcher) == [] and events == []
+
+
+async def test_a_clear_topic_guess_is_answered_not_asked_about(make_tracker, dispatcher, domain):
+    tracker = make_tracker(
+        text="finns det nåt för sånna som han, jobb och sånt",
+        intent="nlu_fallback",
+        ranking=[("nlu_fallback", 0.4), ("ask_leaving_support", 0.35), ("share_worry", 0.1)],
+    )
+    events = await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_leaving_support"
+    # Answered: the next message is a new one, not the rephrasing of this.
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+
+
+async def test_a_follow_up_guess_without_a_question_for_it_is_answered(
+    make_tracker, dispatcher, domain
+):
+    tracker = make_tracker(
+        text="men om han börjar prata om att slå nån?",
+        intent="nlu_fallback",
+        ranking=[("nlu_fallback", 0.4), ("follow_up", 0.3), ("ask_how_to_talk", 0.25)],
+        slots={"current_topic": "how_to_talk", "topic_step": "answer"},
+    )
+    await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_how_to_talk_more"

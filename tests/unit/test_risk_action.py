@@ -523,6 +523,18 @@ async def test_a_bare_time_after_a_signal_makes_the_bot_ask(action, domain):
     assert (await chat.say("ja"))[0] == "utter_risk_acute"
 
 
+async def test_a_question_with_a_time_after_a_signal_is_not_met_with_a_safety_question(
+    action, domain
+):
+    chat = Conversation(action, domain)
+    await chat.say("min son pratar om att åka till syrien")
+    await chat.say("nej")
+    # "nu" is a time, but the relative asks the bot something: the answer comes, not
+    # "kan det hända något farligt nu?".
+    assert await chat.say("ok jag har ringt soc. vad händer med honom nu?") == []
+    assert chat.slots.get("risk_check") is None
+
+
 async def test_yes_to_the_counsellors_question_is_acute(action, domain):
     chat = Conversation(action, domain)
     await chat.say("min bror pratar om att resa till syrien och ansluta sig")
