@@ -42,6 +42,7 @@ from bot.dialogue.next_steps import next_steps
 from bot.dialogue.situations import (
     ACUTE_TRACK,
     TALKING_TOPICS,
+    for_honour_control,
     is_situation,
     on_the_acute_track,
     response_of,
@@ -125,6 +126,7 @@ class ActionAnswerTopic(ResponseAction):
         # chose; other questions in the message are still answered.
         topics = with_situation(topics, situation)
         topics = keep_on_the_acute_track(tracker, topics)
+        topics = for_honour_control(topics, milieus_of(user_texts(tracker)), profile.age_group)
         if topics == ["share_worry"] and adds_an_age_to_the_topic(tracker, domain):
             # "han är 16" right after an answer that depends on the age: that answer
             # again, now for a minor or an adult.

@@ -16,6 +16,7 @@ WHITE_POWER = "white_power"
 ISLAMIST = "islamist"
 LEFT_WING = "left_wing"
 GANGS = "gangs"
+HONOUR = "honour"
 
 # Folded (no å/ä/ö), whole words or word starts.
 _WORDS = {
@@ -25,6 +26,8 @@ _WORDS = {
     r"|nasheed\w*|kuffar|kafir\w*|svarta flagg\w*|shahid\w*|salafi\w*",
     LEFT_WING: r"vansterextrem\w*|autonom\w*|antifa|anarkist\w*",
     GANGS: r"gang\w*|kriminell\w*|knark\w*|langa\w*|kurir\w*",
+    HONOUR: r"heder\w*|hedersrelat\w*|gifta bort|giftas bort|bortgift\w*|tvangsgift\w*"
+    r"|oskuld\w*|familjens rykte|slakten skams|kontrollerar (?:hennes|hans|min)",
 }
 _PATTERNS = {milieu: re.compile(rf"\b(?:{words})\b") for milieu, words in _WORDS.items()}
 

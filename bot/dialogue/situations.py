@@ -180,6 +180,16 @@ SITUATIONS: tuple[Situation, ...] = (
         ),
         "gangs",
     ),
+    # "Är det olagligt att vara antifa?": opinions are no crime.
+    Situation(
+        "opinions_and_crime",
+        re.compile(
+            r"\b(?:olagligt|brottsligt|forbjudet|straffbart) att (?:vara|tycka|ha|tillhora|ga med"
+            r"|lyssna|gilla)\b"
+            r"|\bar det (?:ett )?brott att (?:vara|tycka|ha|tillhora|ga med|lyssna|gilla)\b"
+        ),
+        "legal",
+    ),
     # "Vad är ett särskilt ungdomshem?"
     Situation(
         "youth_home",
@@ -257,8 +267,9 @@ def response_of(situation: str) -> str:
 
 
 def is_situation(topic: str | None) -> bool:
-    """A situation's answer, or the acute track's."""
-    return topic in _BY_NAME or topic == ACUTE_TRACK
+    """A situation's answer, or one the conversation routes to (the acute track, honour
+    control of an adult)."""
+    return topic in _BY_NAME or topic in _ROUTED
 
 
 # While an acute plan, weapon or trip is known, advice on talking to the person at home
@@ -274,10 +285,29 @@ def on_the_acute_track(risk_level: str | None, risk_signals: list[str] | None) -
     return risk_level == "acute" and bool(_ACUTE_PLANS & set(risk_signals or []))
 
 
+# Honour-related control of someone 18 or older: the social services answers for a young
+# adult or an adult speak of LVU for the person's own behaviour, which misleads when the
+# person is the one controlled (blind round 3).
+HONOUR_ADULT = "honour_adult"
+_ROUTED = {ACUTE_TRACK: ACUTE_TRACK, HONOUR_ADULT: "honour"}
+_ABOUT_CARE = frozenset({"social_services", "child_custody"})
+
+
+def for_honour_control(topics: list[str], milieus: set[str], age_group: str | None) -> list[str]:
+    """In a conversation about honour-related control of an adult, questions about social
+    services get the answer about support and protection for the person controlled."""
+    if "honour" not in milieus or age_group not in ("young_adult", "adult"):
+        return topics
+    routed: list[str] = []
+    for topic in topics:
+        topic = HONOUR_ADULT if topic in _ABOUT_CARE else topic
+        if topic not in routed:
+            routed.append(topic)
+    return routed
+
+
 def topic_followed_up_in(topic: str) -> str:
     """The topic a follow-up after this answer goes deeper in."""
     if topic in _BY_NAME:
         return _BY_NAME[topic].deepened_in
-    if topic == ACUTE_TRACK:
-        return ACUTE_TRACK
-    return topic
+    return _ROUTED.get(topic, topic)

@@ -43,7 +43,11 @@ QUESTIONS = [
         {"utter_online"},
         ["114 14"],
     ),
-    ("Är det olagligt att vara med i NMR?", {"utter_legal"}, ["terroristorganisation"]),
+    (
+        "Är det olagligt att vara med i NMR?",
+        {"utter_legal", "utter_situation_opinions_and_crime"},
+        ["terroristorganisation"],
+    ),
     (
         "Måste jag vittna mot min egen son?",
         {"utter_legal", "utter_confidentiality", "utter_situation_witness_exemption"},

@@ -378,3 +378,27 @@ async def test_a_question_about_the_children_is_answered_for_a_child(
     )
     await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     assert response_names(dispatcher)[0] == "utter_child_custody_minor"
+
+
+async def test_honour_control_of_an_adult_gets_protection_not_lvu(make_tracker, dispatcher, domain):
+    tracker = make_tracker(
+        text="kan soc göra nåt för henne då",
+        intent="ask_social_services",
+        slots={"person_relation": "sibling", "person_age_group": "adult"},
+    )
+    earlier = [
+        {
+            "event": "user",
+            "text": "pappa kontrollerar hennes mobil, det handlar om heder",
+            "parse_data": {},
+        }
+    ]
+    tracker.events = [*earlier, *tracker.events]
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == "utter_situation_honour_adult"
+
+
+def test_opinions_are_told_from_crimes():
+    assert situation_of("Är det olagligt att vara antifa?") == "opinions_and_crime"
+    assert situation_of("är det brottsligt att vara med i NMR") == "opinions_and_crime"
+    assert situation_of("är det brottsligt att åka till Syrien och strida") is None
