@@ -175,6 +175,19 @@ def asks_the_bot(text: str) -> bool:
     return bool(_QUESTION.search(fold(text or "")))
 
 
+def _doubt_beside_a_question(tracker: Tracker, screening: Screening) -> bool:
+    """A doubt with no signal of its own (a time, the model's hunch) in a message that
+    asks the bot something: the question gets its answer rather than "kan det hända något
+    farligt nu?" (blind round 3: "dit?", "vad händer med henne nu?"). Never for suicide:
+    that question is always asked."""
+    return (
+        screening.level is RiskLevel.NONE
+        and screening.check is not None
+        and screening.check[0] != "suicide"
+        and asks_the_bot(tracker.latest_message.get("text") or "")
+    )
+
+
 def _own(screening: Screening) -> bool:
     return "self" in screening.subjects
 
@@ -313,6 +326,8 @@ class ActionValidateSlotMappings(ResponseAction):
             return None
         asked = tracker.get_slot(CHECKED_SLOT) or []
         if screening.check:
+            if _doubt_beside_a_question(tracker, screening):
+                return None
             return screening.check if screening.check[0] not in asked else None
         if answered or screening.level is not RiskLevel.ELEVATED:
             return None

@@ -879,3 +879,35 @@ async def test_the_risk_answer_is_not_repeated_for_a_message_uttered_again(
     assert response_names(dispatcher) == []
     # Rasa reverted the first pass's slots: they are set again.
     assert slots_of(events)["risk_level"] == "acute"
+
+
+class _Doubt(RiskScreen):
+    """A doubt with no signal of its own, as the model's hunch or a bare time gives."""
+
+    def __init__(self, detector, category: str) -> None:
+        super().__init__(detector)
+        self.category = category
+
+    def screen(self, text: str):
+        from bot.risk.detector import Screening
+
+        return Screening(level=RiskLevel.NONE, categories=(), check=(self.category, "person"))
+
+
+@pytest.mark.parametrize(
+    ("category", "text", "asked"),
+    [
+        ("travel", "dit? han vill inte ha med polisen att göra", False),
+        ("travel", "vad händer med henne nu", False),
+        ("travel", "han har varit borta hela dagen", True),
+        ("suicide", "vad ska jag göra nu?", True),
+    ],
+)
+async def test_a_doubt_beside_a_question_lets_the_question_be_answered(
+    screen, escalator, domain, category, text, asked
+):
+    doubt = _Doubt(screen.detector, category)
+    action = ActionValidateSlotMappings(screen=doubt, escalator=escalator, config=CONFIG)
+    chat = Conversation(action, domain)
+    said = await chat.say(text)
+    assert bool(said) is asked, said
