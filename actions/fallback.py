@@ -124,13 +124,18 @@ class ActionDefaultFallback(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        # Answered after all: the message stays (with any signal it carried), and the bot
+        # listens. Without the forced listen Rasa, finding no rule for the state after a
+        # given-up fallback, ran this action again and again until its limit, and the next
+        # message got no answer at all (blind round 4).
         answered = answer_situation(self, dispatcher, tracker, domain)
         if answered is not None:
             return [*answered, *END_THE_FALLBACK]
         if risk_answered_this_turn(tracker):
-            # Understood well enough: the risk answer replied, and the message (with the
-            # signal it carried) must stay in the conversation.
-            return []
+            return END_THE_FALLBACK
+        answered = await answer_the_guess(dispatcher, tracker, domain)
+        if answered is not None:
+            return [*answered, *END_THE_FALLBACK]
         self.utter(dispatcher, "utter_default")
         # Forget the message we could not understand, so it does not steer what follows.
         return [UserUtteranceReverted()]
