@@ -206,7 +206,11 @@ class ResponseAction(Action, ABC):
         """The privacy notice the session start left for the first answer: in front of the
         first message, or after it when that is the greeting or the 112 message (112 is
         never moved down)."""
-        if not tracker.get_slot(NOTICE_DUE_SLOT) or not dispatcher.messages:
+        if (
+            not tracker.get_slot(NOTICE_DUE_SLOT)
+            or not dispatcher.messages
+            or _notice_sent_this_session(tracker)
+        ):
             return []
         first = dispatcher.messages[0]
         name = (first.get(PARTS_KEY) or [first.get("response") or ""])[0]
@@ -280,6 +284,22 @@ def _sent(dispatcher: CollectingDispatcher, response: str) -> bool:
         response in (message.get(PARTS_KEY) or [message.get("response")])
         for message in dispatcher.messages
     )
+
+
+def _notice_sent_this_session(tracker: Tracker) -> bool:
+    """Whether a message of this session already carried the privacy notice. The slot
+    alone does not tell: Rasa collapses the events of a loop's earlier run when the loop
+    runs again (`applied_events`), so the two-stage fallback's second turn undid the slot
+    that its first turn set, and the notice came twice (blind round 4)."""
+    sent = False
+    for event in tracker.events:
+        if event.get("event") == "session_started":
+            sent = False
+        elif event.get("event") == "bot" and any(
+            name.startswith("utter_privacy_notice") for name in responses_of(event.get("metadata"))
+        ):
+            sent = True
+    return sent
 
 
 def _this_turns_bot_events(tracker: Tracker) -> list[dict[str, Any]]:

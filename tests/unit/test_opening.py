@@ -64,3 +64,25 @@ async def test_once_given_the_notice_is_not_repeated(dispatcher, domain, first_m
     tracker = first_message("vad gör soc", "ask_social_services", due=False)
     await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
     assert not any(name.startswith("utter_privacy_notice") for name in response_names(dispatcher))
+
+
+async def test_the_notice_is_not_repeated_when_a_loop_undid_its_slot(
+    dispatcher, domain, first_message
+):
+    """Rasa collapses the events of the two-stage fallback's first run when it runs
+    again, the slot set in that run included: the message already sent still counts."""
+    tracker = first_message("vad menar du", "follow_up", channel="web", due=True)
+    tracker.events = [
+        {"event": "session_started"},
+        {"event": "user", "text": "en lång berättelse", "parse_data": {}},
+        {
+            "event": "bot",
+            "metadata": {
+                "utter_action": "utter_ask_rephrase",
+                "parts": ["utter_privacy_notice_web", "utter_ask_rephrase"],
+            },
+        },
+        *tracker.events,
+    ]
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert not any(name.startswith("utter_privacy_notice") for name in response_names(dispatcher))
