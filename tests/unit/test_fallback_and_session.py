@@ -123,7 +123,11 @@ async def test_the_last_fallback_keeps_a_message_the_risk_answer_replied_to(
 
     tracker = make_tracker(text="det vore skönt att inte vakna", intent="nlu_fallback")
     events = await ActionDefaultFallback().run(dispatcher, answered_by_risk(tracker), domain)
-    assert response_names(dispatcher) == [] and events == []
+    assert response_names(dispatcher) == []
+    # Nothing reverted (the message and its signal stay), and the bot listens: without the
+    # forced listen Rasa ran this action again until its limit.
+    assert not any(e["event"] == "rewind" for e in events)
+    assert any(e["event"] == "followup" and e["name"] == "action_listen" for e in events)
 
 
 async def test_a_clear_topic_guess_is_answered_not_asked_about(make_tracker, dispatcher, domain):
@@ -149,3 +153,18 @@ async def test_a_follow_up_guess_without_a_question_for_it_is_answered(
     )
     await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
     assert response_names(dispatcher)[0] == "utter_how_to_talk_more"
+
+
+async def test_a_long_unclear_message_is_heard_as_a_story(make_tracker, dispatcher, domain):
+    text = (
+        "Hej. Jag är mormor till en pojke på 15 som bor hos oss varannan vecka. Igår hörde "
+        "jag honom skrika konstiga saker när han spelade"
+    )
+    tracker = make_tracker(
+        text=text,
+        intent="nlu_fallback",
+        ranking=[("nlu_fallback", 0.4), ("ask_online", 0.2), ("greet", 0.15)],
+    )
+    await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0].startswith("utter_share_worry")
+    assert dispatcher.messages[0]["buttons"]
