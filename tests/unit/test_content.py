@@ -235,7 +235,11 @@ def test_the_police_answer_says_what_a_tip_can_lead_to(domain):
 def test_confidentiality_is_a_harm_test_not_a_guarantee(domain):
     said = text(domain, "utter_confidentiality")
     assert "närstående" in said and "inte en garanti" in said
-    assert "avslöja" in said and "vittna" in said
+    assert "avslöja" in said
+    # The close relatives' exemption from testifying: in the deeper step, and the answer of
+    # its own situation ("måste jag vittna?"), not in the first answer to "får hen veta?".
+    assert "vittna" in text(domain, "utter_confidentiality_more")
+    assert "vittna" in text(domain, "utter_situation_witness_exemption")
 
 
 def test_the_leaving_answer_says_how_to_reach_help_and_that_relatives_get_it(domain):
