@@ -127,26 +127,6 @@ async def test_a_situation_is_answered_instead_of_the_neighbouring_block(
     assert slots["current_topic"] == "own_safety"
 
 
-async def test_a_situation_gets_its_age_variant(make_tracker, dispatcher, domain):
-    tracker = make_tracker(
-        text="de vill ta med henne till hemlandet och gifta bort henne",
-        intent="ask_honour",
-        slots={"person_age_group": "adult"},
-    )
-    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
-    assert response_names(dispatcher)[0] == "utter_situation_travel_ban_adult"
-
-
-async def test_a_follow_up_that_names_a_situation_gets_it(make_tracker, dispatcher, domain):
-    tracker = make_tracker(
-        text="men måste jag vittna då?",
-        intent="follow_up",
-        slots={"current_topic": "police", "topic_step": "answer"},
-    )
-    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
-    assert response_names(dispatcher)[0] == "utter_situation_witness_exemption"
-
-
 async def test_out_of_scope_and_fallback_answer_a_situation(make_tracker, dispatcher, domain):
     text = "kan jag skriva här om något händer i natt?"
     await ActionAnswerOutOfScope().run(
@@ -254,28 +234,6 @@ async def test_a_topic_asked_again_gets_its_next_layer_not_the_same_block(
     assert response_names(dispatcher)[0] == "utter_police_more"
 
 
-async def test_a_follow_up_naming_another_authority_is_answered_as_that_topic(
-    make_tracker, dispatcher, domain
-):
-    tracker = make_tracker(
-        text="men om jag ringer soc, tar dom honom då?",
-        intent="follow_up",
-        slots={"current_topic": "how_to_talk", "topic_step": "answer"},
-    )
-    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
-    assert response_names(dispatcher)[0] == "utter_child_custody"
-
-
-async def test_a_follow_up_naming_the_current_topic_goes_deeper(make_tracker, dispatcher, domain):
-    tracker = make_tracker(
-        text="och om jag ringer soc då?",
-        intent="follow_up",
-        slots={"current_topic": "social_services", "topic_step": "answer"},
-    )
-    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
-    assert response_names(dispatcher)[0] == "utter_social_services_more"
-
-
 async def test_the_phone_seen_answer_is_the_channels(make_tracker, dispatcher, domain):
     text = "om min man ser telefonen blir det problem"
     tracker = make_tracker(text=text, intent="ask_online", sender_id="sms-abc123")
@@ -368,18 +326,6 @@ async def test_a_plain_goodbye_still_gets_its_answer(make_tracker, dispatcher, d
     assert response_names(dispatcher) == ["utter_goodbye"]
 
 
-async def test_a_question_about_the_children_is_answered_for_a_child(
-    make_tracker, dispatcher, domain
-):
-    tracker = make_tracker(
-        text="om jag ringer soc tar de barnen?",
-        intent="ask_child_custody",
-        slots={"person_relation": "partner", "person_age_group": "adult"},
-    )
-    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
-    assert response_names(dispatcher)[0] == "utter_child_custody_minor"
-
-
 async def test_honour_control_of_an_adult_gets_protection_not_lvu(make_tracker, dispatcher, domain):
     tracker = make_tracker(
         text="kan soc göra nåt för henne då",
@@ -402,3 +348,52 @@ def test_opinions_are_told_from_crimes():
     assert situation_of("Är det olagligt att vara antifa?") == "opinions_and_crime"
     assert situation_of("är det brottsligt att vara med i NMR") == "opinions_and_crime"
     assert situation_of("är det brottsligt att åka till Syrien och strida") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "slots", "first"),
+    [
+        # A follow-up that names another authority is that topic's question...
+        (
+            "men om jag ringer soc, tar dom honom då?",
+            "follow_up",
+            {"current_topic": "how_to_talk", "topic_step": "answer"},
+            "utter_child_custody",
+        ),
+        # ...and one naming the current topic goes deeper in it.
+        (
+            "och om jag ringer soc då?",
+            "follow_up",
+            {"current_topic": "social_services", "topic_step": "answer"},
+            "utter_social_services_more",
+        ),
+        # A situation gets its age variant...
+        (
+            "de vill ta med henne till hemlandet och gifta bort henne",
+            "ask_honour",
+            {"person_age_group": "adult"},
+            "utter_situation_travel_ban_adult",
+        ),
+        # ...and a follow-up that names a situation gets that situation.
+        (
+            "men måste jag vittna då?",
+            "follow_up",
+            {"current_topic": "police", "topic_step": "answer"},
+            "utter_situation_witness_exemption",
+        ),
+        # A question about the children is answered for a child, whoever the conversation
+        # was about.
+        (
+            "om jag ringer soc tar de barnen?",
+            "ask_child_custody",
+            {"person_relation": "partner", "person_age_group": "adult"},
+            "utter_child_custody_minor",
+        ),
+    ],
+)
+async def test_the_answer_follows_what_the_words_name(
+    make_tracker, dispatcher, domain, text, intent, slots, first
+):
+    tracker = make_tracker(text=text, intent=intent, slots=slots)
+    await ActionAnswerTopic(never_called).run(dispatcher, tracker, domain)
+    assert response_names(dispatcher)[0] == first
