@@ -12,6 +12,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
+from bot.input_limits import bounded
 from bot.pseudonym import conversation_ref, is_web_session_id, new_web_session_id
 from bot.staff.handoff import is_from_staff
 from bot.widget.routes import add_widget_routes
@@ -63,7 +64,9 @@ class CheckedRestInput(RestInput):
                 message.output_channel.__class__ = WholeMessagesCollector
             await on_new_message(message)
 
-        return super().blueprint(whole_messages)
+        from bot.settings import settings
+
+        return super().blueprint(bounded(whole_messages, settings.max_message_chars))
 
     def _extract_message(self, req: Request) -> str | None:
         message = self._body(req).get("message")
@@ -128,7 +131,7 @@ class PrivateSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message):
         from bot.settings import settings
 
-        blueprint = super().blueprint(on_new_message)
+        blueprint = super().blueprint(bounded(on_new_message, settings.max_message_chars))
         sio, namespace, key = self.sio, self.namespace, settings.pseudonym_key
         if settings.socket_redis_url:
             _share_rooms_through_redis(sio, settings.socket_redis_url)

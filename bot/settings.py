@@ -64,6 +64,9 @@ class Settings:
     # When staff read escalations, as the relative should read it ("vardagar 8–17"): the
     # bot's promises about people follow it (empty: "när personalen är i tjänst" alone).
     staff_hours: str = ""
+    # The longest message a relative can send on any channel (bot/input_limits.py): longer
+    # ones are answered politely and never reach NLU, redaction or storage.
+    max_message_chars: int = 4000
     model_path: Path = field(default_factory=lambda: PROJECT_ROOT / "models/vagvisaren.tar.gz")
     log_level: str = "INFO"
     # How the action server reaches Rasa's HTTP API (to classify each question of a
@@ -143,6 +146,7 @@ class Settings:
             conversation_retention_days=int(_get("CONVERSATION_RETENTION_DAYS", "30")),
             escalation_retention_days=int(_get("ESCALATION_RETENTION_DAYS", "30")),
             staff_hours=_get("STAFF_HOURS", ""),
+            max_message_chars=int(_get("MAX_MESSAGE_CHARS", "4000")),
             model_path=_resolve(_get("RASA_MODEL", "models/vagvisaren.tar.gz")),
             log_level=_get("LOG_LEVEL", "INFO"),
             rasa_internal_url=_get(

@@ -22,6 +22,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.input_limits import bounded
 from bot.messaging.addresses import Address, AddressBook
 from bot.messaging.errors import NOT_DELIVERED, UNREACHABLE
 from bot.messaging.rendering import buttons_of, message_text, texts
@@ -145,7 +146,8 @@ class MessagingInput(InputChannel):
             await output.send_response(conversation_id, {"text": texts()["text_only"]})
             return
         text = await self.translate(text, conversation_id, request)
-        await on_new_message(UserMessage(text, output, conversation_id, input_channel=self.name()))
+        handle = bounded(on_new_message, self.config.max_message_chars)
+        await handle(UserMessage(text, output, conversation_id, input_channel=self.name()))
 
     async def translate(self, text: str, conversation_id: str, request) -> str:
         """What the channel's text means to the bot (a Telegram command, a chosen number)."""

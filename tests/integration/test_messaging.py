@@ -441,3 +441,29 @@ def test_without_a_handler_the_sms_answer_promises_no_person_now(bot, messaging_
     assert sent[0].startswith("Ring 112"), sent
     assert not any(texts()["choices_intro"] in body for body in sent)
     assert any("Just nu kan ingen från personalen gå in i chatten" in body for body in sent)
+
+
+# ---------------------------------------------------------------- bounded input (issue 17)
+
+
+def test_an_over_long_telegram_message_is_answered_politely_and_not_kept(bot, messaging_apis):
+    from bot.input_limits import too_long_answer
+    from bot.settings import settings
+
+    apis = messaging_apis
+    chat_id = new_chat(apis)
+    marker = "Överlångmarkör"
+    sent = telegram_turn(bot, apis, chat_id, marker + " a" * settings.max_message_chars)
+    assert [call["text"] for call in sent] == [too_long_answer(settings.max_message_chars)]
+    assert_nowhere(bot, marker)
+    # The conversation goes on.
+    assert telegram_turn(bot, apis, chat_id, "vad gör socialtjänsten?")
+
+
+def test_an_over_long_sms_is_answered_politely(bot, messaging_apis):
+    from bot.input_limits import too_long_answer
+    from bot.settings import settings
+
+    phone = "+46701110099"
+    said = twilio_turn(bot, messaging_apis, phone, "b " * settings.max_message_chars)
+    assert said and said[0].startswith(too_long_answer(settings.max_message_chars)[:40])

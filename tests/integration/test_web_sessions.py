@@ -71,3 +71,19 @@ async def test_a_message_without_a_valid_session_id_is_ignored(bot):
         assert replies.empty()
     finally:
         await close(client)
+
+
+async def test_an_over_long_message_is_answered_politely_and_not_kept(bot):
+    """Issue 17: the widget's limit is the browser's; the server enforces its own."""
+    from bot.input_limits import too_long_answer
+    from bot.settings import settings
+
+    client, session_id, replies = await session(bot)
+    try:
+        long = "Överlångmarkör " + "a" * settings.max_message_chars
+        await client.emit("user_uttered", {"session_id": session_id, "message": long})
+        answer = await asyncio.wait_for(replies.get(), 60)
+        assert answer.get("text") == too_long_answer(settings.max_message_chars)
+        assert bot.bot_responses(session_id) == []  # nothing reached Rasa
+    finally:
+        await close(client)

@@ -1,0 +1,51 @@
+"""Bounded work per message: a message longer than the limit never reaches NLU, redaction
+or storage, on any channel. The relative gets a polite answer instead, and nothing of the
+message is kept.
+
+Without the limit one long message held the event loop for seconds (redaction and the
+NLU pipeline grow with the text), stalling every conversation, acute ones included
+(issue 17). Each channel hands its `on_new_message` through `bounded`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from rasa.core.channels.channel import UserMessage
+
+from bot.contacts import load_directory
+from bot.messaging.rendering import texts
+from bot.settings import settings
+
+logger = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[None]]
+
+
+def too_long(text: str | None, max_chars: int) -> bool:
+    return text is not None and len(text) > max_chars
+
+
+def too_long_answer(max_chars: int) -> str:
+    numbers = load_directory(settings.contacts_file).phone_placeholders()
+    return texts()["too_long"].format(max_chars=max_chars, **numbers)
+
+
+def bounded(on_new_message: OnNewMessage, max_chars: int) -> OnNewMessage:
+    """`on_new_message`, but a message over `max_chars` is answered with the polite text
+    through the message's own output channel and goes no further."""
+
+    async def handle(message: UserMessage) -> None:
+        if not too_long(message.text, max_chars):
+            await on_new_message(message)
+            return
+        # Only the length is logged: never the text, never the sender.
+        logger.info(
+            "A message of %d characters was refused (limit %d).", len(message.text or ""), max_chars
+        )
+        await message.output_channel.send_text_message(
+            message.sender_id, too_long_answer(max_chars)
+        )
+
+    return handle

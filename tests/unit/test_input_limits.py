@@ -1,0 +1,33 @@
+"""Bounded work per message (issue 17): a message over the limit is answered politely
+and never handed to Rasa (no NLU, no redaction, no storage)."""
+
+from __future__ import annotations
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from bot.input_limits import bounded, too_long_answer
+
+
+async def test_a_message_over_the_limit_is_answered_and_goes_no_further():
+    handed_on: list[str] = []
+
+    async def rasa(message: UserMessage) -> None:
+        handed_on.append(message.text)
+
+    output = CollectingOutputChannel()
+    handle = bounded(rasa, max_chars=100)
+    await handle(UserMessage("a" * 101, output, "conversation-1"))
+    assert handed_on == []
+    assert [message["text"] for message in output.messages] == [too_long_answer(100)]
+    assert "100 tecken" in too_long_answer(100) and "112" in too_long_answer(100)
+
+
+async def test_a_message_within_the_limit_is_handed_on_unchanged():
+    handed_on: list[str] = []
+
+    async def rasa(message: UserMessage) -> None:
+        handed_on.append(message.text)
+
+    output = CollectingOutputChannel()
+    await bounded(rasa, max_chars=100)(UserMessage("a" * 100, output, "conversation-1"))
+    assert handed_on == ["a" * 100] and output.messages == []
