@@ -51,7 +51,7 @@ from bot.escalations.database import shared_engine
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
 from bot.notify import Notifier
-from bot.privacy.redaction import redact
+from bot.privacy.redaction import TAGS, default_redactor
 from bot.pseudonym import conversation_ref, message_key
 from bot.risk import safety_check
 from bot.risk.detector import Screening
@@ -585,14 +585,46 @@ async def _retry_forever(escalator: Escalator, interval_seconds: float) -> None:
 
 
 def excerpt(text: str, screening: Screening, context_chars: int = 80) -> str:
-    """The redacted words around each signal, so staff see why without the whole message."""
+    """The redacted words around each signal, so staff see why without the whole message.
+
+    The whole message is redacted first and the windows are cut from that: a window cut
+    before redaction left the ends of names and numbers that straddle its edges unmasked
+    ("…eter Qendrim Berisha", "…-123 45 67"; issue 17)."""
+    findings = default_redactor().find(text)
+    windows = [
+        (max(0, match.start - context_chars), min(len(text), match.end + context_chars))
+        for match in screening.matches
+    ] or [(0, min(len(text), 2 * context_chars))]  # the model alone: the beginning
     pieces = []
-    for match in screening.matches:
-        start = max(0, match.start - context_chars)
-        end = min(len(text), match.end + context_chars)
-        pieces.append(
-            ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
-        )
-    if not pieces:  # raised by the trained model alone: the beginning of the message
-        pieces.append(text[: 2 * context_chars] + ("…" if len(text) > 2 * context_chars else ""))
-    return redact(" / ".join(dict.fromkeys(pieces)))
+    for start, end in windows:
+        start, end = _widened_past(findings, start, end, text)
+        redacted = _redacted_between(text, findings, start, end).strip()
+        pieces.append(("…" if start else "") + redacted + ("…" if end < len(text) else ""))
+    return " / ".join(dict.fromkeys(pieces))
+
+
+def _widened_past(findings, start: int, end: int, text: str = "") -> tuple[int, int]:
+    """The window grown to whole words, and to take in whole any identifier that straddles
+    its edges, so the identifier is masked as one, not cut into an unmasked tail."""
+    while 0 < start < len(text) and text[start - 1].isalnum():
+        start -= 1
+    while 0 < end < len(text) and text[end].isalnum():
+        end += 1
+    for finding in findings:
+        if finding.start < start < finding.end:
+            start = finding.start
+        if finding.start < end < finding.end:
+            end = finding.end
+    return start, end
+
+
+def _redacted_between(text: str, findings, start: int, end: int) -> str:
+    pieces, position = [], start
+    for finding in findings:
+        if finding.end <= start or finding.start >= end:
+            continue
+        pieces.append(text[position : finding.start])
+        pieces.append(TAGS[finding.kind])
+        position = finding.end
+    pieces.append(text[position:end])
+    return "".join(pieces)

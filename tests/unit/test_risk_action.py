@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from sqlalchemy import select
@@ -911,3 +912,20 @@ async def test_a_doubt_beside_a_question_lets_the_question_be_answered(
     chat = Conversation(action, domain)
     said = await chat.say(text)
     assert bool(said) is asked, said
+
+
+def test_no_part_of_an_identifier_survives_at_the_edges_of_an_excerpt(screen):
+    """Issue 17: the window was cut before redaction, so the tails of names and numbers
+    that straddle its edges were stored unmasked."""
+    text = (
+        "Min kompis heter Peter Qendrim Berisha och han ringer från 070-123 45 67 ibland. "
+        "Min son ska åka till Syrien imorgon."
+    )
+    screening = screen.screen(text)
+    [match] = screening.matches[:1]
+    for context_chars in range(1, match.start + 1):
+        result = excerpt(text, screening, context_chars)
+        # "Peter" cut to "eter" (not the "eter" of "heter"), and the other tails.
+        assert not re.search(r"(?<!h)eter\b", result), (context_chars, result)
+        for tail in ("endrim", "erisha", "123", "45 67", " 67"):
+            assert tail not in result, (context_chars, result)
