@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install spacy env train run staff admin chromium test lint format eval-nlu eval-risk eval-privacy transcripts migrate bench purge lock clean screenshots telegram-webhook
+.PHONY: help install spacy env train run staff admin chromium test lint format eval-nlu eval-risk eval-privacy transcripts migrate bench bench-redaction purge lock clean screenshots telegram-webhook
 
 help:
 	@echo "make run       set up everything and start the bot (Ctrl-C stops it)"
@@ -36,6 +36,7 @@ help:
 	@echo "make admin NAME=username  create the first staff admin (password + TOTP)"
 	@echo "make migrate   create or upgrade the escalation store's tables"
 	@echo "make bench     load benchmark against a minimal Rasa bot"
+	@echo "make bench-redaction  redaction time on hostile input (linear, no long stall)"
 	@echo "make purge     delete conversations past the retention period"
 	@echo "make lint      ruff"
 
@@ -148,6 +149,10 @@ eval-privacy: $(VENV)/.installed
 
 bench: $(MODEL) $(RISK_MODEL) .env
 	$(BIN)/python -m bot.bench
+
+# Redaction on hostile input (long runs of one shape): linear time, no multi-second stall.
+bench-redaction: .env
+	$(BIN)/python -m bot.bench_redaction
 
 $(LOCK):
 	@echo "No lock file for Python $(PYVER): Rasa 3.6 runs on Python 3.10 and 3.11." >&2

@@ -24,6 +24,7 @@ What is found, and the tag it is replaced by:
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -56,7 +57,9 @@ class Finding:
 
 # -- numbers ------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# The lookbehind makes a match start only where a run of address characters starts: without
+# it every position of a long run was tried and scanned to its end (quadratic; issue 17).
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]*\d)")
 _IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
 _IDENTITY = re.compile(r"(?<![\d+-])((?:19|20)?)(\d{6})\s?([-+ ]?)\s?(\d{4})(?![\d-])")
@@ -81,6 +84,8 @@ _ADDRESS = re.compile(
     r"(?:,?\s*(?:nb|ög|bv)\b)?",
     re.IGNORECASE,
 )
+# How far around a postcode-shaped number its telling words are looked for.
+_CONTEXT_CHARS = 40
 _POSTCODE_WORDS = re.compile(r"(?:postnummer|postnumret|postnr|postkod)\W*$", re.IGNORECASE)
 # Words after a five-digit number that make it a quantity, not a postcode.
 _QUANTITY_WORDS = {
@@ -171,6 +176,8 @@ class Redactor:
 
     def find(self, text: str) -> list[Finding]:
         """Non-overlapping findings in text order; earlier detectors win overlaps."""
+        # Kept sorted, so a new finding is compared with its two neighbours only, not with
+        # every finding before it (a text of thousands of addresses was quadratic; issue 17).
         taken: list[Finding] = []
         for detector in (
             self._emails,
@@ -183,9 +190,14 @@ class Redactor:
             self._names,
         ):
             for finding in detector(text):
-                if not any(finding.start < kept.end and kept.start < finding.end for kept in taken):
-                    taken.append(finding)
-        return sorted(taken)
+                place = bisect.bisect_left(taken, finding)
+                before = taken[place - 1] if place else None
+                after = taken[place] if place < len(taken) else None
+                if (before is None or before.end <= finding.start) and (
+                    after is None or finding.end <= after.start
+                ):
+                    taken.insert(place, finding)
+        return taken
 
     # -- detectors -------------------------------------------------------------------------
 
@@ -222,8 +234,11 @@ class Redactor:
         for match in _POSTCODE.finditer(text):
             if _digits(match.group(2)) in self.public_numbers:
                 continue
-            before = text[: match.start()]
-            after = text[match.end() :].lstrip(" ,")
+            # The words right before and after are enough, and reading only them keeps a
+            # text of many numbers linear (the whole rest of the text was copied and split
+            # for every number; issue 17).
+            before = text[max(0, match.start() - _CONTEXT_CHARS) : match.start()]
+            after = text[match.end() : match.end() + _CONTEXT_CHARS].lstrip(" ,")
             next_word = after.split(maxsplit=1)[0].lower() if after.split() else ""
             said = bool(match.group(1)) or bool(_POSTCODE_WORDS.search(before))
             town_follows = bool(re.match(r"[^\W\d_]{2,}", after)) and (
