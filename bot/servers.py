@@ -98,7 +98,28 @@ def run_action_server() -> None:
     _configure_logging()
     check_at_startup(settings.contacts_file, settings.contacts_max_age_days)
     prepare_risk_screening()
+    refuse_oversized_bodies_with_413(endpoint)
     endpoint.run("actions", port=settings.action_server_port, cors_origins=[])
+
+
+def refuse_oversized_bodies_with_413(endpoint) -> None:
+    """rasa_sdk answers every exception with 500 (and echoes the request body): a body over
+    SANIC_REQUEST_MAX_SIZE gets a plain 413 instead (issue 17)."""
+    from sanic import response
+    from sanic.exceptions import PayloadTooLarge
+
+    create_app = endpoint.create_app
+
+    def create_app_with_413(*args, **kwargs):
+        app = create_app(*args, **kwargs)
+
+        @app.exception(PayloadTooLarge)
+        async def too_large(request, exception):
+            return response.json({"error": "The request body is too large."}, status=413)
+
+        return app
+
+    endpoint.create_app = create_app_with_413
 
 
 def prepare_risk_screening() -> None:

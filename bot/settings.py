@@ -67,6 +67,8 @@ class Settings:
     # The longest message a relative can send on any channel (bot/input_limits.py): longer
     # ones are answered politely and never reach NLU, redaction or storage.
     max_message_chars: int = 4000
+    # The largest HTTP body any server accepts (bytes); a message at the limit is a few KB.
+    max_request_bytes: int = 1_000_000
     model_path: Path = field(default_factory=lambda: PROJECT_ROOT / "models/vagvisaren.tar.gz")
     log_level: str = "INFO"
     # How the action server reaches Rasa's HTTP API (to classify each question of a
@@ -147,6 +149,7 @@ class Settings:
             escalation_retention_days=int(_get("ESCALATION_RETENTION_DAYS", "30")),
             staff_hours=_get("STAFF_HOURS", ""),
             max_message_chars=int(_get("MAX_MESSAGE_CHARS", "4000")),
+            max_request_bytes=int(_get("MAX_REQUEST_BYTES", "1000000")),
             model_path=_resolve(_get("RASA_MODEL", "models/vagvisaren.tar.gz")),
             log_level=_get("LOG_LEVEL", "INFO"),
             rasa_internal_url=_get(
@@ -212,6 +215,9 @@ class Settings:
             # would hold client IP addresses.
             "SANIC_HOST": "127.0.0.1",
             "SANIC_ACCESS_LOG": "False",
+            # Every Sanic app (Rasa, the action server, the dashboard) refuses bodies over
+            # this with 413, instead of Sanic's 100 MB (issue 17).
+            "SANIC_REQUEST_MAX_SIZE": str(self.max_request_bytes),
             "LOG_LEVEL_LIBRARIES": "ERROR",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",

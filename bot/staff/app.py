@@ -84,6 +84,7 @@ def create_app(config: Settings) -> Sanic:
     app.config.FORWARDED_SECRET = None
     app.config.REAL_IP_HEADER = None
     app.config.KEEP_ALIVE_TIMEOUT = 5
+    app.config.REQUEST_MAX_SIZE = config.max_request_bytes  # 413 beyond it (issue 17)
     engine = make_engine(config.escalation_database_url)
     tracker_engine = make_engine(config.tracker_database_url)
     accounts, review, pages = Accounts(engine), Review(engine), templates(config.staff_time_zone)

@@ -27,3 +27,22 @@ def test_an_over_long_rest_message_is_answered_politely_and_not_stored(bot):
     assert marker not in str(tracker.body)
     # The conversation goes on.
     assert bot.say(sender, "Vad gör socialtjänsten?")
+
+
+@pytest.mark.parametrize("server", ["rasa", "actions"])
+def test_an_oversized_body_gets_413_from_every_server(bot, server):
+    """Sanic's own limit is 100 MB; every server refuses more than MAX_REQUEST_BYTES."""
+    import urllib.error
+    import urllib.request
+
+    url = {
+        "rasa": bot.url + "/webhooks/rest/webhook",
+        "actions": bot.processes.action_url + "/webhook",
+    }[server]
+    body = b'{"sender": "x", "message": "' + b"a" * (settings.max_request_bytes + 1) + b'"}'
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 413
+    # ...and both still answer.
+    assert bot.say(uuid.uuid4().hex, "hej")
