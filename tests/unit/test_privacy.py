@@ -120,6 +120,30 @@ def test_log_lines_are_masked_by_the_filter(caplog):
     assert "070-123" not in caplog.text and "[telefon]" in caplog.text
 
 
+def test_tracebacks_and_loggers_with_their_own_handlers_are_masked():
+    """Issue 17: only the message was masked; an exception's text in the traceback was
+    written as it was, and loggers with handlers of their own (Sanic's) had no filter."""
+    import io
+    import logging
+
+    from bot.privacy import log_filter
+
+    stream = io.StringIO()
+    logger = logging.getLogger("vagvisaren.test.own_handler")
+    logger.propagate = False
+    logger.addHandler(logging.StreamHandler(stream))
+    log_filter.install()
+    try:
+        raise ValueError("kunde inte spara: ring 070-123 45 67, personnummer 19121212-1212")
+    except ValueError:
+        logger.exception("failed")
+        logger.error("again", stack_info=True)
+    written = stream.getvalue()
+    assert "Traceback" in written and "ValueError" in written
+    assert "070-123" not in written and "19121212" not in written
+    assert "[telefon]" in written
+
+
 def _delete_examples() -> list[str]:
     import yaml
 
