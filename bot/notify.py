@@ -18,6 +18,7 @@ import hmac
 import json
 import logging
 import smtplib
+import ssl
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -112,6 +113,10 @@ def verify(
     return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
+class PlainLoginRefused(RuntimeError):
+    """An SMTP password would have gone over a connection without TLS."""
+
+
 class Notifier:
     def __init__(self, config: Settings) -> None:
         self.config = config
@@ -160,14 +165,29 @@ class Notifier:
         return False
 
     def send_email(self, notification: Notification) -> None:
-        message = email_message(notification, self.config)
-        with smtplib.SMTP(
-            self.config.smtp_host, self.config.smtp_port, timeout=TIMEOUT_SECONDS
-        ) as smtp:
-            if self.config.smtp_starttls:
-                smtp.starttls()
-            if self.config.smtp_user:
-                smtp.login(self.config.smtp_user, self.config.smtp_password)
+        """Over TLS whose certificate is verified (STARTTLS, or implicit TLS with
+        SMTP_SSL); a password is never sent without TLS unless SMTP_ALLOW_PLAIN_LOGIN says
+        so (issue 17: STARTTLS did not verify, and the default sent it in clear)."""
+        config = self.config
+        message = email_message(notification, config)
+        context = ssl.create_default_context(cafile=config.smtp_ca_file or None)
+        encrypted = config.smtp_ssl or config.smtp_starttls
+        if config.smtp_user and not encrypted and not config.smtp_allow_plain_login:
+            raise PlainLoginRefused(
+                "SMTP_USER is set but the connection is not encrypted: set SMTP_STARTTLS or "
+                "SMTP_SSL (or, knowingly, SMTP_ALLOW_PLAIN_LOGIN)"
+            )
+        if config.smtp_ssl:
+            connection = smtplib.SMTP_SSL(
+                config.smtp_host, config.smtp_port, timeout=TIMEOUT_SECONDS, context=context
+            )
+        else:
+            connection = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=TIMEOUT_SECONDS)
+        with connection as smtp:
+            if config.smtp_starttls and not config.smtp_ssl:
+                smtp.starttls(context=context)
+            if config.smtp_user:
+                smtp.login(config.smtp_user, config.smtp_password)
             smtp.send_message(message)
 
     def send_webhook(self, notification: Notification) -> None:

@@ -119,6 +119,12 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    # Implicit TLS (SMTPS, usually port 465) instead of STARTTLS.
+    smtp_ssl: bool = False
+    # A CA bundle to verify the mail server's certificate with (empty: the system's).
+    smtp_ca_file: str = ""
+    # Send SMTP_USER/SMTP_PASSWORD over a connection without TLS: off unless set.
+    smtp_allow_plain_login: bool = False
     notify_email_from: str = ""
     notify_email_to: tuple[str, ...] = ()
     notify_webhook_url: str = ""
@@ -196,6 +202,10 @@ class Settings:
             smtp_user=_get("SMTP_USER", ""),
             smtp_password=_get("SMTP_PASSWORD", ""),
             smtp_starttls=_get("SMTP_STARTTLS", "false").strip().lower() in {"1", "true", "yes"},
+            smtp_ssl=_get("SMTP_SSL", "false").strip().lower() in {"1", "true", "yes"},
+            smtp_ca_file=_get("SMTP_CA_FILE", ""),
+            smtp_allow_plain_login=_get("SMTP_ALLOW_PLAIN_LOGIN", "false").strip().lower()
+            in {"1", "true", "yes"},
             notify_email_from=_get("NOTIFY_EMAIL_FROM", ""),
             notify_email_to=_comma_separated(_get("NOTIFY_EMAIL_TO", "")),
             notify_webhook_url=_get("NOTIFY_WEBHOOK_URL", ""),
