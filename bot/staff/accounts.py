@@ -7,8 +7,10 @@
     session = accounts.start_session(result.user)           # cookie token + CSRF token
     accounts.session(cookie_token)                          # None once idle or too old
 
-Rules: every account has a password and TOTP before it can log in; ten failed logins for
-an account within an hour lock it until the oldest of them is an hour old; a session ends
+Rules: every account has a password and TOTP before it can log in; a failed login gets
+the same answer whether the name exists or not, and the right password and code always
+pass (no lock an attacker without them could set off; at most ten failures an hour are
+recorded per account, for the audit); a session ends
 after 30 minutes without a request or 12 hours after login, and at logout (the row is
 deleted, so the cookie is worthless).
 """
@@ -72,7 +74,7 @@ class User:
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
-    problem: str | None = None  # "invalid" or "locked"
+    problem: str | None = None  # "invalid"
 
 
 @dataclass(frozen=True)
@@ -253,13 +255,17 @@ class Accounts:
         if row is None:
             verify_password(None, password)  # same work as for a real account
             return LoginResult(None, "invalid")
-        if self.recent_failures(row.id, now) >= MAX_FAILURES:
-            return LoginResult(None, "locked")
         step = None
         if verify_password(row.password_hash, password) and row.totp_secret:
             step = matching_totp_step(row.totp_secret, code, row.totp_last_step, now.timestamp())
         if step is None or not row.active:
-            self._record_failure(row.id, now)
+            # The same answer as for an unknown name, however many failures: a lock that
+            # anyone could trigger without the password would lock the owner out, and a
+            # different answer would tell which names exist (issue 17). The right password
+            # and code always pass; failures beyond the window's count are not stored, so a
+            # flood does not grow the table.
+            if self.recent_failures(row.id, now) < MAX_FAILURES:
+                self._record_failure(row.id, now)
             return LoginResult(None, "invalid")
         with self.engine.begin() as connection:
             connection.execute(
