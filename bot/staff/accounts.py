@@ -307,8 +307,11 @@ class Accounts:
             )
         return StaffSession(token, csrf, user, now)
 
-    def session(self, token: str | None, now: datetime | None = None) -> StaffSession | None:
-        """The live session for a cookie (and its last use moved to now), or None."""
+    def session(
+        self, token: str | None, now: datetime | None = None, touch: bool = True
+    ) -> StaffSession | None:
+        """The live session for a cookie, or None; with `touch` its last use moves to now
+        (not for the page's own background polls)."""
         if not token:
             return None
         now = now or utcnow()
@@ -338,11 +341,12 @@ class Accounts:
             if expired:
                 connection.execute(delete(staff_sessions).where(staff_sessions.c.token_hash == key))
                 return None
-            connection.execute(
-                update(staff_sessions)
-                .where(staff_sessions.c.token_hash == key)
-                .values(last_seen_at=now)
-            )
+            if touch:
+                connection.execute(
+                    update(staff_sessions)
+                    .where(staff_sessions.c.token_hash == key)
+                    .values(last_seen_at=now)
+                )
         return StaffSession(token, row.csrf_token, _user(row), as_utc(row.created_at))
 
     def end_session(self, token: str) -> None:

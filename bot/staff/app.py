@@ -79,6 +79,13 @@ def templates(time_zone: str = "Europe/Stockholm") -> Environment:
     return environment
 
 
+def is_background_poll(method: str, path: str) -> bool:
+    """The queue's and a live chat's refreshes, which the page makes on its own every few
+    seconds: they must not count as the handler being there, or the idle timeout never ends
+    a session left open in a tab (issue 17)."""
+    return method == "GET" and path.endswith(".json")
+
+
 def create_app(config: Settings) -> Sanic:
     # Sanic keeps a registry of app names; tests build several apps in one process.
     app = Sanic(f"vagvisaren_staff_{next(_app_numbers)}")
@@ -119,7 +126,9 @@ def create_app(config: Settings) -> Sanic:
         if path.startswith(SESSIONLESS_PATHS):
             request.ctx.session = None
             return None
-        request.ctx.session = accounts.session(request.cookies.get(COOKIE))
+        request.ctx.session = accounts.session(
+            request.cookies.get(COOKIE), touch=not is_background_poll(request.method, path)
+        )
         if any(path == public or path.startswith(public) for public in PUBLIC_PATHS):
             return None
         if request.ctx.session is None:

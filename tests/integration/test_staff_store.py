@@ -310,3 +310,23 @@ def test_an_empty_or_huge_note_is_refused_and_nothing_is_stored(engine):
     with pytest.raises(ReviewError, match="not_found"):
         review.add_note(anna, 9999, "hej")
     assert review.notes(escalation) == []
+
+
+def test_background_polls_do_not_keep_an_idle_session_alive(engine):
+    """Issue 17: the queue's 5 s and a live chat's 1.5 s refreshes moved the last use, so
+    the idle timeout never ended a session left open in a tab."""
+    accounts, session = logged_in(engine)
+    for minute in range(0, 30, 1):  # a poll every minute for half an hour
+        polled = accounts.session(session.token, now=T0 + timedelta(minutes=minute), touch=False)
+        assert polled is not None
+    assert accounts.session(session.token, now=T0 + timedelta(minutes=29), touch=False)
+    assert accounts.session(session.token, now=T0 + timedelta(minutes=31), touch=False) is None
+
+
+def test_only_the_pages_own_json_refreshes_count_as_polls():
+    from bot.staff.app import is_background_poll
+
+    assert is_background_poll("GET", "/queue.json")
+    assert is_background_poll("GET", "/escalations/7/live.json")
+    assert not is_background_poll("GET", "/escalations/7")
+    assert not is_background_poll("POST", "/escalations/7/notes")
