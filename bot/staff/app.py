@@ -34,7 +34,7 @@ from bot.staff.availability import set_available
 from bot.staff.handoff import HandoffError, RasaConversations
 from bot.staff.model import OUTCOMES, Role
 from bot.staff.review import LEVELS, STATUSES, Review, ReviewError
-from bot.staff.security import new_totp_secret, same, totp_uri
+from bot.staff.security import same, setup_totp_secret, totp_uri
 from bot.staff.transcript import ConversationFinder, transcript
 
 logger = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ def create_app(config: Settings) -> Sanic:
         user = accounts.setup_user(token)
         if user is None:
             return refuse(request, "setup_link_invalid", 404)
-        return setup_form(request, user, token, new_totp_secret())
+        return setup_form(request, user, token, setup_totp_secret(token, config.pseudonym_key))
 
     @app.post("/setup/<token>")
     async def setup(request: Request, token: str):
@@ -230,7 +230,7 @@ def create_app(config: Settings) -> Sanic:
         user = accounts.setup_user(token)
         if user is None:
             return refuse(request, "setup_link_invalid", 404)
-        secret = form.get("secret", "")
+        secret = setup_totp_secret(token, config.pseudonym_key)
         try:
             if form.get("password", "") != form.get("password_again", ""):
                 raise AccountError("passwords_differ")

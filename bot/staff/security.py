@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -49,6 +50,18 @@ def password_problem(password: str) -> str | None:
 
 def new_totp_secret() -> str:
     return pyotp.random_base32()
+
+
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def setup_totp_secret(token: str, key: str) -> str:
+    """The TOTP secret a setup link shows and then checks: derived on the server from the
+    link's token and a server key, never taken back from the browser (issue 17: a hidden
+    form field let the browser choose it, and a malformed one gave 500). Without a key
+    (tests), a key of this process."""
+    mac = hmac.new(key.encode() if key else _PROCESS_KEY, b"totp-setup:" + token.encode(), "sha256")
+    return base64.b32encode(mac.digest()[:20]).decode()
 
 
 def totp_uri(secret: str, username: str) -> str:

@@ -337,8 +337,14 @@ def test_an_admin_creates_an_account_that_sets_itself_up(dashboard):
     path = "/setup/" + link.rsplit("/setup/", 1)[1]
     newcomer = StaffClient(dashboard.url)
     setup_page = newcomer.get(path).text
-    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', setup_page).group(1)
-    form = {"password": PASSWORD, "password_again": PASSWORD, "secret": secret}
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', setup_page).group(1)
+    form = {"password": PASSWORD, "password_again": PASSWORD}
+    # A secret the browser chooses is not taken (issue 17), and a malformed one is no 500.
+    chosen = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    forged = newcomer.post(path, {**form, "secret": chosen, "code": totp_now(chosen)}, csrf=False)
+    assert forged.status_code == 400
+    odd = newcomer.post(path, {**form, "secret": "!!ej base32!!", "code": "12ab"}, csrf=False)
+    assert odd.status_code == 400
     short = newcomer.post(path, {**form, "password": "kort", "code": totp_now(secret)}, csrf=False)
     assert short.status_code == 400 and "minst 12 tecken" in short.text
     done = newcomer.post(path, {**form, "code": totp_now(secret)}, csrf=False)
