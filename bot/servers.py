@@ -48,6 +48,7 @@ def run_rasa_server() -> None:
     if not settings.rasa_jwt_secret:
         raise SystemExit("RASA_JWT_SECRET is empty: run `make env` or set it in .env")
     validate_action_results_with_a_compiled_schema()
+    require_expiring_tokens(settings.rasa_jwt_secret)
     allow_websockets_on_python_311()  # the web widget's socket (bot/sanic_compat.py)
     rasa.core.run.serve_application(
         model_path=str(settings.model_path),
@@ -59,6 +60,43 @@ def run_rasa_server() -> None:
         jwt_method="HS256",
         endpoints=AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "endpoints.yml")),
     )
+
+
+def require_expiring_tokens(secret: str) -> None:
+    """Rasa's HTTP API accepts a JWT without `exp` forever (sanic-jwt checks `exp` only when
+    it is there): every bearer token must carry one, and an expired one is refused, with
+    401, before Rasa's own check (issue 17)."""
+    import jwt
+    import rasa.core.run
+    from sanic import response
+
+    configure_app = rasa.core.run.configure_app
+
+    def configure_app_requiring_exp(*args, **kwargs):
+        app = configure_app(*args, **kwargs)
+
+        @app.middleware("request")
+        async def refuse_tokens_without_exp(request):
+            authorization = request.headers.get("Authorization") or ""
+            if not authorization.lower().startswith("bearer "):
+                return None
+            try:
+                jwt.decode(
+                    authorization[7:].strip(),
+                    secret,
+                    algorithms=["HS256"],
+                    options={"require": ["exp"]},
+                )
+            except jwt.PyJWTError:
+                return response.json(
+                    {"error": "The token must carry an expiry (exp) and be unexpired."},
+                    status=401,
+                )
+            return None
+
+        return app
+
+    rasa.core.run.configure_app = configure_app_requiring_exp
 
 
 def validate_action_results_with_a_compiled_schema() -> None:

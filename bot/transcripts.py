@@ -31,11 +31,11 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-import jwt
 import yaml
 
 from bot.dialogue import MAX_BUBBLES_PER_TURN, responses_of
 from bot.launcher import ServerProcesses, throwaway_overrides
+from bot.rasa_client import service_token
 from bot.settings import PROJECT_ROOT
 
 DIALOGUES_FILE = PROJECT_ROOT / "tests/data/dialogues.yml"
@@ -93,9 +93,12 @@ class RestConversations:
 
     def __init__(self, rasa_url: str, jwt_secret: str):
         self.url = rasa_url.rstrip("/")
-        self.token = jwt.encode(
-            {"user": {"username": "transcripts", "role": "admin"}}, jwt_secret, algorithm="HS256"
-        )
+        self.jwt_secret = jwt_secret
+
+    @property
+    def token(self) -> str:
+        """A fresh short-lived token for each request (Rasa refuses tokens without exp)."""
+        return service_token(self.jwt_secret)
 
     def _request(self, path: str, payload: Any = None, token: bool = False) -> Any:
         headers = {"Content-Type": "application/json"}

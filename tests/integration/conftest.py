@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -35,7 +36,9 @@ WIDGET_ORIGIN = "https://www.kommun.example"
 
 
 def admin_token(secret: str = TEST_JWT_SECRET) -> str:
-    return jwt.encode({"user": {"username": "tester", "role": "admin"}}, secret, algorithm="HS256")
+    """Short-lived, as every token must be: Rasa refuses tokens without exp (issue 17)."""
+    payload = {"user": {"username": "tester", "role": "admin"}, "exp": int(time.time()) + 600}
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 @dataclass

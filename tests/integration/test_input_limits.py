@@ -46,3 +46,22 @@ def test_an_oversized_body_gets_413_from_every_server(bot, server):
     assert refused.value.code == 413
     # ...and both still answer.
     assert bot.say(uuid.uuid4().hex, "hej")
+
+
+def test_rasas_api_refuses_tokens_without_expiry_or_expired(bot):
+    """Issue 17: sanic-jwt checked `exp` only when present, so a token without it worked
+    forever."""
+    import time
+
+    import jwt
+
+    from tests.integration.conftest import TEST_JWT_SECRET
+
+    user = {"username": "someone", "role": "admin"}
+    forever = jwt.encode({"user": user}, TEST_JWT_SECRET, algorithm="HS256")
+    expired = jwt.encode(
+        {"user": user, "exp": int(time.time()) - 60}, TEST_JWT_SECRET, algorithm="HS256"
+    )
+    for token in (forever, expired):
+        assert bot.request("/conversations/x/tracker", token=token).status == 401
+    assert bot.request("/conversations/x/tracker", token=admin_token()).status == 200
