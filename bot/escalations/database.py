@@ -35,6 +35,9 @@ def _sqlite_pragmas(connection, _record) -> None:
     # staff dashboard may write at the same moment.
     cursor = connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 5000")
+    # Deleted rows (a conversation the relative erased, purged excerpts) are overwritten
+    # with zeros, not left in free pages of the file (issue 17).
+    cursor.execute("PRAGMA secure_delete = ON")
     cursor.close()
 
 

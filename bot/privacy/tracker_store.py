@@ -29,6 +29,7 @@ from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import delete
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import make_url
 
 from bot.privacy.redaction import redact
@@ -92,6 +93,12 @@ def redacted_tracker(tracker: DialogueStateTracker, slots: list) -> DialogueStat
     )
 
 
+def _secure_delete(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.close()
+
+
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore configured by one database URL that stores only redacted events."""
 
@@ -109,6 +116,9 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 query=dict(parsed.query) or None,
             )
         super().__init__(domain=domain, event_broker=event_broker, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            # Erased conversations are overwritten, not left in the file's free pages.
+            sqlalchemy_event.listen(self.engine, "connect", _secure_delete)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if deletion_requested(tracker):

@@ -159,3 +159,23 @@ async def test_the_redis_store_writes_no_identifier_and_deletes(redis_store):
     tracker.update(ActionExecuted(DELETE_ACTION))
     await store.save(tracker)
     assert list(client.scan_iter(f"{prefix}*")) == []
+
+
+def test_sqlite_overwrites_what_it_deletes(tmp_path):
+    """Issue 17: an erased conversation must not linger in the file's free pages. Debian's
+    SQLite already defaults to secure_delete, so the setting is checked where it is made:
+    every connection of both stores sets it, whatever the build's default."""
+    from sqlalchemy import event
+
+    from bot.escalations.database import _sqlite_pragmas, make_engine
+    from bot.privacy.tracker_store import _secure_delete
+
+    store = RedactingSQLTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path / 'rasa.db'}")
+    escalations = make_engine(f"sqlite:///{tmp_path / 'escalations.db'}")
+    assert event.contains(store.engine, "connect", _secure_delete)
+    assert event.contains(escalations, "connect", _sqlite_pragmas)
+    for engine in (store.engine, escalations):
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA secure_delete = OFF")  # as a build may default
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
