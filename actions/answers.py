@@ -23,6 +23,7 @@ from actions.base import (
     sent_last_turn,
     sent_this_turn,
     topic_buttons,
+    user_texts,
 )
 from actions.handoff import answer_request_for_a_person
 from bot.dialogue import CHECK_ANSWERED_SLOT, MAX_BUBBLES_PER_TURN, set_aside
@@ -420,10 +421,6 @@ def profile_slot_events(tracker: Tracker, profile: PersonProfile) -> list[dict[s
         for name, value in slots.items()
         if value is not None and tracker.get_slot(name) != value
     ]
-
-
-def user_texts(tracker: Tracker) -> list[str]:
-    return [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
 
 
 def states_new_age_group(tracker: Tracker) -> bool:

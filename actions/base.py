@@ -347,6 +347,11 @@ def risk_answered_this_turn(tracker: Tracker) -> bool:
     return any(name.startswith("utter_risk_") for name in sent_this_turn(tracker))
 
 
+def user_texts(tracker: Tracker) -> list[str]:
+    """What the relative wrote in this conversation, in order."""
+    return [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
+
+
 def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 

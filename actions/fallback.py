@@ -38,10 +38,6 @@ CLEAR_LEAD = 0.15
 A_STORY_FROM_WORDS = 15
 
 
-def best_guess_intent(latest_message: dict[str, Any]) -> str | None:
-    return best_guess(latest_message)[0]
-
-
 def best_guess(latest_message: dict[str, Any]) -> tuple[str | None, float]:
     guesses = _guesses(latest_message)
     return guesses[0] if guesses else (None, 0.0)
@@ -91,6 +87,31 @@ async def answer_the_guess(
     return events if dispatcher.messages else None
 
 
+async def answered_after_all(
+    action: ResponseAction,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
+    open_question: bool = False,
+) -> list[dict[str, Any]] | None:
+    """The events that end the fallback when the unclear message was answered after all:
+    by its situation, (with `open_question`) as a reply to the story's open question, by
+    this turn's risk answer (no "I did not understand" after it, and the message with its
+    signal stays), or as its likeliest topic; None when nothing answered it.
+
+    The answered message must not leave the fallback waiting: Rasa would take the next
+    message as its rephrasing and run it twice, or, after the last stage, run that stage
+    again until its limit and leave the next message unanswered (blind rounds 3 and 4)."""
+    answered = answer_situation(action, dispatcher, tracker, domain)
+    if answered is None and open_question and answer_open_question(action, dispatcher, tracker):
+        answered = []
+    if answered is None and risk_answered_this_turn(tracker):
+        answered = []
+    if answered is None:
+        answered = await answer_the_guess(dispatcher, tracker, domain)
+    return None if answered is None else [*answered, *END_THE_FALLBACK]
+
+
 class ActionDefaultAskAffirmation(ResponseAction):
     def name(self) -> str:
         return "action_default_ask_affirmation"
@@ -100,21 +121,10 @@ class ActionDefaultAskAffirmation(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        answered = answer_situation(self, dispatcher, tracker, domain)
+        answered = await answered_after_all(self, dispatcher, tracker, domain, open_question=True)
         if answered is not None:
-            # Not understood as a topic, but the words name a situation with its answer.
-            return [*answered, *END_THE_FALLBACK]
-        if answer_open_question(self, dispatcher, tracker):
-            return END_THE_FALLBACK
-        if risk_answered_this_turn(tracker):
-            # The risk answer of this turn replied to the message: no "did you mean" after
-            # it (the relative who just wrote about wanting to die must not read "I did not
-            # understand").
-            return END_THE_FALLBACK
-        answered = await answer_the_guess(dispatcher, tracker, domain)
-        if answered is not None:
-            return [*answered, *END_THE_FALLBACK]
-        guess = best_guess_intent(tracker.latest_message)
+            return answered
+        guess, _confidence = best_guess(tracker.latest_message)
         response = f"utter_ask_affirmation_{guess}"
         if guess and has_response(domain, response):
             self.utter(dispatcher, response)
@@ -135,18 +145,9 @@ class ActionDefaultFallback(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        # Answered after all: the message stays (with any signal it carried), and the bot
-        # listens. Without the forced listen Rasa, finding no rule for the state after a
-        # given-up fallback, ran this action again and again until its limit, and the next
-        # message got no answer at all (blind round 4).
-        answered = answer_situation(self, dispatcher, tracker, domain)
+        answered = await answered_after_all(self, dispatcher, tracker, domain)
         if answered is not None:
-            return [*answered, *END_THE_FALLBACK]
-        if risk_answered_this_turn(tracker):
-            return END_THE_FALLBACK
-        answered = await answer_the_guess(dispatcher, tracker, domain)
-        if answered is not None:
-            return [*answered, *END_THE_FALLBACK]
+            return answered
         self.utter(dispatcher, "utter_default")
         # Forget the message we could not understand, so it does not steer what follows.
         return [UserUtteranceReverted()]

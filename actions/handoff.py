@@ -26,7 +26,7 @@ from rasa_sdk.events import ActionExecuted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.base import ResponseAction
+from actions.base import ResponseAction, user_texts
 from bot.dialogue import HANDOFF_SLOT
 from bot.dialogue.writer import writer_is_minor
 from bot.escalations.database import session_factory, shared_engine
@@ -106,9 +106,11 @@ def answer_request_for_a_person(
         action.utter(dispatcher, "utter_request_human_queued")
     else:
         action.utter(dispatcher, "utter_request_human")
-        texts = [event.get("text") or "" for event in tracker.events if event["event"] == "user"]
         action.utter_contacts(
-            dispatcher, domain, topic="request_human", writer_minor=writer_is_minor(texts)
+            dispatcher,
+            domain,
+            topic="request_human",
+            writer_minor=writer_is_minor(user_texts(tracker)),
         )
 
 

@@ -51,7 +51,7 @@ from bot.escalations.database import shared_engine
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
 from bot.notify import Notifier
-from bot.privacy.redaction import TAGS, default_redactor
+from bot.privacy.redaction import default_redactor, mask
 from bot.pseudonym import conversation_ref, message_key
 from bot.risk import safety_check
 from bot.risk.detector import Screening
@@ -598,7 +598,7 @@ def excerpt(text: str, screening: Screening, context_chars: int = 80) -> str:
     pieces = []
     for start, end in windows:
         start, end = _widened_past(findings, start, end, text)
-        redacted = _redacted_between(text, findings, start, end).strip()
+        redacted = mask(text, findings, start, end).strip()
         pieces.append(("…" if start else "") + redacted + ("…" if end < len(text) else ""))
     return " / ".join(dict.fromkeys(pieces))
 
@@ -616,15 +616,3 @@ def _widened_past(findings, start: int, end: int, text: str = "") -> tuple[int, 
         if finding.start < end < finding.end:
             end = finding.end
     return start, end
-
-
-def _redacted_between(text: str, findings, start: int, end: int) -> str:
-    pieces, position = [], start
-    for finding in findings:
-        if finding.end <= start or finding.start >= end:
-            continue
-        pieces.append(text[position : finding.start])
-        pieces.append(TAGS[finding.kind])
-        position = finding.end
-    pieces.append(text[position:end])
-    return "".join(pieces)

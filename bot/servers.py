@@ -70,11 +70,7 @@ def require_expiring_tokens(secret: str) -> None:
     import rasa.core.run
     from sanic import response
 
-    configure_app = rasa.core.run.configure_app
-
-    def configure_app_requiring_exp(*args, **kwargs):
-        app = configure_app(*args, **kwargs)
-
+    def require_exp(app) -> None:
         @app.middleware("request")
         async def refuse_tokens_without_exp(request):
             authorization = request.headers.get("Authorization") or ""
@@ -94,9 +90,7 @@ def require_expiring_tokens(secret: str) -> None:
                 )
             return None
 
-        return app
-
-    rasa.core.run.configure_app = configure_app_requiring_exp
+    _after_creating(rasa.core.run, "configure_app", require_exp)
 
 
 def validate_action_results_with_a_compiled_schema() -> None:
@@ -146,18 +140,25 @@ def refuse_oversized_bodies_with_413(endpoint) -> None:
     from sanic import response
     from sanic.exceptions import PayloadTooLarge
 
-    create_app = endpoint.create_app
-
-    def create_app_with_413(*args, **kwargs):
-        app = create_app(*args, **kwargs)
-
+    def answer_413(app) -> None:
         @app.exception(PayloadTooLarge)
         async def too_large(request, exception):
             return response.json({"error": "The request body is too large."}, status=413)
 
+    _after_creating(endpoint, "create_app", answer_413)
+
+
+def _after_creating(module, factory: str, configure) -> None:
+    """Rasa and rasa_sdk build their Sanic apps inside their own run functions: the
+    module's app `factory` is replaced by one that `configure`s each app it builds."""
+    build = getattr(module, factory)
+
+    def build_and_configure(*args, **kwargs):
+        app = build(*args, **kwargs)
+        configure(app)
         return app
 
-    endpoint.create_app = create_app_with_413
+    setattr(module, factory, build_and_configure)
 
 
 def prepare_risk_screening() -> None:

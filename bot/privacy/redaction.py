@@ -154,6 +154,21 @@ def _possible_date(six_digits: str) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31
 
 
+def mask(text: str, findings: Iterable[Finding], start: int = 0, end: int | None = None) -> str:
+    """`text[start:end]` with each finding inside it replaced by its tag (findings in text
+    order, not overlapping, none straddling the edges)."""
+    end = len(text) if end is None else end
+    pieces, position = [], start
+    for finding in findings:
+        if finding.end <= start or finding.start >= end:
+            continue
+        pieces.append(text[position : finding.start])
+        pieces.append(TAGS[finding.kind])
+        position = finding.end
+    pieces.append(text[position:end])
+    return "".join(pieces)
+
+
 class Redactor:
     """Build once per process (it holds the name list); `redact` is thread-safe."""
 
@@ -166,13 +181,7 @@ class Redactor:
     def redact(self, text: str) -> str:
         if not text:
             return text
-        pieces, position = [], 0
-        for finding in self.find(text):
-            pieces.append(text[position : finding.start])
-            pieces.append(TAGS[finding.kind])
-            position = finding.end
-        pieces.append(text[position:])
-        return "".join(pieces)
+        return mask(text, self.find(text))
 
     def find(self, text: str) -> list[Finding]:
         """Non-overlapping findings in text order; earlier detectors win overlaps."""
