@@ -17,6 +17,7 @@ from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.escalations.lifecycle import State, Step, changes, refusal
 from bot.escalations.model import (
     PRIORITY_BY_LEVEL,
     Escalation,
@@ -119,7 +120,7 @@ def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
         escalation.level = new_level.value
         escalation.priority = PRIORITY_BY_LEVEL[new_level]
         if escalation.status == Status.RESOLVED.value:
-            _reopen(escalation)
+            _reopen(escalation, now)
     elif categories != escalation.categories or subjects != escalation.subjects or newly_confirmed:
         change = Change.UPDATED
     else:
@@ -132,12 +133,17 @@ def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
     return change
 
 
-def _reopen(escalation: Escalation) -> None:
+def _reopen(escalation: Escalation, now: datetime) -> None:
     """Back in the queue: nobody holds it, the old outcome no longer holds."""
-    escalation.status = Status.NEW.value
-    escalation.claimed_by = None
-    escalation.outcome = None
-    escalation.resolved_at = None
+    _apply(escalation, Step.REOPEN, now)
+
+
+def _apply(escalation: Escalation, step: Step, now: datetime) -> None:
+    """A step of the bot's own (no handler), by the rules of bot/escalations/lifecycle.py."""
+    state = State(escalation.status, escalation.claimed_by, escalation.handoff_by)
+    if refusal(step, state, None) is None:
+        for column, value in changes(step, state, None, now).items():
+            setattr(escalation, column, value)
 
 
 def _append_excerpt(old: str, new: str) -> str:
@@ -163,11 +169,8 @@ def forget_conversation(uow: SqlAlchemyUnitOfWork, conversation_ref: str) -> boo
         escalation = uow.escalations.for_conversation(conversation_ref)
         if escalation is None:
             return False
-        escalation.excerpt = ""
-        escalation.last_message_key = None
-        # The conversation is gone: nobody can be in it any more.
-        escalation.handoff_by = None
-        escalation.handoff_since = None
+        # The words go; the conversation is gone, so nobody can be in it any more.
+        _apply(escalation, Step.FORGET, utcnow())
         uow.commit()
         return True
 
@@ -199,6 +202,6 @@ def request_person(
             escalation.wants_person = True
             escalation.updated_at = now
             if escalation.status == Status.RESOLVED.value:
-                _reopen(escalation)
+                _reopen(escalation, now)
         uow.commit()
         return _outcome(change, escalation)

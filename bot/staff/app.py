@@ -26,6 +26,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot.escalations.database import make_engine, migrate
+from bot.escalations.lifecycle import Step, ends_a_handoff
 from bot.escalations.presence import presence
 from bot.notify import category_labels
 from bot.settings import Settings
@@ -306,33 +307,6 @@ def create_app(config: Settings) -> Sanic:
         suffix = f"?problem={problem}" if problem else ""
         return response.redirect(f"/escalations/{escalation_id}{suffix}", status=303)
 
-    def act(name: str):
-        async def handler(request: Request, escalation_id: int):
-            user = request.ctx.session.user
-            form = request.form or {}
-            try:
-                if name == "claim":
-                    review.claim(user, escalation_id)
-                elif name == "release":
-                    review.release(user, escalation_id)
-                elif name == "resolve":
-                    review.resolve(user, escalation_id, form.get("outcome", ""))
-                elif name == "note":
-                    review.add_note(user, escalation_id, form.get("body", ""))
-            except ReviewError as error:
-                if error.code == "not_found":
-                    return refuse(request, "not_found", 404)
-                return to_detail(escalation_id, error.code)
-            return to_detail(escalation_id)
-
-        handler.__name__ = f"escalation_{name}"
-        return handler
-
-    for action in ("claim", "release", "resolve", "note"):
-        app.add_route(act(action), f"/escalations/<escalation_id:int>/{action}", methods=["POST"])
-
-    # -- live handoff ----------------------------------------------------------------------------
-
     def conversation_of(escalation_id: int) -> tuple[object, str | None]:
         detail = review.detail(escalation_id)
         if detail is None:
@@ -341,6 +315,10 @@ def create_app(config: Settings) -> Sanic:
         return detail, found
 
     def back_to(request: Request, escalation_id: int, problem: str | None = None):
+        """A refused step is a 409 for the live view's script and for any client that asks
+        for JSON; a form goes back to the page with the problem named."""
+        if problem == "not_found":
+            return refuse(request, "not_found", 404)
         if request.headers.get("accept", "").startswith("application/json"):
             status = 200 if problem is None else 409
             message = problem_texts.get(problem) if problem else None
@@ -348,6 +326,76 @@ def create_app(config: Settings) -> Sanic:
                 {"ok": problem is None, "problem": problem, "message": message}, status=status
             )
         return to_detail(escalation_id, problem)
+
+    # What the relative is told when a step ends an open handoff: the bot answers again.
+    TELL_THE_RELATIVE = {
+        Step.RELEASE: "action_handoff_end",
+        Step.HAND_BACK: "action_handoff_end",
+        Step.RESOLVE: "action_handoff_close",
+        Step.END: "action_handoff_close",
+    }
+
+    async def step_that_may_end_a_handoff(
+        request: Request, escalation_id: int, step: Step, **given
+    ):
+        """Release, resolve, hand back, end: the relative is told first (Rasa's action,
+        which also lets the bot answer again), then the state changes. Rasa unreachable:
+        nothing changes, the handler can try again."""
+        user = request.ctx.session.user
+        try:
+            before = review.check(user, escalation_id, step, **given)
+            if ends_a_handoff(step, before):
+                _, conversation = conversation_of(escalation_id)
+                if conversation is not None:
+                    await rasa.execute(conversation, TELL_THE_RELATIVE[step])
+            how = {Step.HAND_BACK: "return", Step.END: "end"}.get(step)
+            if how:
+                review.end_handoff(user, escalation_id, how)
+            elif step is Step.RELEASE:
+                review.release(user, escalation_id)
+            else:
+                review.resolve(user, escalation_id, given["outcome"])
+        except (ReviewError, HandoffError) as error:
+            return back_to(request, escalation_id, error.code)
+        return back_to(request, escalation_id)
+
+    @app.post("/escalations/<escalation_id:int>/claim")
+    async def escalation_claim(request: Request, escalation_id: int):
+        try:
+            review.claim(request.ctx.session.user, escalation_id)
+        except ReviewError as error:
+            return back_to(request, escalation_id, error.code)
+        return back_to(request, escalation_id)
+
+    @app.post("/escalations/<escalation_id:int>/take_over")
+    async def escalation_take_over(request: Request, escalation_id: int):
+        try:
+            review.take_over(request.ctx.session.user, escalation_id)
+        except ReviewError as error:
+            return back_to(request, escalation_id, error.code)
+        return back_to(request, escalation_id)
+
+    @app.post("/escalations/<escalation_id:int>/release")
+    async def escalation_release(request: Request, escalation_id: int):
+        return await step_that_may_end_a_handoff(request, escalation_id, Step.RELEASE)
+
+    @app.post("/escalations/<escalation_id:int>/resolve")
+    async def escalation_resolve(request: Request, escalation_id: int):
+        outcome = (request.form or {}).get("outcome", "")
+        return await step_that_may_end_a_handoff(
+            request, escalation_id, Step.RESOLVE, outcome=outcome
+        )
+
+    @app.post("/escalations/<escalation_id:int>/note")
+    async def escalation_note(request: Request, escalation_id: int):
+        body = (request.form or {}).get("body", "")
+        try:
+            review.add_note(request.ctx.session.user, escalation_id, body)
+        except ReviewError as error:
+            return back_to(request, escalation_id, error.code)
+        return back_to(request, escalation_id)
+
+    # -- live handoff ----------------------------------------------------------------------------
 
     @app.post("/escalations/<escalation_id:int>/handoff/join")
     async def handoff_join(request: Request, escalation_id: int):
@@ -371,11 +419,11 @@ def create_app(config: Settings) -> Sanic:
     @app.post("/escalations/<escalation_id:int>/handoff/message")
     async def handoff_message(request: Request, escalation_id: int):
         user = request.ctx.session.user
-        detail, conversation = conversation_of(escalation_id)
-        if detail is None:
-            return refuse(request, "not_found", 404)
-        if detail.handoff_by != user.id:
-            return back_to(request, escalation_id, "not_in_conversation")
+        try:
+            review.check(user, escalation_id, Step.MESSAGE)
+        except ReviewError as error:
+            return back_to(request, escalation_id, error.code)
+        _, conversation = conversation_of(escalation_id)
         if conversation is None:
             return back_to(request, escalation_id, "conversation_gone")
         body = (
@@ -383,7 +431,7 @@ def create_app(config: Settings) -> Sanic:
             if request.headers.get("content-type", "").startswith("application/json")
             else request.form
         )
-        text = (body or {}).get("text", "")
+        text = (body or {}).get("text", "") if isinstance(body, dict) else ""
         try:
             await rasa.send_staff_message(conversation, text if isinstance(text, str) else "")
         except HandoffError as error:
@@ -391,30 +439,13 @@ def create_app(config: Settings) -> Sanic:
         review.log(user, "handoff_message", escalation_id)
         return back_to(request, escalation_id)
 
-    def leave(how: str, action: str):
-        async def handler(request: Request, escalation_id: int):
-            user = request.ctx.session.user
-            detail, conversation = conversation_of(escalation_id)
-            if detail is None:
-                return refuse(request, "not_found", 404)
-            try:
-                review.end_handoff(user, escalation_id, how)
-            except ReviewError as error:
-                return back_to(request, escalation_id, error.code)
-            if conversation is not None:
-                try:
-                    await rasa.execute(conversation, action)
-                except HandoffError as error:
-                    return back_to(request, escalation_id, error.code)
-            return back_to(request, escalation_id)
+    @app.post("/escalations/<escalation_id:int>/handoff/return")
+    async def handoff_return(request: Request, escalation_id: int):
+        return await step_that_may_end_a_handoff(request, escalation_id, Step.HAND_BACK)
 
-        handler.__name__ = f"handoff_{how}"
-        return handler
-
-    for how, action in (("return", "action_handoff_end"), ("end", "action_handoff_close")):
-        app.add_route(
-            leave(how, action), f"/escalations/<escalation_id:int>/handoff/{how}", methods=["POST"]
-        )
+    @app.post("/escalations/<escalation_id:int>/handoff/end")
+    async def handoff_end(request: Request, escalation_id: int):
+        return await step_that_may_end_a_handoff(request, escalation_id, Step.END)
 
     @app.get("/escalations/<escalation_id:int>/live.json")
     async def live(request: Request, escalation_id: int):

@@ -2,8 +2,9 @@
 
 Rules:
 - The queue lists acute before elevated before the rest, oldest first within a level.
-- A handler claims a new escalation; only the one who claimed it (or an admin) releases or
-  resolves it. Resolving needs an outcome (bot/staff/model.py OUTCOMES).
+- Every change of an escalation's state follows bot/escalations/lifecycle.py (who may
+  claim, release, resolve, join, write, hand back, end, take over); this module only applies
+  it to the database. Resolving needs an outcome (bot/staff/model.py OUTCOMES).
 - Every view and action is written to the audit log: who, what, which escalation, a code
   or status change. Never message text.
 """
@@ -16,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Engine
 
+from bot.escalations.lifecycle import Actor, State, Step, changes, refusal
 from bot.escalations.model import Status, as_utc, escalations, utcnow
 from bot.staff.accounts import StaffError, User
 from bot.staff.model import OUTCOMES, escalation_notes, staff_audit, staff_users
@@ -111,12 +113,16 @@ def _item(row) -> QueueItem:
     )
 
 
-def _held_by(user: User):
-    """The rule for releasing, resolving and joining: the escalation is claimed, by this
-    handler or the user is an admin."""
-    return lambda row: row.status == Status.CLAIMED.value and (
-        row.claimed_by == user.id or user.is_admin
-    )
+def _state(row) -> State:
+    return State(row.status, row.claimed_by, row.handoff_by)
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user.id, user.is_admin)
+
+
+def _same(column, value):
+    return column.is_(None) if value is None else column == value
 
 
 def _selection():
@@ -219,72 +225,91 @@ class Review:
                 )
             )
 
-    def claim(self, user: User, escalation_id: int, now: datetime | None = None) -> None:
-        self._change(
-            user,
-            escalation_id,
-            "claim",
-            allowed=lambda row: row.status == Status.NEW.value,
-            values={"status": Status.CLAIMED.value, "claimed_by": user.id},
-            now=now,
-        )
+    def claim(self, user: User, escalation_id: int, now: datetime | None = None) -> State:
+        return self.take(user, escalation_id, Step.CLAIM, now)
 
-    def release(self, user: User, escalation_id: int, now: datetime | None = None) -> None:
-        self._change(
-            user,
-            escalation_id,
-            "release",
-            allowed=_held_by(user),
-            values={"status": Status.NEW.value, "claimed_by": None},
-            now=now,
-        )
+    def release(self, user: User, escalation_id: int, now: datetime | None = None) -> State:
+        return self.take(user, escalation_id, Step.RELEASE, now)
 
     def resolve(
         self, user: User, escalation_id: int, outcome: str, now: datetime | None = None
-    ) -> None:
+    ) -> State:
         if outcome not in OUTCOMES:
             raise ReviewError("outcome_required")
-        now = now or utcnow()
-        self._change(
-            user,
-            escalation_id,
-            "resolve",
-            allowed=_held_by(user),
-            values={"status": Status.RESOLVED.value, "outcome": outcome, "resolved_at": now},
-            now=now,
-            detail=f"outcome {outcome}",
+        return self.take(
+            user, escalation_id, Step.RESOLVE, now, detail=f"outcome {outcome}", outcome=outcome
         )
 
-    def start_handoff(self, user: User, escalation_id: int, now: datetime | None = None) -> None:
+    def start_handoff(self, user: User, escalation_id: int, now: datetime | None = None) -> State:
         """The handler joins the conversation (claiming the escalation if it is new)."""
-        detail = self.detail(escalation_id)
-        if detail is None:
-            raise ReviewError("not_found")
-        if detail.item.status == Status.NEW.value:
-            self.claim(user, escalation_id, now)
-        self._change(
-            user,
-            escalation_id,
-            "handoff_join",
-            allowed=lambda row: _held_by(user)(row) and row.handoff_by in (None, user.id),
-            values={"handoff_by": user.id, "handoff_since": now or utcnow()},
-            now=now,
-            detail="joined the conversation",
-        )
+        return self.take(user, escalation_id, Step.JOIN, now, detail="joined the conversation")
+
+    def take_over(self, user: User, escalation_id: int, now: datetime | None = None) -> State:
+        """An admin takes a held escalation (and its conversation, if a handler is in it)."""
+        return self.take(user, escalation_id, Step.TAKE_OVER, now)
 
     def end_handoff(
         self, user: User, escalation_id: int, how: str, now: datetime | None = None
-    ) -> None:
+    ) -> State:
         """The handler hands back to the bot (`how` "return") or ends the conversation."""
-        self._change(
-            user,
-            escalation_id,
-            f"handoff_{how}",
-            allowed=lambda row: row.handoff_by == user.id or user.is_admin,
-            values={"handoff_by": None, "handoff_since": None},
-            now=now,
-            detail="handed back to the bot" if how == "return" else "ended the conversation",
-        )
+        step = Step.HAND_BACK if how == "return" else Step.END
+        detail = "handed back to the bot" if how == "return" else "ended the conversation"
+        return self.take(user, escalation_id, step, now, detail=detail)
+
+    def check(self, user: User, escalation_id: int, step: Step, **given) -> State:
+        """The escalation's state if `user` may take `step` now; ReviewError if not."""
+        if step is Step.RESOLVE and given.get("outcome") not in OUTCOMES:
+            raise ReviewError("outcome_required")
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(escalations).where(escalations.c.id == escalation_id)
+            ).first()
+        if row is None:
+            raise ReviewError("not_found")
+        state = _state(row)
+        if problem := refusal(step, state, _actor(user)):
+            raise ReviewError(problem)
+        return state
+
+    def take(
+        self,
+        user: User,
+        escalation_id: int,
+        step: Step,
+        now: datetime | None = None,
+        detail: str = "",
+        **given,
+    ) -> State:
+        """Takes the step if the rules of bot/escalations/lifecycle.py allow it, audited;
+        returns the state before it."""
+        now = now or utcnow()
+        actor = _actor(user)
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(escalations).where(escalations.c.id == escalation_id).with_for_update()
+            ).first()
+            if row is None:
+                raise ReviewError("not_found")
+            before = _state(row)
+            if problem := refusal(step, before, actor):
+                raise ReviewError(problem)
+            values = changes(step, before, actor, now, **given)
+            if values:
+                # The state read above in the WHERE clause makes two handlers' simultaneous
+                # claims or joins safe: the second one updates no row.
+                changed = connection.execute(
+                    update(escalations)
+                    .where(escalations.c.id == escalation_id)
+                    .where(escalations.c.status == before.status)
+                    .where(_same(escalations.c.claimed_by, before.claimed_by))
+                    .where(_same(escalations.c.handoff_by, before.handoff_by))
+                    .values(updated_at=now, **values)
+                ).rowcount
+                if not changed:
+                    raise ReviewError("changed_meanwhile")
+        new_status = values.get("status", before.status)
+        self.log(user, step.value, escalation_id, detail or f"{before.status} -> {new_status}", now)
+        return before
 
     def add_note(
         self, user: User, escalation_id: int, body: str, now: datetime | None = None
@@ -308,40 +333,3 @@ class Review:
                 )
             )
         self.log(user, "add_note", escalation_id, now=now)
-
-    def _change(
-        self,
-        user: User,
-        escalation_id: int,
-        action: str,
-        allowed,
-        values: dict,
-        now: datetime | None,
-        detail: str = "",
-    ) -> None:
-        now = now or utcnow()
-        with self.engine.begin() as connection:
-            row = connection.execute(
-                select(escalations).where(escalations.c.id == escalation_id).with_for_update()
-            ).first()
-            if row is None:
-                raise ReviewError("not_found")
-            if not allowed(row):
-                raise ReviewError(f"cannot_{action}")
-            # Status and handoff in the WHERE clause make two handlers' simultaneous claims
-            # or joins safe: the second one updates no row.
-            changed = connection.execute(
-                update(escalations)
-                .where(escalations.c.id == escalation_id)
-                .where(escalations.c.status == row.status)
-                .where(
-                    escalations.c.handoff_by.is_(None)
-                    if row.handoff_by is None
-                    else escalations.c.handoff_by == row.handoff_by
-                )
-                .values(updated_at=now, **values)
-            ).rowcount
-            if not changed:
-                raise ReviewError(f"cannot_{action}")
-        new_status = values.get("status", row.status)
-        self.log(user, action, escalation_id, detail or f"{row.status} -> {new_status}", now)

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from bot.escalations.database import make_engine
 from bot.launcher import ServerProcesses, answers, free_port
 from bot.settings import PROJECT_ROOT, settings
+from bot.staff.model import Role
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
 from tests.integration.staff_server import (
     escalation_for,
@@ -211,6 +212,92 @@ async def test_deleting_the_conversation_during_handoff_still_works(bot, dashboa
         assert time.monotonic() < deadline, "the conversation was not deleted"
         await asyncio.sleep(0.3)
     assert live(handler, escalation["id"])["in_handoff"] is False
+
+
+# -- the lifecycle with a relative in the chat (bot/escalations/lifecycle.py) -------------------
+
+
+def as_json(handler, path: str, form: dict | None = None):
+    return handler.post(path, form or {}, headers={"Accept": "application/json"})
+
+
+async def test_release_ends_the_handoff_and_the_next_handler_can_join_and_resolve(bot, dashboard):
+    client, session_id, replies = await session(bot)
+    try:
+        first, escalation = await handler_joined(
+            bot, dashboard, client, session_id, replies, "min bror har skaffat ett vapen"
+        )
+        path = f"/escalations/{escalation['id']}"
+        assert as_json(first, f"{path}/release").status_code == 200
+        await replies_until(replies, first_line("utter_handoff_returned"))
+        refused = send_as_handler(first, escalation["id"], "Hej igen, det är jag.")
+        assert refused.status_code == 409 and refused.json()["problem"] == "not_in_conversation"
+        assert await quiet(replies, 2), "a handler who released still reached the relative"
+
+        second = dashboard.client()
+        assert as_json(second, f"{path}/handoff/join").status_code == 200
+        await replies_until(replies, first_line("utter_handoff_joined"))
+        assert send_as_handler(second, escalation["id"], "Hej, jag heter Bo.").status_code == 200
+        assert (await next_reply(replies)).get("sender") == "staff"
+
+        resolved = as_json(second, f"{path}/resolve", {"outcome": "advice_given"})
+        assert resolved.status_code == 200
+        await replies_until(replies, first_line("utter_handoff_ended"))
+        assert live(second, escalation["id"])["in_handoff"] is False
+        assert send_as_handler(second, escalation["id"], "En sak till").status_code == 409
+        await client.emit(
+            "user_uttered", {"session_id": session_id, "message": "vad är en orosanmälan?"}
+        )
+        assert (await next_reply(replies)).get("sender") != "staff"  # the bot answers again
+    finally:
+        await close(client)
+
+
+async def test_ending_a_handoff_nobody_is_in_is_a_409_and_tells_the_relative_nothing(
+    bot, dashboard
+):
+    client, session_id, replies = await session(bot)
+    try:
+        await client.emit(
+            "user_uttered", {"session_id": session_id, "message": "min son pratar om att åka"}
+        )
+        await next_reply(replies)
+        escalation = escalation_for(f"sqlite:///{bot.escalation_database}", session_id)
+        admin = dashboard.client(Role.ADMIN)
+        path = f"/escalations/{escalation['id']}"
+        assert as_json(admin, f"{path}/claim").status_code == 200
+        await asyncio.sleep(1)
+        while not replies.empty():
+            replies.get_nowait()
+        for how in ("end", "return"):
+            answer = as_json(admin, f"{path}/handoff/{how}")
+            assert answer.status_code == 409 and answer.json()["problem"] == "not_in_handoff"
+        assert await quiet(replies, 3), "the relative was told a person left who was never there"
+    finally:
+        await close(client)
+
+
+async def test_an_admin_takes_over_a_conversation_only_by_saying_so(bot, dashboard):
+    client, session_id, replies = await session(bot)
+    try:
+        handler, escalation = await handler_joined(
+            bot, dashboard, client, session_id, replies, "min pappa hotar att skada mamma"
+        )
+        admin = dashboard.client(Role.ADMIN)
+        path = f"/escalations/{escalation['id']}"
+        joined = as_json(admin, f"{path}/handoff/join")
+        assert joined.status_code == 409 and joined.json()["problem"] == "held_by_other"
+        assert send_as_handler(admin, escalation["id"], "Hej").status_code == 409
+        assert as_json(admin, f"{path}/take_over").status_code == 200
+        assert send_as_handler(admin, escalation["id"], "Hej, jag tar över.").status_code == 200
+        assert (await next_reply(replies)) == {"text": "Hej, jag tar över.", "sender": "staff"}
+        refused = send_as_handler(handler, escalation["id"], "Är du kvar?")
+        assert refused.status_code == 409
+        assert "take_over" in audit_actions(dashboard, escalation["id"])
+        assert as_json(admin, f"{path}/handoff/return").status_code == 200
+        await replies_until(replies, first_line("utter_handoff_returned"))
+    finally:
+        await close(client)
 
 
 # -- several Rasa servers behind a load balancer ---------------------------------------------------

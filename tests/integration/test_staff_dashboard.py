@@ -17,7 +17,7 @@ import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 
 from bot.escalations.database import make_engine, session_factory
 from bot.escalations.model import utcnow
@@ -388,3 +388,137 @@ def test_a_message_rasa_reverted_and_logged_again_is_shown_once(dashboard):
     page = dashboard.client().get(f"/escalations/{escalation}").text
     assert page.count("han har en kniv, vad gör jag") == 1
     assert "tack" in page
+
+
+# -- the lifecycle over HTTP (bot/escalations/lifecycle.py) --------------------------------------
+
+LIFECYCLE_STATES = ("new", "claimed", "in_handoff", "resolved")
+
+
+def put_in_state(server, escalation_id: int, state: str, holder_id: int) -> None:
+    """Sets an escalation's state directly, as if the steps before had been taken."""
+    values = {
+        "new": {"status": "new", "claimed_by": None, "handoff_by": None},
+        "claimed": {"status": "claimed", "claimed_by": holder_id, "handoff_by": None},
+        "in_handoff": {"status": "claimed", "claimed_by": holder_id, "handoff_by": holder_id},
+        "resolved": {"status": "resolved", "claimed_by": holder_id, "handoff_by": None},
+    }[state]
+    with make_engine(server.escalation_url).begin() as connection:
+        connection.execute(
+            text(
+                "update escalations set status = :status, claimed_by = :claimed_by, "
+                "handoff_by = :handoff_by where id = :id"
+            ),
+            {**values, "id": escalation_id},
+        )
+
+
+def row_of(server, escalation_id: int) -> tuple:
+    with make_engine(server.escalation_url).connect() as connection:
+        return tuple(
+            connection.execute(
+                text("select status, claimed_by, handoff_by from escalations where id = :id"),
+                {"id": escalation_id},
+            ).one()
+        )
+
+
+def user_id(server, username: str) -> int:
+    with make_engine(server.escalation_url).connect() as connection:
+        return connection.execute(
+            text("select id from staff_users where username = :name"), {"name": username}
+        ).scalar()
+
+
+# The steps that need no live conversation, and who may take them in which state; the live
+# ones (join, message) are in tests/integration/test_handoff.py with a real relative.
+HTTP_STEPS = {
+    "claim": {"new": {"holder", "other", "admin"}},
+    "release": {"claimed": {"holder", "admin"}, "in_handoff": {"holder", "admin"}},
+    "resolve": {"claimed": {"holder", "admin"}, "in_handoff": {"holder", "admin"}},
+    "take_over": {"claimed": {"admin"}, "in_handoff": {"admin"}},
+    "handoff/return": {"in_handoff": {"holder", "admin"}},
+    "handoff/end": {"in_handoff": {"holder", "admin"}},
+}
+
+
+@pytest.fixture(scope="module")
+def staff_roles(dashboard):
+    holder, other = dashboard.client(), dashboard.client()
+    admin = dashboard.client(Role.ADMIN)
+    return {"holder": holder, "other": other, "admin": admin}
+
+
+@pytest.mark.parametrize("state", LIFECYCLE_STATES)
+@pytest.mark.parametrize("step", sorted(HTTP_STEPS))
+def test_each_transition_is_allowed_to_whom_the_rules_say_and_refused_with_409(
+    dashboard, staff_roles, step, state
+):
+    holder_id = user_id(dashboard, staff_roles["holder"].username)
+    for role, client in staff_roles.items():
+        escalation = escalate(dashboard)
+        put_in_state(dashboard, escalation, state, holder_id)
+        before = row_of(dashboard, escalation)
+        answer = client.post(
+            f"/escalations/{escalation}/{step}",
+            {"outcome": "advice_given"},
+            headers={"Accept": "application/json"},
+        )
+        allowed = role in HTTP_STEPS[step].get(state, set())
+        assert answer.status_code == (200 if allowed else 409), (step, state, role, answer.text)
+        assert (row_of(dashboard, escalation) != before) == allowed, (step, state, role)
+        if not allowed:
+            assert answer.json()["message"]  # a Swedish explanation for the page
+
+
+def test_release_and_resolve_leave_nobody_in_the_conversation(dashboard, staff_roles):
+    holder = staff_roles["holder"]
+    holder_id = user_id(dashboard, holder.username)
+    for step in ("release", "resolve"):
+        escalation = escalate(dashboard)
+        put_in_state(dashboard, escalation, "in_handoff", holder_id)
+        holder.post(f"/escalations/{escalation}/{step}", {"outcome": "advice_given"})
+        assert row_of(dashboard, escalation)[2] is None, step
+
+
+# Every route that changes something, with what it needs to be otherwise acceptable.
+STATE_CHANGING_ROUTES = [
+    ("/escalations/{id}/claim", {}),
+    ("/escalations/{id}/release", {}),
+    ("/escalations/{id}/resolve", {"outcome": "advice_given"}),
+    ("/escalations/{id}/take_over", {}),
+    ("/escalations/{id}/note", {"body": "en anteckning"}),
+    ("/escalations/{id}/handoff/join", {}),
+    ("/escalations/{id}/handoff/message", {"text": "hej"}),
+    ("/escalations/{id}/handoff/return", {}),
+    ("/escalations/{id}/handoff/end", {}),
+    ("/availability", {"available": "on"}),
+    ("/admin/users", {"username": "csrf_victim", "role": "admin"}),
+    ("/admin/users/{user}/deactivate", {}),
+    ("/admin/users/{user}/reset", {}),
+    ("/admin/users/{user}/activate", {}),
+    ("/logout", {}),
+]
+
+
+def audit_count(server) -> int:
+    with make_engine(server.escalation_url).connect() as connection:
+        return connection.execute(select(func.count()).select_from(staff_audit)).scalar()
+
+
+@pytest.mark.parametrize(("route", "form"), STATE_CHANGING_ROUTES)
+def test_every_state_changing_route_refuses_a_request_without_the_csrf_token(
+    dashboard, route, form
+):
+    admin = dashboard.client(Role.ADMIN)
+    victim = dashboard.client()
+    escalation = escalate(dashboard)
+    put_in_state(dashboard, escalation, "claimed", user_id(dashboard, admin.username))
+    path = route.format(id=escalation, user=user_id(dashboard, victim.username))
+    before = (row_of(dashboard, escalation), audit_count(dashboard))
+    for forged in ({}, {"csrf": "forged"}, {"csrf": victim.csrf}):
+        answer = admin.post(path, {**form, **forged}, csrf=False)
+        assert answer.status_code == 403, (path, forged)
+    assert (row_of(dashboard, escalation), audit_count(dashboard)) == before
+    assert admin.get("/").status_code == 200  # still logged in: logout did not happen
+    assert victim.get("/").status_code == 200  # not deactivated
