@@ -4,6 +4,12 @@ Deleting cannot be undone, so a message classified as delete_conversation delete
 when it says so in words ("radera", "ta bort", "släng", "glöm", ...) or is the widget's
 button payload; anything else classified that way (the classifier once put an HTML snippet
 there with 0.99) gets a question with a button instead (action_check_delete_request).
+
+On SMS, WhatsApp and Telegram every request gets that question first, and only an answer to
+it in the same conversation (its button, its number, or the request again) deletes: a
+webhook call can be captured and replayed (Twilio signs no time, Telegram's secret never
+changes), and a replayed request must not delete again what the relative wrote since
+(issue 17). The web chat asks in its own window before it sends the payload.
 """
 
 from __future__ import annotations
@@ -17,7 +23,13 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.base import ResponseAction, for_channel
+from actions.base import (
+    MESSAGING_CHANNELS,
+    ResponseAction,
+    channel_of,
+    for_channel,
+    sent_last_turn,
+)
 from bot.escalations.database import session_factory
 from bot.escalations.service import forget_conversation
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
@@ -28,6 +40,7 @@ from bot.settings import settings
 logger = logging.getLogger(__name__)
 
 DELETE_PAYLOAD = "/delete_conversation"
+CONFIRM_RESPONSE = "utter_ask_delete_confirm"
 # Words that say "delete" (with common typos); matched in lower case.
 _DELETE_WORDS = re.compile(
     r"radera|raddera|rdaera|radra|sudda|ta bort|tar bort|ta bor\b|tabort|glöm|glom|rensa|"
@@ -40,8 +53,14 @@ def is_deletion_request(text: str) -> bool:
     return text.startswith(DELETE_PAYLOAD) or bool(_DELETE_WORDS.search(text))
 
 
+def answers_the_question(tracker: Tracker) -> bool:
+    """Whether the bot's answer to the relative's previous message asked to confirm."""
+    return CONFIRM_RESPONSE in sent_last_turn(tracker)
+
+
 class ActionCheckDeleteRequest(ResponseAction):
-    """Deletes only what was asked for in words (see the module docstring)."""
+    """Deletes only what was asked for in words, and on a messaging channel only once the
+    relative confirmed (see the module docstring)."""
 
     def name(self) -> str:
         return "action_check_delete_request"
@@ -49,9 +68,14 @@ class ActionCheckDeleteRequest(ResponseAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if is_deletion_request(tracker.latest_message.get("text") or ""):
+        asked_in_words = is_deletion_request(tracker.latest_message.get("text") or "")
+        if channel_of(tracker) in MESSAGING_CHANNELS:
+            confirmed = asked_in_words and answers_the_question(tracker)
+        else:
+            confirmed = asked_in_words
+        if confirmed:
             return [FollowupAction(DELETE_ACTION)]
-        self.utter(dispatcher, "utter_ask_delete_confirm")
+        self.utter(dispatcher, CONFIRM_RESPONSE)
         return []
 
 

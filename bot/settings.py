@@ -114,6 +114,10 @@ class Settings:
     twilio_webhook_url: str = ""
     sms_max_chars: int = 459
     messaging_address_hours: float = 48.0
+    # How long a webhook delivery id (as a keyed hash) is remembered, so a resend or a
+    # replay is answered once (bot/messaging/deliveries.py). Longer than Telegram's (24 h)
+    # and Twilio's retries; a replay after it is answered as a new message.
+    messaging_delivery_days: float = 7.0
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""
@@ -197,6 +201,7 @@ class Settings:
             twilio_webhook_url=_get("TWILIO_WEBHOOK_URL", ""),
             sms_max_chars=int(_get("SMS_MAX_CHARS", "459")),
             messaging_address_hours=float(_get("MESSAGING_ADDRESS_HOURS", "48")),
+            messaging_delivery_days=float(_get("MESSAGING_DELIVERY_DAYS", "7")),
             smtp_host=_get("SMTP_HOST", ""),
             smtp_port=int(_get("SMTP_PORT", "25")),
             smtp_user=_get("SMTP_USER", ""),

@@ -4,7 +4,8 @@ An answer within the webhook call could use the address from the request, but a 
 message from the dashboard arrives later, through Rasa's API, with only the pseudonymous
 conversation id. This keeps id -> address for ADDRESS_HOURS after the relative's last
 message, in this process's memory: nothing is written to disk, a database or a log, and a
-restart forgets it (the relative is reachable again with their next message).
+restart forgets it (the relative is reachable again with their next message). When the
+relative deletes the conversation ("radera mitt samtal"), the address goes at once.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class AddressBook:
         with self._lock:
             self._drop_expired()
             self._entries[conversation_id] = (address, time.monotonic() + self.keep_seconds)
+
+    def forget(self, conversation_id: str) -> None:
+        """At once, not after ADDRESS_HOURS: the relative deleted the conversation."""
+        with self._lock:
+            self._entries.pop(conversation_id, None)
 
     def lookup(self, conversation_id: str) -> Address | None:
         with self._lock:

@@ -13,8 +13,8 @@ Rasa gives it, and sends every kind of answer as text plus buttons: a handler's 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import OrderedDict
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -22,13 +22,19 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.dialogue import responses_of
 from bot.input_limits import bounded
 from bot.messaging.addresses import Address, AddressBook
+from bot.messaging.deliveries import DeliveryLog
 from bot.messaging.errors import NOT_DELIVERED, UNREACHABLE
 from bot.messaging.rendering import buttons_of, message_text, texts
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# actions/privacy.py's answer once a conversation is deleted (utter_conversation_deleted_sms,
+# ..._telegram, ..._escalation_kept): the relative's address is forgotten after the turn.
+DELETED_RESPONSE = "utter_conversation_deleted"
 
 
 class ProviderError(RuntimeError):
@@ -48,8 +54,12 @@ class MessagingOutput(OutputChannel):
     def __init__(self, addresses: AddressBook, strict: bool = False) -> None:
         self.addresses = addresses
         self.strict = strict
+        # Set when this turn told the relative their conversation is deleted.
+        self.deleted = False
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if any(name.startswith(DELETED_RESPONSE) for name in responses_of(message)):
+            self.deleted = True
         text, buttons = message_text(message), buttons_of(message)
         if not text and not buttons:
             return  # images, attachments and custom data have no place here
@@ -73,27 +83,6 @@ class MessagingOutput(OutputChannel):
         raise NotImplementedError
 
 
-class SeenOnce:
-    """The last `size` delivery ids (Telegram's update_id, Twilio's MessageSid): providers
-    resend a webhook call they are unsure about, and each message is answered once."""
-
-    def __init__(self, size: int = 1000) -> None:
-        self.size = size
-        self._ids: OrderedDict[Any, None] = OrderedDict()
-
-    def seen(self, delivery_id: Any) -> bool:
-        if not isinstance(delivery_id, int | str) or isinstance(delivery_id, bool):
-            return False  # missing or malformed: answered, not remembered
-        if delivery_id == "":
-            return False
-        if delivery_id in self._ids:
-            return True
-        self._ids[delivery_id] = None
-        while len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return False
-
-
 class MessagingInput(InputChannel):
     """An input channel configured from bot.settings (credentials.yml only names it),
     whose output channel can be made again from its address book, so Rasa's
@@ -105,7 +94,9 @@ class MessagingInput(InputChannel):
     def __init__(self, config: Settings) -> None:
         self.config = config
         self.addresses = AddressBook(config.messaging_address_hours * 3600)
-        self.deliveries = SeenOnce()
+        self.deliveries = DeliveryLog(
+            config.escalation_database_url, config.pseudonym_key, config.messaging_delivery_days
+        )
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> MessagingInput:
@@ -135,11 +126,18 @@ class MessagingInput(InputChannel):
     def not_configured(self) -> HTTPResponse:
         return response.json({"error": f"{self.name()} is not configured"}, status=404)
 
+    async def first_time(self, delivery_id: Any) -> bool:
+        """Whether this webhook delivery is new: a provider's resend, or a captured call
+        replayed, also after a restart or on another server, is answered once
+        (bot/messaging/deliveries.py)."""
+        return await asyncio.to_thread(self.deliveries.first_time, self.name(), delivery_id)
+
     async def pass_on(
         self, conversation_id: str, address: Address, text: Any, on_new_message, request=None
     ) -> None:
         """Remembers where to answer, and gives the text to Rasa; a message without text
-        (a picture, a sticker) gets a polite request for words instead."""
+        (a picture, a sticker) gets a polite request for words instead. A turn that
+        deleted the conversation forgets the address at once."""
         self.addresses.remember(conversation_id, address)
         output = self.output()
         if not isinstance(text, str) or not text.strip():
@@ -148,6 +146,8 @@ class MessagingInput(InputChannel):
         text = await self.translate(text, conversation_id, request)
         handle = bounded(on_new_message, self.config.max_message_chars)
         await handle(UserMessage(text, output, conversation_id, input_channel=self.name()))
+        if output.deleted:
+            self.addresses.forget(conversation_id)
 
     async def translate(self, text: str, conversation_id: str, request) -> str:
         """What the channel's text means to the bot (a Telegram command, a chosen number)."""

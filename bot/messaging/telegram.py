@@ -122,8 +122,8 @@ class TelegramInput(MessagingInput):
                 update = None
             if not isinstance(update, dict):
                 return response.json({"error": "the body must be a Telegram Update"}, status=400)
-            if self.deliveries.seen(update.get("update_id")):
-                return response.json({"ok": True})  # Telegram resent it: answered once
+            if not await self.first_time(update.get("update_id")):
+                return response.json({"ok": True})  # resent or replayed: answered once
             await self._handle(update, on_new_message)
             return response.json({"ok": True})
 

@@ -118,7 +118,7 @@ class TwilioInput(MessagingInput):
             sender, ours = fields.get("From", ""), fields.get("To", "")
             if not sender or not ours:
                 return response.json({"error": "From and To are required"}, status=400)
-            if not self.deliveries.seen(fields.get("MessageSid")):
+            if await self.first_time(fields.get("MessageSid")):  # resent or replayed: once
                 channel = "whatsapp" if sender.startswith(WHATSAPP_PREFIX) else "sms"
                 conversation_id = channel_sender_id(channel, sender, self.config.pseudonym_key)
                 address = Address(channel, sender, ours)

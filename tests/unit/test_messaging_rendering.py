@@ -8,7 +8,6 @@ import time
 import pytest
 
 from bot.messaging.addresses import Address, AddressBook
-from bot.messaging.base import SeenOnce
 from bot.messaging.rendering import (
     buttons_of,
     chosen_payload,
@@ -101,11 +100,11 @@ def test_the_address_book_forgets_after_its_time():
     assert book.lookup("sms-abc") is None and len(book) == 0
 
 
-def test_a_delivery_is_answered_once_and_odd_ids_are_not_remembered():
-    deliveries = SeenOnce(size=2)
-    assert deliveries.seen(1) is False and deliveries.seen(1) is True
-    assert deliveries.seen("SM1") is False and deliveries.seen("SM1") is True
-    deliveries.seen(3)  # the oldest is forgotten beyond `size`
-    assert deliveries.seen(1) is False
-    for odd in (None, "", True, {"x": 1}, [1]):
-        assert deliveries.seen(odd) is False and deliveries.seen(odd) is False
+def test_the_address_book_forgets_a_deleted_conversation_at_once():
+    """Issue 17: after "radera" the address stayed in memory for ADDRESS_HOURS."""
+    book = AddressBook(keep_seconds=3600)
+    book.remember("sms-abc", Address("sms", "+46701234567", "+46700000001"))
+    book.remember("sms-def", Address("sms", "+46707654321", "+46700000001"))
+    book.forget("sms-abc")
+    book.forget("sms-unknown")  # nothing to forget: no error
+    assert book.lookup("sms-abc") is None and book.lookup("sms-def") is not None

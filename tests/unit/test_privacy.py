@@ -185,3 +185,57 @@ async def test_a_request_in_words_goes_on_to_the_deletion(dispatcher, make_track
     )
     assert events == [{"event": "followup", "timestamp": None, "name": DELETE_ACTION}]
     assert dispatcher.messages == []
+
+
+def messaging_tracker(make_tracker, text: str, before: list[tuple[str, str]], channel="sms"):
+    """The latest message `text` on a messaging channel, after `before`: (kind, text or
+    response name) pairs, oldest first."""
+    tracker = make_tracker(text, "delete_conversation", sender_id=f"{channel}-0123456789abcdef")
+    earlier = [
+        {"event": "user", "text": said}
+        if kind == "user"
+        else {"event": "bot", "metadata": {"utter_action": said}}
+        for kind, said in before
+    ]
+    tracker.events = [*earlier, *tracker.events]
+    return tracker
+
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp", "telegram"])
+@pytest.mark.parametrize("text", ["radera mitt samtal", "/delete_conversation"])
+async def test_on_a_messaging_channel_a_request_alone_gets_the_question(
+    channel, text, dispatcher, make_tracker, domain
+):
+    """Issue 17: a captured and replayed webhook call ("radera mitt samtal", or the
+    confirmation's button) deleted the relative's conversation again."""
+    tracker = messaging_tracker(
+        make_tracker, text, [("user", "hej"), ("bot", "utter_greet")], channel
+    )
+    events = await ActionCheckDeleteRequest().run(dispatcher, tracker, domain)
+    assert events == []
+    assert response_names(dispatcher) == ["utter_ask_delete_confirm"]
+
+
+@pytest.mark.parametrize("text", ["/delete_conversation", "radera det"])
+async def test_on_a_messaging_channel_the_answer_to_the_question_deletes(
+    text, dispatcher, make_tracker, domain
+):
+    before = [("user", "radera mitt samtal"), ("bot", "utter_ask_delete_confirm")]
+    tracker = messaging_tracker(make_tracker, text, before)
+    events = await ActionCheckDeleteRequest().run(dispatcher, tracker, domain)
+    assert events == [{"event": "followup", "timestamp": None, "name": DELETE_ACTION}]
+    assert dispatcher.messages == []
+
+
+async def test_a_confirmation_after_the_conversation_moved_on_does_not_delete(
+    dispatcher, make_tracker, domain
+):
+    before = [
+        ("user", "radera mitt samtal"),
+        ("bot", "utter_ask_delete_confirm"),
+        ("user", "vad gör socialtjänsten?"),
+        ("bot", "utter_social_services"),
+    ]
+    tracker = messaging_tracker(make_tracker, "/delete_conversation", before)
+    assert await ActionCheckDeleteRequest().run(dispatcher, tracker, domain) == []
+    assert response_names(dispatcher) == ["utter_ask_delete_confirm"]
