@@ -130,22 +130,19 @@ def run_action_server() -> None:
     _configure_logging()
     check_at_startup(settings.contacts_file, settings.contacts_max_age_days)
     prepare_risk_screening()
-    refuse_oversized_bodies_with_413(endpoint)
+    answer_what_is_not_an_action_call(endpoint)
     endpoint.run("actions", port=settings.action_server_port, cors_origins=[])
 
 
-def refuse_oversized_bodies_with_413(endpoint) -> None:
-    """rasa_sdk answers every exception with 500 (and echoes the request body): a body over
-    SANIC_REQUEST_MAX_SIZE gets a plain 413 instead (issue 17)."""
-    from sanic import response
-    from sanic.exceptions import PayloadTooLarge
+def answer_what_is_not_an_action_call(endpoint) -> None:
+    """rasa_sdk answers every exception with a 500 that echoes the request body: malformed
+    calls get a 400, oversized bodies a 413, and no answer carries the body (issue 17;
+    bot/action_calls.py)."""
+    from bot.action_calls import guard_action_server
 
-    def answer_413(app) -> None:
-        @app.exception(PayloadTooLarge)
-        async def too_large(request, exception):
-            return response.json({"error": "The request body is too large."}, status=413)
-
-    _after_creating(endpoint, "create_app", answer_413)
+    _after_creating(
+        endpoint, "create_app", lambda app: guard_action_server(app, settings.max_request_bytes)
+    )
 
 
 def _after_creating(module, factory: str, configure) -> None:

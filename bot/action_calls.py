@@ -1,0 +1,138 @@
+"""The action server's answers to what is not an action call (issue 17).
+
+rasa_sdk runs whatever reaches POST /webhook and answers every exception with a 500 that
+echoes the request body (what a relative wrote, in the tracker) and the exception's text.
+Here, on the action server's Sanic app:
+
+- a body that is not an action call of the shape Rasa sends (`ACTION_CALL_SCHEMA`) gets a
+  400 before any action runs, and a deflated body that inflates past the request limit a
+  413 (rasa_sdk inflates without a limit);
+- Sanic's own errors (404, 405, 413, ...) keep their status, with a generic JSON body;
+- anything else is a 500 with a generic body; only the exception's type is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from typing import Any
+
+from jsonschema import Draft7Validator
+from sanic import Sanic, response
+from sanic.exceptions import SanicException
+from sanic.request import Request
+
+logger = logging.getLogger(__name__)
+
+_STRING_OR_NULL = {"type": ["string", "null"]}
+_OBJECT_OR_NULL = {"type": ["object", "null"]}
+
+# What Rasa 3.6 sends (RemoteAction._action_call_format, DialogueStateTracker.current_state),
+# as far as rasa_sdk and the actions read it.
+ACTION_CALL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["next_action", "tracker"],
+    "properties": {
+        "next_action": {"type": "string"},
+        "sender_id": {"type": "string"},
+        "version": {"type": "string"},
+        "domain": {"type": "object"},
+        "tracker": {
+            "type": "object",
+            "required": ["sender_id"],
+            "properties": {
+                "sender_id": {"type": "string"},
+                "slots": {"type": "object"},
+                "latest_message": {
+                    "type": ["object", "null"],
+                    "properties": {
+                        "text": _STRING_OR_NULL,
+                        "intent": {
+                            "type": ["object", "null"],
+                            "properties": {
+                                "name": _STRING_OR_NULL,
+                                "confidence": {"type": ["number", "null"]},
+                            },
+                        },
+                        "intent_ranking": {"type": ["array", "null"], "items": {"type": "object"}},
+                        "entities": {"type": ["array", "null"], "items": {"type": "object"}},
+                        "metadata": _OBJECT_OR_NULL,
+                    },
+                },
+                "events": {
+                    "type": ["array", "null"],
+                    "items": {
+                        "type": "object",
+                        "required": ["event"],
+                        "properties": {
+                            "event": {"type": "string"},
+                            "timestamp": {"type": ["number", "null"]},
+                            "text": _STRING_OR_NULL,
+                            "name": _STRING_OR_NULL,
+                            "parse_data": _OBJECT_OR_NULL,
+                            "metadata": _OBJECT_OR_NULL,
+                        },
+                    },
+                },
+                "paused": {"type": "boolean"},
+                "followup_action": _STRING_OR_NULL,
+                "active_loop": _OBJECT_OR_NULL,
+                "latest_action_name": _STRING_OR_NULL,
+                "latest_input_channel": _STRING_OR_NULL,
+                "latest_event_time": {"type": ["number", "null"]},
+                "latest_action": _OBJECT_OR_NULL,
+            },
+        },
+    },
+}
+_validator = Draft7Validator(ACTION_CALL_SCHEMA)
+
+
+class NotAnActionCall(ValueError):
+    def __init__(self, status: int, problem: str) -> None:
+        super().__init__(problem)
+        self.status = status
+        self.problem = problem
+
+
+def action_call_of(body: bytes, content_encoding: str | None, max_bytes: int) -> dict[str, Any]:
+    """The action call in a request body, or NotAnActionCall with the status to answer."""
+    if content_encoding == "deflate":
+        inflater = zlib.decompressobj()
+        try:
+            body = inflater.decompress(body, max_bytes)
+        except zlib.error:
+            raise NotAnActionCall(400, "The body is not deflate-compressed.") from None
+        if inflater.unconsumed_tail:
+            raise NotAnActionCall(413, "The request body is too large.")
+    try:
+        call = json.loads(body)
+    except (ValueError, RecursionError):
+        raise NotAnActionCall(400, "The body is not JSON.") from None
+    if not _validator.is_valid(call):
+        raise NotAnActionCall(400, "The body is not an action call.")
+    return call
+
+
+def guard_action_server(app: Sanic, max_bytes: int) -> None:
+    """Installs the checks and answers above on rasa_sdk's app."""
+
+    @app.middleware("request")
+    async def refuse_what_is_not_an_action_call(request: Request):
+        if request.method != "POST" or request.path != "/webhook":
+            return None
+        try:
+            action_call_of(request.body, request.headers.get("Content-Encoding"), max_bytes)
+        except NotAnActionCall as refused:
+            return response.json({"error": refused.problem}, status=refused.status)
+        return None
+
+    # Registered after rasa_sdk's handler for Exception, so it replaces it.
+    @app.exception(Exception)
+    async def answer_without_the_request(request: Request, error: Exception):
+        if isinstance(error, SanicException) and error.status_code < 500:
+            status = error.status_code
+            return response.json({"error": f"The request was refused ({status})."}, status=status)
+        logger.error("Action server error: %s", type(error).__name__)
+        return response.json({"error": "The action server could not run the action."}, status=500)
