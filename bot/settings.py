@@ -86,6 +86,8 @@ class Settings:
     escalation_retry_seconds: float = 30.0
     # Key for the pseudonymous conversation reference (HMAC-SHA256 of the sender id).
     pseudonym_key: str = ""
+    # Key that seals staff members' TOTP secrets in the database (bot/staff/security.py).
+    staff_totp_key: str = ""
     dashboard_url: str = "http://127.0.0.1:8080"
     # The staff dashboard (bot/staff): where it listens. DASHBOARD_URL is how staff reach it.
     staff_host: str = "127.0.0.1"
@@ -176,6 +178,7 @@ class Settings:
             ),
             escalation_retry_seconds=float(_get("ESCALATION_RETRY_SECONDS", "30")),
             pseudonym_key=_get("PSEUDONYM_KEY", ""),
+            staff_totp_key=_get("STAFF_TOTP_KEY", ""),
             dashboard_url=_get("DASHBOARD_URL", "http://127.0.0.1:8080").rstrip("/"),
             staff_host=_get("STAFF_HOST", "127.0.0.1"),
             staff_port=int(_get("STAFF_PORT", "8080")),

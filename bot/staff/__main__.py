@@ -17,7 +17,7 @@ from bot.escalations.database import make_engine, migrate
 from bot.privacy import log_filter
 from bot.settings import settings
 from bot.staff.accounts import AccountError, Accounts
-from bot.staff.security import totp_uri
+from bot.staff.security import TotpKeyMissing, totp_uri
 
 
 def serve() -> int:
@@ -55,11 +55,14 @@ def create_admin(username: str, password_stdin: bool) -> int:
             print("Lösenorden är inte likadana.", file=sys.stderr)
             return 2
     try:
-        secret = Accounts(make_engine(settings.escalation_database_url)).create_admin(
-            username, password
-        )
+        secret = Accounts(
+            make_engine(settings.escalation_database_url), settings.staff_totp_key
+        ).create_admin(username, password)
     except AccountError as error:
         print(f"Kontot skapades inte: {error.code}", file=sys.stderr)
+        return 2
+    except TotpKeyMissing:
+        print("Kontot skapades inte: STAFF_TOTP_KEY saknas i .env (kör make env).", file=sys.stderr)
         return 2
     print(f"Administratören {username} är skapad.")
     print("Lägg till kontot i en autentiseringsapp (TOTP) med den här nyckeln:")

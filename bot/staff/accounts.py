@@ -1,6 +1,6 @@
 """Staff accounts, login with lockout, and server-side sessions.
 
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, totp_key)                   # totp_key: STAFF_TOTP_KEY
     token = accounts.create_user("anna", Role.HANDLER)     # a setup link's token
     accounts.complete_setup(token, password, secret, code)  # Anna chooses a password, adds TOTP
     result = accounts.log_in("anna", password, code)        # LoginResult
@@ -17,6 +17,7 @@ deleted, so the cookie is worthless).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.escalations.model import as_utc, utcnow
 from bot.staff.model import Role, staff_login_failures, staff_sessions, staff_users
 from bot.staff.security import (
+    TotpKeyMissing,
+    TotpVault,
     hash_password,
     matching_totp_step,
     new_token,
@@ -35,6 +38,8 @@ from bot.staff.security import (
     token_hash,
     verify_password,
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_FAILURES = 10
 FAILURE_WINDOW = timedelta(hours=1)
@@ -104,8 +109,28 @@ def valid_username(username: str) -> bool:
 
 
 class Accounts:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, totp_key: str = "") -> None:
+        # Without a key, accounts can be created and set-up links made, but no TOTP secret
+        # is stored or checked (TotpKeyMissing): a secret is never kept in clear.
         self.engine = engine
+        self.vault = TotpVault(totp_key)
+
+    def seal_clear_totp_secrets(self) -> int:
+        """Seals secrets an earlier version stored in clear; returns how many."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(staff_users.c.id, staff_users.c.totp_secret).where(
+                    staff_users.c.totp_secret.is_not(None)
+                )
+            ).all()
+            clear = [row for row in rows if not self.vault.is_sealed(row.totp_secret)]
+            for row in clear:
+                connection.execute(
+                    update(staff_users)
+                    .where(staff_users.c.id == row.id)
+                    .values(totp_secret=self.vault.seal(row.totp_secret))
+                )
+        return len(clear)
 
     # -- accounts ------------------------------------------------------------------------
 
@@ -120,7 +145,7 @@ class Accounts:
             Role.ADMIN,
             now,
             password_hash=hash_password(password),
-            totp_secret=secret,
+            totp_secret=self.vault.seal(secret),
         )
         return secret
 
@@ -234,7 +259,7 @@ class Accounts:
                 .where(staff_users.c.id == row.id)
                 .values(
                     password_hash=hash_password(password),
-                    totp_secret=secret,
+                    totp_secret=self.vault.seal(secret),
                     totp_last_step=step,
                     setup_token_hash=None,
                     setup_expires_at=None,
@@ -257,7 +282,7 @@ class Accounts:
             return LoginResult(None, "invalid")
         step = None
         if verify_password(row.password_hash, password) and row.totp_secret:
-            step = matching_totp_step(row.totp_secret, code, row.totp_last_step, now.timestamp())
+            step = self._matching_step(row, code, now)
         if step is None or not row.active:
             # The same answer as for an unknown name, however many failures: a lock that
             # anyone could trigger without the password would lock the owner out, and a
@@ -275,6 +300,17 @@ class Accounts:
                 delete(staff_login_failures).where(staff_login_failures.c.user_id == row.id)
             )
         return LoginResult(_user(row))
+
+    def _matching_step(self, row, code: str, now: datetime) -> int | None:
+        try:
+            secret = self.vault.open(row.totp_secret)
+        except TotpKeyMissing:
+            logger.error(
+                "A TOTP secret cannot be opened: STAFF_TOTP_KEY is missing or not the key that "
+                "sealed it. Restore the key, or give the account a new set-up link."
+            )
+            return None
+        return matching_totp_step(secret, code, row.totp_last_step, now.timestamp())
 
     def recent_failures(self, user_id: int, now: datetime | None = None) -> int:
         since = (now or utcnow()) - FAILURE_WINDOW

@@ -96,7 +96,10 @@ def create_app(config: Settings) -> Sanic:
     app.config.REQUEST_MAX_SIZE = config.max_request_bytes  # 413 beyond it (issue 17)
     engine = make_engine(config.escalation_database_url)
     tracker_engine = make_engine(config.tracker_database_url)
-    accounts, review, pages = Accounts(engine), Review(engine), templates(config.staff_time_zone)
+    if not config.staff_totp_key:
+        raise RuntimeError("STAFF_TOTP_KEY is not set: `make env` adds it to .env")
+    accounts = Accounts(engine, config.staff_totp_key)
+    review, pages = Review(engine), templates(config.staff_time_zone)
     rasa = RasaConversations(config.rasa_internal_url, config.rasa_jwt_secret)
     find_conversation = ConversationFinder(tracker_engine, config.pseudonym_key)
     secure_cookie = config.dashboard_url.startswith("https://")
@@ -568,5 +571,7 @@ def create_app(config: Settings) -> Sanic:
     @app.before_server_start
     async def prepare_database(app, _loop):
         migrate(config.escalation_database_url)
+        if sealed := accounts.seal_clear_totp_secrets():
+            logger.info("Sealed %d TOTP secret(s) stored in clear by an earlier version", sealed)
 
     return app

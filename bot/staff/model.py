@@ -36,7 +36,8 @@ staff_users = Table(
     Column("username", String(64), nullable=False, unique=True),
     Column("role", String(16), nullable=False),
     Column("password_hash", String(255), nullable=True),
-    Column("totp_secret", String(64), nullable=True),
+    # Sealed with STAFF_TOTP_KEY (bot/staff/security.py TotpVault), never in clear.
+    Column("totp_secret", String(255), nullable=True),
     # The last TOTP time step used: a code is accepted once.
     Column("totp_last_step", Integer, nullable=True),
     Column("active", Boolean, nullable=False, default=True),

@@ -3,6 +3,8 @@
 - Passwords: argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile).
 - Two-factor: TOTP (RFC 6238, 30-second steps, SHA-1, 6 digits: what authenticator apps
   expect), one step of clock drift either way, and each step accepted once.
+- TOTP secrets at rest: sealed (Fernet: AES-128-CBC + HMAC-SHA256) with a key derived from
+  STAFF_TOTP_KEY, so a copy of the database alone gives nobody a second factor.
 - Session cookies, CSRF tokens and setup links: 256 random bits; only their SHA-256 is
   stored, so a copy of the database opens no session.
 """
@@ -18,6 +20,9 @@ import time
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Vägvisaren"
@@ -102,3 +107,46 @@ def token_hash(token: str) -> str:
 
 def same(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+
+
+class TotpKeyMissing(RuntimeError):
+    """STAFF_TOTP_KEY is not set: TOTP secrets can be neither sealed nor read."""
+
+
+class TotpVault:
+    """Seals TOTP secrets before they are stored and opens them to check a code.
+
+    A secret stored in clear by an earlier version (base32, never a Fernet token) is read
+    as it is; `Accounts.seal_clear_totp_secrets` seals those at the dashboard's start."""
+
+    def __init__(self, key: str) -> None:
+        self._fernet = Fernet(_fernet_key(key)) if key else None
+
+    def seal(self, secret: str) -> str:
+        return self._needed().encrypt(secret.encode()).decode()
+
+    def open(self, stored: str) -> str:
+        if not self.is_sealed(stored):
+            return stored
+        try:
+            return self._needed().decrypt(stored.encode()).decode()
+        except InvalidToken as error:
+            # Sealed with another key: STAFF_TOTP_KEY changed. The account needs a reset.
+            raise TotpKeyMissing("a TOTP secret sealed with another STAFF_TOTP_KEY") from error
+
+    @staticmethod
+    def is_sealed(stored: str) -> bool:
+        # Base32 (a clear secret) has no lower-case letters; a Fernet token starts "gAAAAA".
+        return stored.startswith("gAAAAA")
+
+    def _needed(self) -> Fernet:
+        if self._fernet is None:
+            raise TotpKeyMissing("STAFF_TOTP_KEY is not set (make env writes one)")
+        return self._fernet
+
+
+def _fernet_key(key: str) -> bytes:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"vagvisaren staff totp"
+    ).derive(key.encode())
+    return base64.urlsafe_b64encode(derived)

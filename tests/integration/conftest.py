@@ -30,6 +30,7 @@ from tests.integration.messaging_apis import (
 
 TEST_JWT_SECRET = "integration-test-secret-that-is-long-enough-for-hs256"
 TEST_PSEUDONYM_KEY = "integration-test-pseudonym-key"
+TEST_TOTP_KEY = "integration-test-totp-key"
 TEST_WEBHOOK_SECRET = "integration-test-webhook-secret"
 # The one site allowed to embed the web chat in the integration tests.
 WIDGET_ORIGIN = "https://www.kommun.example"

@@ -25,7 +25,7 @@ from bot.settings import PROJECT_ROOT
 from bot.staff.accounts import Accounts
 from bot.staff.model import Role
 from bot.staff.security import TOTP_STEP_SECONDS, totp_now
-from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
+from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, TEST_TOTP_KEY
 
 PASSWORD = "a long enough password"
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
@@ -47,7 +47,7 @@ class StaffServer:
     accounts: Accounts = field(init=False)
 
     def __post_init__(self) -> None:
-        self.accounts = Accounts(make_engine(self.escalation_url))
+        self.accounts = Accounts(make_engine(self.escalation_url), TEST_TOTP_KEY)
 
     def new_account(self, role: Role = Role.HANDLER) -> tuple[str, str]:
         """A fresh account that has finished its setup: (username, TOTP secret)."""
@@ -127,6 +127,7 @@ def staff_server(
         "STAFF_PORT": str(port),
         "DASHBOARD_URL": f"http://127.0.0.1:{port}",
         "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+        "STAFF_TOTP_KEY": TEST_TOTP_KEY,
         "LOG_LEVEL": "INFO",
         **(extra_env or {}),
     }

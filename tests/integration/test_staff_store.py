@@ -20,7 +20,7 @@ from bot.staff.accounts import (
 )
 from bot.staff.model import Role, staff_audit
 from bot.staff.review import Review, ReviewError
-from bot.staff.security import totp_now
+from bot.staff.security import TotpKeyMissing, totp_now
 from tests.integration.databases import DATABASE_KINDS, database_url
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
@@ -58,11 +58,14 @@ def escalate(
     return record_signal(uow, signal, now=at).escalation_id
 
 
+TOTP_KEY = "staff-store-test-totp-key"
+
+
 # -- accounts and login --------------------------------------------------------------------
 
 
 def test_the_first_admin_logs_in_with_password_and_code(engine):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     secret = accounts.create_admin("anna", PASSWORD, now=T0)
     result = accounts.log_in("anna", PASSWORD, code_at(secret, T0), now=T0)
     assert result.user is not None and result.user.is_admin
@@ -70,7 +73,7 @@ def test_the_first_admin_logs_in_with_password_and_code(engine):
 
 @pytest.mark.parametrize("wrong", ["password", "code", "username"])
 def test_a_wrong_password_code_or_name_is_refused_alike(engine, wrong):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     secret = accounts.create_admin("anna", PASSWORD, now=T0)
     values = {"username": "anna", "password": PASSWORD, "code": code_at(secret, T0)}
     values[wrong] = {"password": "wrong password!!", "code": "000000", "username": "bo"}[wrong]
@@ -81,7 +84,7 @@ def test_a_wrong_password_code_or_name_is_refused_alike(engine, wrong):
 
 
 def test_a_code_is_accepted_only_once(engine):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     secret = accounts.create_admin("anna", PASSWORD, now=T0)
     code = code_at(secret, T0)
     assert accounts.log_in("anna", PASSWORD, code, now=T0).user is not None
@@ -92,7 +95,7 @@ def test_an_attackers_failures_do_not_lock_out_the_owner(engine):
     """Issue 17: ten wrong logins by anyone locked the account for an hour, for its owner
     too; now the right password and code always pass, and the failures stop being stored
     once ten are recorded in the hour."""
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     secret = accounts.create_admin("anna", PASSWORD, now=T0)
     for minute in range(3 * MAX_FAILURES):
         at = T0 + timedelta(minutes=minute % 30)
@@ -104,7 +107,7 @@ def test_an_attackers_failures_do_not_lock_out_the_owner(engine):
 
 
 def test_an_unknown_name_and_a_wrong_password_get_the_same_answer(engine):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     accounts.create_admin("anna", PASSWORD, now=T0)
     for _ in range(MAX_FAILURES + 1):
         known = accounts.log_in("anna", "wrong password!!", "000000", now=T0)
@@ -113,7 +116,7 @@ def test_an_unknown_name_and_a_wrong_password_get_the_same_answer(engine):
 
 
 def test_nine_failures_do_not_lock(engine):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     secret = accounts.create_admin("anna", PASSWORD, now=T0)
     for _ in range(MAX_FAILURES - 1):
         accounts.log_in("anna", "wrong password!!", "000000", now=T0)
@@ -121,7 +124,7 @@ def test_nine_failures_do_not_lock(engine):
 
 
 def test_a_short_password_or_a_taken_name_is_refused(engine):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     with pytest.raises(AccountError, match="too_short"):
         accounts.create_admin("anna", "short", now=T0)
     accounts.create_admin("anna", PASSWORD, now=T0)
@@ -132,7 +135,7 @@ def test_a_short_password_or_a_taken_name_is_refused(engine):
 
 
 def test_a_new_user_sets_password_and_totp_through_the_setup_link(engine):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     token = accounts.create_user("bo", Role.HANDLER, now=T0)
     assert accounts.log_in("bo", "", "", now=T0).user is None  # no password yet
     secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -144,15 +147,52 @@ def test_a_new_user_sets_password_and_totp_through_the_setup_link(engine):
     assert accounts.log_in("bo", PASSWORD, code_at(secret, later), now=later).user is not None
 
 
+def stored_totp_secrets(engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.execute(text("select totp_secret from staff_users")).scalars())
+
+
+def test_totp_secrets_are_sealed_at_rest_and_unusable_with_another_key(engine):
+    accounts = Accounts(engine, TOTP_KEY)
+    secret = accounts.create_admin("anna", PASSWORD, now=T0)
+    token = accounts.create_user("bo", Role.HANDLER, now=T0)
+    accounts.complete_setup(token, PASSWORD, secret, code_at(secret, T0), now=T0)
+    stored = stored_totp_secrets(engine)
+    assert len(stored) == 2 and all(secret not in value for value in stored)
+    assert all(value.startswith("gAAAAA") for value in stored)
+    later = T0 + timedelta(minutes=1)
+    thief = Accounts(engine, "a key the thief guessed")
+    assert thief.log_in("anna", PASSWORD, code_at(secret, later), now=later).user is None
+    assert accounts.log_in("anna", PASSWORD, code_at(secret, later), now=later).user is not None
+
+
+def test_secrets_an_earlier_version_stored_in_clear_are_sealed_and_still_work(engine):
+    accounts = Accounts(engine, TOTP_KEY)
+    secret = accounts.create_admin("anna", PASSWORD, now=T0)
+    with engine.begin() as connection:  # as version 0003 stored it
+        connection.execute(text("update staff_users set totp_secret = :s"), {"s": secret})
+    assert accounts.seal_clear_totp_secrets() == 1
+    assert stored_totp_secrets(engine)[0].startswith("gAAAAA")
+    assert accounts.seal_clear_totp_secrets() == 0
+    later = T0 + timedelta(minutes=1)
+    assert accounts.log_in("anna", PASSWORD, code_at(secret, later), now=later).user is not None
+
+
+def test_without_a_key_no_secret_is_stored(engine):
+    with pytest.raises(TotpKeyMissing):
+        Accounts(engine).create_admin("anna", PASSWORD, now=T0)
+    assert stored_totp_secrets(engine) == []
+
+
 def test_a_setup_link_expires_after_a_day(engine):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     token = accounts.create_user("bo", Role.HANDLER, now=T0)
     assert accounts.setup_user(token, now=T0 + timedelta(hours=23)) is not None
     assert accounts.setup_user(token, now=T0 + timedelta(hours=25)) is None
 
 
 def test_a_deactivated_account_cannot_log_in_and_loses_its_sessions(engine):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     secret = accounts.create_admin("anna", PASSWORD, now=T0)
     user = accounts.log_in("anna", PASSWORD, code_at(secret, T0), now=T0).user
     session = accounts.start_session(user, now=T0)
@@ -166,7 +206,7 @@ def test_a_deactivated_account_cannot_log_in_and_loses_its_sessions(engine):
 
 
 def logged_in(engine):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     secret = accounts.create_admin("anna", PASSWORD, now=T0)
     user = accounts.log_in("anna", PASSWORD, code_at(secret, T0), now=T0).user
     return accounts, accounts.start_session(user, now=T0)
@@ -206,7 +246,7 @@ def test_the_database_holds_only_a_hash_of_the_session_cookie(engine):
 
 
 def two_users(engine):
-    accounts = Accounts(engine)
+    accounts = Accounts(engine, TOTP_KEY)
     accounts.create_admin("admin", PASSWORD, now=T0)
     accounts.create_user("anna", Role.HANDLER, now=T0)
     accounts.create_user("bo", Role.HANDLER, now=T0)
