@@ -30,12 +30,15 @@ from actions.base import (
     for_channel,
     sent_last_turn,
 )
-from bot.escalations.database import session_factory
+from actions.risk import default_escalator
+from bot.escalations import presence
+from bot.escalations.database import session_factory, shared_engine
 from bot.escalations.service import forget_conversation
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.tracker_store import DELETE_ACTION
 from bot.pseudonym import conversation_ref
 from bot.settings import settings
+from bot.staff.review import erase_notes
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +100,15 @@ class ActionDeleteConversation(ResponseAction):
         return []
 
     def _erase_escalation_excerpt(self, sender_id: str) -> bool:
-        """Whether the conversation had an escalation (now without its excerpt)."""
+        """Whether the conversation had an escalation (now without its excerpt). Everything
+        else kept of it under its keyed reference goes too: the staff's notes, whether the
+        chat was open, a signal waiting in the retry file (issue 17)."""
+        reference = conversation_ref(sender_id, settings.pseudonym_key)
+        default_escalator().retries.drop(reference)
         try:
-            reference = conversation_ref(sender_id, settings.pseudonym_key)
+            engine = shared_engine(settings.escalation_database_url)
+            erase_notes(engine, reference)
+            presence.forget(engine, reference)
             uow = SqlAlchemyUnitOfWork(session_factory(settings.escalation_database_url))
             return forget_conversation(uow, reference)
         except (SQLAlchemyError, ValueError) as error:

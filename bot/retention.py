@@ -9,8 +9,20 @@
   (Resolution time is `resolved_at`, set by the dashboard; rows resolved before it existed
   use their last update.)
 
-SQLite and PostgreSQL alike. The launcher runs this at start-up and then every hour; it is
-also a command:
+- Staff records: sessions past their timeout, login failures outside their one-hour
+  window, and audit entries older than AUDIT_RETENTION_DAYS (longer than the cases, to
+  answer for how a case was handled; documented in docs/privacy.md).
+- Whether a web chat is open: a closed chat's row after a day, any row after
+  CONVERSATION_RETENTION_DAYS. Webhook delivery ids once their memory expired.
+- SQLite: erased rows are overwritten (secure_delete) and the write-ahead log is
+  checkpointed and truncated, so deleted text does not linger in the -wal file.
+
+The Redis tracker store expires conversations itself (a TTL of CONVERSATION_RETENTION_DAYS,
+bot/privacy/tracker_store.py).
+
+SQLite and PostgreSQL alike. The launcher runs this at start-up and then every hour; on a
+deployment of several servers it runs on its own, from cron or a systemd timer
+(deployment/systemd/vagvisaren-retention.timer):
 
     python -m bot.retention        (make purge)
 """
@@ -30,14 +42,19 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
 
+from bot.escalations import presence
 from bot.escalations.database import make_engine
 from bot.escalations.model import Status, escalations
+from bot.messaging.deliveries import purge_expired_deliveries
+from bot.staff.accounts import Accounts
 from bot.staff.model import escalation_notes
+from bot.staff.review import Review
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +118,41 @@ def erase_resolved_excerpts(
     return erased
 
 
+def purge_staff_and_presence_records(engine: Engine, config, now: datetime | None = None) -> dict:
+    """Sessions, login failures, audit entries, presence rows and delivery ids past their
+    time; how many of each were deleted."""
+    now = now or datetime.now(timezone.utc)
+    with engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+    if not {"staff_sessions", "staff_audit", "conversation_presence"} <= tables:
+        return {}  # not migrated yet: nothing was ever stored
+    sessions, failures = Accounts(engine).purge_expired(now)
+    return {
+        "staff sessions": sessions,
+        "login failures": failures,
+        "audit entries": Review(engine).purge_audit(config.audit_retention_days, now),
+        "presence rows": presence.purge_stale(
+            engine, timedelta(days=config.conversation_retention_days), now
+        ),
+        "delivery ids": purge_expired_deliveries(engine, now),
+    }
+
+
+def checkpoint_sqlite(engine: Engine) -> None:
+    """Copies the write-ahead log into the database and empties it: deleted rows are
+    overwritten there (secure_delete) but would otherwise linger in the -wal file."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        if connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal":
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def purge(config) -> tuple[int, int]:
-    """Both retention rules on the configured databases: (conversations, excerpts). The
-    engines (make_engine: SQLite folder created, busy timeout while the servers write)
-    are closed afterwards, so an hourly purge holds no connections in between."""
+    """Every retention rule on the configured databases: returns (conversations, excerpts)
+    and logs the rest. The engines (make_engine: SQLite folder created, busy timeout while
+    the servers write) are closed afterwards, so an hourly purge holds no connections in
+    between."""
     tracker_engine = make_engine(config.tracker_database_url)
     escalation_engine = make_engine(config.escalation_database_url)
     try:
@@ -112,6 +160,12 @@ def purge(config) -> tuple[int, int]:
             tracker_engine, config.conversation_retention_days
         )
         excerpts = erase_resolved_excerpts(escalation_engine, config.escalation_retention_days)
+        records = purge_staff_and_presence_records(escalation_engine, config)
+        for kind, number in records.items():
+            if number:
+                logger.info("Retention: deleted %d %s", number, kind)
+        checkpoint_sqlite(tracker_engine)
+        checkpoint_sqlite(escalation_engine)
     finally:
         tracker_engine.dispose()
         escalation_engine.dispose()

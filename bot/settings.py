@@ -61,6 +61,9 @@ class Settings:
     conversation_retention_days: int = 30
     # Escalation excerpts are erased this many days after the escalation was resolved.
     escalation_retention_days: int = 30
+    # Audit entries of the staff dashboard (who did what, never text): kept longer than the
+    # cases, to answer for how a case was handled.
+    audit_retention_days: int = 365
     # When staff read escalations, as the relative should read it ("vardagar 8–17"): the
     # bot's promises about people follow it (empty: "när personalen är i tjänst" alone).
     staff_hours: str = ""
@@ -159,6 +162,7 @@ class Settings:
             contacts_max_age_days=int(_get("CONTACTS_MAX_AGE_DAYS", "365")),
             conversation_retention_days=int(_get("CONVERSATION_RETENTION_DAYS", "30")),
             escalation_retention_days=int(_get("ESCALATION_RETENTION_DAYS", "30")),
+            audit_retention_days=int(_get("AUDIT_RETENTION_DAYS", "365")),
             staff_hours=_get("STAFF_HOURS", ""),
             max_message_chars=int(_get("MAX_MESSAGE_CHARS", "4000")),
             max_request_bytes=int(_get("MAX_REQUEST_BYTES", "1000000")),

@@ -57,6 +57,30 @@ class RetryFile:
                 self.path.unlink()
             return signals
 
+    def drop(self, conversation_ref: str) -> int:
+        """The relative deleted the conversation: a waiting signal would store its excerpt
+        again, so it goes (issue 17). Returns how many were dropped."""
+        with self._lock:
+            kept = [s for s in self._memory if s.conversation_ref != conversation_ref]
+            dropped, self._memory = len(self._memory) - len(kept), kept
+            if self.path.exists():
+                lines = self.path.read_text(encoding="utf-8").splitlines()
+                keep = [
+                    line
+                    for line in lines
+                    if line.strip() and json.loads(line)["conversation_ref"] != conversation_ref
+                ]
+                dropped += len([line for line in lines if line.strip()]) - len(keep)
+                if dropped:
+                    self._rewrite(keep)
+            return dropped
+
+    def _rewrite(self, lines: list[str]) -> None:
+        """Replaces the file in one step, so a crash leaves the old or the new one."""
+        spare = self.path.with_suffix(self.path.suffix + ".tmp")
+        spare.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        spare.replace(self.path)
+
     def __len__(self) -> int:
         with self._lock:
             on_disk = (

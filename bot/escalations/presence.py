@@ -7,13 +7,17 @@ escalation, with the time of the last change: nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.escalations.model import as_utc, conversation_presence, utcnow
+
+# A closed chat's row is kept this long (the handler sees when the relative left), an open
+# one's until the conversation's own retention: a server that died never said "left".
+CLOSED_CHAT_KEPT = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ def _change(engine: Engine, reference: str, delta: int, now: datetime) -> None:
                     .values(sockets=max(0, current + delta), updated_at=now)
                 )
                 return
+            if delta < 0:
+                return  # forgotten ("radera") while the chat was open: it stays forgotten
             try:
                 connection.execute(
                     insert(table).values(
@@ -65,3 +71,26 @@ def presence(engine: Engine, reference: str) -> Presence | None:
     if row is None:
         return None
     return Presence(connected=row.sockets > 0, since=as_utc(row.updated_at))
+
+
+def forget(engine: Engine, reference: str) -> None:
+    """The relative deleted the conversation: nothing of it stays, not even that it was open."""
+    with engine.begin() as connection:
+        connection.execute(
+            delete(conversation_presence).where(
+                conversation_presence.c.conversation_ref == reference
+            )
+        )
+
+
+def purge_stale(engine: Engine, retention: timedelta, now: datetime | None = None) -> int:
+    """Deletes rows of chats closed for a day, and every row older than `retention` (the
+    conversations' retention). Returns how many."""
+    now = now or utcnow()
+    table = conversation_presence
+    stale = or_(
+        (table.c.sockets == 0) & (table.c.updated_at < now - CLOSED_CHAT_KEPT),
+        table.c.updated_at < now - retention,
+    )
+    with engine.begin() as connection:
+        return connection.execute(delete(table).where(stale)).rowcount

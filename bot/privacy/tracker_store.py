@@ -33,8 +33,11 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import make_url
 
 from bot.privacy.redaction import redact
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
+
+SECONDS_PER_DAY = 86_400
 
 DELETE_ACTION = "action_delete_conversation"
 
@@ -145,7 +148,14 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
 class RedactingRedisTrackerStore(RedisTrackerStore):
     """RedisTrackerStore that stores only redacted trackers (Redis keeps the whole tracker
-    as one value, so the whole tracker is redacted)."""
+    as one value, so the whole tracker is redacted), each with a time-to-live: a
+    conversation expires CONVERSATION_RETENTION_DAYS after its last message, as the SQL
+    store's retention job deletes it (`record_exp` in endpoints.yml overrides it)."""
+
+    def __init__(self, domain=None, record_exp: float | None = None, **kwargs) -> None:
+        if not record_exp:
+            record_exp = settings.conversation_retention_days * SECONDS_PER_DAY
+        super().__init__(domain=domain, record_exp=record_exp, **kwargs)
 
     async def save(self, tracker: DialogueStateTracker, timeout: float | None = None) -> None:
         if deletion_requested(tracker):

@@ -385,6 +385,23 @@ class Accounts:
                 )
         return StaffSession(token, row.csrf_token, _user(row), as_utc(row.created_at))
 
+    def purge_expired(self, now: datetime | None = None) -> tuple[int, int]:
+        """Sessions past their idle or absolute timeout (a session is otherwise deleted only
+        when its cookie comes back) and failures outside the counting window. Returns how
+        many of each were deleted."""
+        now = now or utcnow()
+        with self.engine.begin() as connection:
+            sessions = connection.execute(
+                delete(staff_sessions).where(
+                    (staff_sessions.c.last_seen_at < now - IDLE_TIMEOUT)
+                    | (staff_sessions.c.created_at < now - ABSOLUTE_TIMEOUT)
+                )
+            ).rowcount
+            failures = connection.execute(
+                delete(staff_login_failures).where(staff_login_failures.c.at < now - FAILURE_WINDOW)
+            ).rowcount
+        return sessions, failures
+
     def end_session(self, token: str) -> None:
         with self.engine.begin() as connection:
             connection.execute(

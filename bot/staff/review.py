@@ -12,13 +12,14 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.escalations.lifecycle import Actor, State, Step, changes, refusal
 from bot.escalations.model import Status, as_utc, escalations, utcnow
+from bot.privacy.redaction import redact
 from bot.staff.accounts import StaffError, User
 from bot.staff.model import OUTCOMES, escalation_notes, staff_audit, staff_users
 
@@ -205,6 +206,13 @@ class Review:
 
     # -- acting ------------------------------------------------------------------------------
 
+    def purge_audit(self, retention_days: int, now: datetime | None = None) -> int:
+        """Audit entries older than AUDIT_RETENTION_DAYS (longer than the cases they record:
+        long enough to answer for how a case was handled)."""
+        cutoff = (now or utcnow()) - timedelta(days=retention_days)
+        with self.engine.begin() as connection:
+            return connection.execute(delete(staff_audit).where(staff_audit.c.at < cutoff)).rowcount
+
     def log(
         self,
         user: User | None,
@@ -328,8 +336,23 @@ class Review:
                     escalation_id=escalation_id,
                     user_id=user.id,
                     username=user.username,
-                    body=body,
+                    # Masked like the conversation: a note is about a relative, and a
+                    # phone number or name written there outlives the chat (issue 17).
+                    body=redact(body),
                     created_at=now,
                 )
             )
         self.log(user, "add_note", escalation_id, now=now)
+
+
+def erase_notes(engine: Engine, conversation_ref: str) -> int:
+    """The relative deleted the conversation: the staff's notes on it go with its words."""
+    of_the_conversation = select(escalations.c.id).where(
+        escalations.c.conversation_ref == conversation_ref
+    )
+    with engine.begin() as connection:
+        return connection.execute(
+            delete(escalation_notes).where(
+                escalation_notes.c.escalation_id.in_(of_the_conversation)
+            )
+        ).rowcount

@@ -107,3 +107,74 @@ def test_radera_mitt_samtal_deletes_the_conversation_at_once(bot):
     # Writing again starts a new conversation with the privacy notice.
     notice = domain["responses"]["utter_privacy_notice_web"][0]["text"].split(":")[0]
     assert any(notice in reply.get("text", "") for reply in bot.say(sender, "hej"))
+
+
+async def test_after_radera_and_after_retention_nothing_of_the_conversation_is_left(bot):
+    """Issue 17: "radera" also took the conversation's presence row, the staff's notes, a
+    signal waiting in the retry file; afterwards no table, database file (journal and
+    write-ahead log included), retry file or log holds its words or its id."""
+    import asyncio
+
+    from bot.escalations.database import make_engine
+    from bot.escalations.escalator import RetryFile
+    from bot.escalations.presence import presence
+    from bot.escalations.service import Signal
+    from bot.retention import purge
+    from bot.risk.levels import RiskLevel
+    from bot.settings import Settings
+    from bot.staff.accounts import Accounts
+    from bot.staff.model import Role
+    from bot.staff.review import Review
+    from tests.integration.test_web_sessions import close, session
+
+    words = "Lingonblomman"
+    client, session_id, replies = await session(bot)
+    try:
+        await client.emit(
+            "user_uttered",
+            {
+                "session_id": session_id,
+                "message": f"min bror ska åka till Syrien och strida, de ses vid {words}",
+            },
+        )
+        await asyncio.wait_for(replies.get(), 60)
+        reference = conversation_ref(session_id, TEST_PSEUDONYM_KEY)
+        escalation = next(r for r in bot.escalations() if r["conversation_ref"] == reference)
+        engine = make_engine(f"sqlite:///{bot.escalation_database}")
+        assert presence(engine, reference) is not None
+        Accounts(engine).create_user("notetaker", Role.HANDLER)
+        writer = next(user for user in Accounts(engine).users() if user.username == "notetaker")
+        Review(engine).add_note(writer, escalation["id"], f"Ringde om {words}, 070-123 45 67")
+        retry_file = RetryFile(bot.database.parent / "escalation-retry.jsonl")
+        retry_file.append(Signal(reference, RiskLevel.ACUTE, ("travel",), words, "k"))
+        assert words in dump(bot.escalation_database) + retry_file.path.read_text()
+
+        await client.emit(
+            "user_uttered", {"session_id": session_id, "message": "radera mitt samtal"}
+        )
+        deleted = await asyncio.wait_for(replies.get(), 60)
+        assert deleted.get("text")
+    finally:
+        await close(client)
+    await asyncio.sleep(2)  # the tracker store saves (deletes) just after answering
+
+    def everything_kept() -> str:
+        files = [
+            path
+            for path in bot.database.parent.rglob("*")
+            if path.is_file() and path.suffix in {".db", ".jsonl", ".log", ".db-wal", ".db-journal"}
+        ]
+        return "\n".join(path.read_bytes().decode("utf-8", "replace") for path in files)
+
+    kept = everything_kept() + dump(bot.database) + dump(bot.escalation_database)
+    assert words not in kept and "070-123 45 67" not in kept
+    assert session_id not in kept
+    assert presence(engine, reference) is None
+
+    purge(
+        Settings(
+            tracker_database_url=f"sqlite:///{bot.database}",
+            escalation_database_url=f"sqlite:///{bot.escalation_database}",
+        )
+    )
+    assert words not in everything_kept() and session_id not in everything_kept()

@@ -16,9 +16,11 @@ from sqlalchemy import create_engine, inspect, text
 
 from bot.privacy.tracker_store import (
     DELETE_ACTION,
+    SECONDS_PER_DAY,
     RedactingRedisTrackerStore,
     RedactingSQLTrackerStore,
 )
+from bot.settings import settings
 from tests.integration.databases import DATABASE_KINDS, database_url
 
 DOMAIN = Domain.from_yaml(
@@ -159,6 +161,17 @@ async def test_the_redis_store_writes_no_identifier_and_deletes(redis_store):
     tracker.update(ActionExecuted(DELETE_ACTION))
     await store.save(tracker)
     assert list(client.scan_iter(f"{prefix}*")) == []
+
+
+async def test_the_redis_store_expires_a_conversation_after_the_retention(redis_store):
+    """Redis has no retention job: each conversation carries its own time-to-live,
+    CONVERSATION_RETENTION_DAYS from its last message (issue 17)."""
+    store, client, prefix = redis_store
+    await store.save(conversation("conv-ttl"))
+    [key] = list(client.scan_iter(f"{prefix}*"))
+    ttl = client.ttl(key)
+    days = settings.conversation_retention_days
+    assert days * SECONDS_PER_DAY - 60 < ttl <= days * SECONDS_PER_DAY
 
 
 def test_sqlite_overwrites_what_it_deletes(tmp_path):

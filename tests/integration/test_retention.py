@@ -105,3 +105,83 @@ def test_excerpts_are_erased_only_after_resolution_plus_retention(url):
     for kept in ("resolved-recently", "open-long-ago", "claimed-long-ago"):
         assert rows[kept].excerpt == "…resa till [namn]…"
     assert erase_resolved_excerpts(make_engine(url), retention_days=30, now=now) == 0
+
+
+def count(url: str, table: str) -> int:
+    with make_engine(url).connect() as connection:
+        return connection.exec_driver_sql(f"select count(*) from {table}").scalar()
+
+
+def test_sessions_failures_audit_presence_and_delivery_ids_have_their_own_retention(url):
+    """Issue 17: these tables grew forever (a flood of logins, of chats opened)."""
+    from datetime import datetime, timezone
+
+    from bot.escalations import presence
+    from bot.messaging.deliveries import DeliveryLog
+    from bot.retention import purge_staff_and_presence_records
+    from bot.settings import Settings
+    from bot.staff.accounts import Accounts
+    from bot.staff.model import Role
+    from bot.staff.review import Review
+
+    migrate(url)
+    engine = make_engine(url)
+    now = datetime.now(timezone.utc)
+    accounts, review = Accounts(engine), Review(engine)
+    accounts.create_user("anna", Role.HANDLER, now=now)
+    anna = accounts.users()[0]
+    accounts.start_session(anna, now=now - timedelta(hours=13))  # past the 12 hours
+    accounts.start_session(anna, now=now - timedelta(minutes=31))  # idle past 30 minutes
+    alive = accounts.start_session(anna, now=now - timedelta(minutes=5))
+    accounts._record_failure(anna.id, now - timedelta(hours=2))
+    accounts._record_failure(anna.id, now - timedelta(minutes=10))
+    review.log(anna, "view_queue", now=now - timedelta(days=366))
+    review.log(anna, "view_queue", now=now - timedelta(days=300))
+    presence.joined(engine, "closed-yesterday", now - timedelta(days=2))
+    presence.left(engine, "closed-yesterday", now - timedelta(days=2))
+    presence.joined(engine, "closed-now", now - timedelta(hours=1))
+    presence.left(engine, "closed-now", now - timedelta(hours=1))
+    presence.joined(engine, "open-but-ancient", now - timedelta(days=31))  # a server died
+    presence.joined(engine, "open-now", now)
+    DeliveryLog(url, "key", keep_days=7, now=lambda: now).first_time("telegram", 2)
+    # Remembered eight days ago (its own purge, then, found nothing expired).
+    DeliveryLog(url, "key", keep_days=7, now=lambda: now - timedelta(days=8)).first_time(
+        "telegram", 1
+    )
+
+    deleted = purge_staff_and_presence_records(engine, Settings(), now)
+
+    assert deleted == {
+        "staff sessions": 2,
+        "login failures": 1,
+        "audit entries": 1,
+        "presence rows": 2,
+        "delivery ids": 1,
+    }
+    assert accounts.session(alive.token, now=now) is not None
+    assert presence.presence(engine, "closed-now") is not None
+    assert presence.presence(engine, "open-now").connected
+    assert purge_staff_and_presence_records(engine, Settings(), now) == dict.fromkeys(deleted, 0)
+
+
+def test_the_purge_empties_sqlites_write_ahead_log(tmp_path):
+    """Deleted rows are overwritten in the database file, but a -wal file would still hold
+    the page as it was: the purge checkpoints and truncates it."""
+    import sqlite3
+
+    from bot.retention import checkpoint_sqlite
+
+    path = tmp_path / "tracker.db"
+    server = sqlite3.connect(path)  # a running server, which keeps the log open
+    server.execute("PRAGMA secure_delete = ON")
+    server.execute("PRAGMA journal_mode = WAL")
+    server.execute("create table t (x text)")
+    server.execute("insert into t values ('min bror Qendrim')")
+    server.commit()
+    server.execute("delete from t")
+    server.commit()
+    wal = tmp_path / "tracker.db-wal"
+    assert b"Qendrim" in wal.read_bytes()
+    checkpoint_sqlite(make_engine(f"sqlite:///{path}"))
+    assert b"Qendrim" not in wal.read_bytes() + path.read_bytes()
+    server.close()

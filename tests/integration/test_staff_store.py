@@ -352,6 +352,21 @@ def test_an_empty_or_huge_note_is_refused_and_nothing_is_stored(engine):
     assert review.notes(escalation) == []
 
 
+def test_a_note_is_masked_when_written_and_erased_with_the_conversation(engine):
+    from bot.staff.review import erase_notes
+
+    _, anna, _ = two_users(engine)
+    review = Review(engine)
+    escalation = escalate(engine, "b" * 32)
+    review.add_note(anna, escalation, "Ringde mamman på 070-123 45 67, bor på Storgatan 3")
+    [note] = review.notes(escalation)
+    assert "070-123 45 67" not in note.body and "[telefon]" in note.body
+    other = escalate(engine, "c" * 32)
+    review.add_note(anna, other, "Ingen risk")
+    assert erase_notes(engine, "b" * 32) == 1
+    assert review.notes(escalation) == [] and len(review.notes(other)) == 1
+
+
 def test_background_polls_do_not_keep_an_idle_session_alive(engine):
     """Issue 17: the queue's 5 s and a live chat's 1.5 s refreshes moved the last use, so
     the idle timeout never ended a session left open in a tab."""
