@@ -473,7 +473,16 @@ async def forged_upgrade(ctx: Context, gen: Inputs) -> Outcome:
 
 
 async def widget_routes(ctx: Context, gen: Inputs) -> list[Outcome]:
-    name = gen.rng.choice(["widget.js", "widget.css", "widget.js/", "widget." + gen.text()[:10]])
+    name = gen.rng.choice(
+        [
+            "widget.js",
+            "widget.css",
+            "chat.html",
+            "chat.js",
+            "widget.js/",
+            "widget." + gen.text()[:10],
+        ]
+    )
     quoted = urllib.parse.quote(name.encode("utf-8", "surrogatepass"))
     url = f"{ctx.targets.rasa_url}/webhooks/socketio/{quoted}"
     if gen.chance(0.3):
