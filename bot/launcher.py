@@ -75,6 +75,16 @@ def _wait_or_kill(process: subprocess.Popen, grace_seconds: float) -> None:
 SERVER_MODULES = {"staff": ["bot.staff"], "demo": ["bot.widget.demo"]}
 
 
+# Tools and test servers: every simulated relative writes from 127.0.0.1 and faster than
+# a person, so the limits for anonymous traffic (bot/abuse_limits.py) are off there;
+# tests/integration/test_abuse_limits.py runs servers with them on.
+NO_TRAFFIC_LIMITS = {
+    "LIMIT_MESSAGES_PER_CONVERSATION": "0",
+    "LIMIT_MESSAGES_PER_SOURCE": "0",
+    "LIMIT_NEW_CHATS_PER_SOURCE": "0",
+}
+
+
 def throwaway_overrides(workdir: Path) -> dict[str, str]:
     """Settings for servers on free loopback ports whose conversations and escalations go
     to stores in `workdir`, never the real ones, and notify nobody (bench, transcripts)."""
@@ -87,6 +97,7 @@ def throwaway_overrides(workdir: Path) -> dict[str, str]:
         "NOTIFY_WEBHOOK_URL": "",
         "SMTP_HOST": "",
         "LOG_LEVEL": "WARNING",
+        **NO_TRAFFIC_LIMITS,
     }
 
 

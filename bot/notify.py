@@ -5,6 +5,12 @@ A notification carries the level, the categories, the time and a link to the das
 It never carries message text, the conversation reference or anything else that could
 identify the relative: mail servers and chat tools keep copies.
 
+A flood (a script that opens chats and writes risky words) must not bury the staff's
+inboxes: at most NOTIFY_DIGEST_AFTER notifications go out per NOTIFY_DIGEST_MINUTES, one
+by one; the escalations beyond that are all stored and on the dashboard as usual, and one
+digest at the end of the window says how many more there were, and how many of them acute
+(issue 17). The window is per action server process.
+
 Webhook signature (like Stripe's): header `X-Vagvisaren-Signature: t=<unix time>,v1=<hex>`
 where hex = HMAC-SHA256(NOTIFY_WEBHOOK_SECRET, "<unix time>.<raw body>"). Receivers should
 reject signatures older than five minutes.
@@ -62,6 +68,59 @@ class Notification:
         }
 
 
+@dataclass(frozen=True)
+class Digest:
+    """The notifications held back in a window, as one."""
+
+    count: int
+    acute: int
+    minutes: int
+    at: datetime
+    change: str = "digest"
+    escalation_id: str = "-"
+
+    def payload(self, dashboard_url: str) -> dict:
+        return {
+            "event": "escalation.digest",
+            "count": self.count,
+            "acute": self.acute,
+            "minutes": self.minutes,
+            "at": self.at.isoformat(),
+            "link": f"{dashboard_url}/",
+        }
+
+
+class NotificationWindow:
+    """At most `after` notifications per window of `minutes`, counted from the first one;
+    beyond that they are held (counted) for one digest when the window closes."""
+
+    def __init__(self, after: int, minutes: float, clock=time.monotonic) -> None:
+        self.after, self.seconds, self.clock = after, minutes * 60, clock
+        self.started = float("-inf")
+        self.sent = self.held = self.held_acute = 0
+
+    def admit(self, level: str) -> bool:
+        now = self.clock()
+        if now - self.started >= self.seconds and not self.held:
+            self.started, self.sent = now, 0
+        if self.sent < self.after:
+            self.sent += 1
+            return True
+        self.held += 1
+        self.held_acute += level == "acute"
+        return False
+
+    def remaining(self) -> float:
+        return max(0.0, self.started + self.seconds - self.clock())
+
+    def take_held(self) -> tuple[int, int]:
+        """How many were held, and how many of them acute; a new window starts."""
+        held = (self.held, self.held_acute)
+        self.held = self.held_acute = self.sent = 0
+        self.started = float("-inf")
+        return held
+
+
 @lru_cache(maxsize=4)
 def load_templates(path: Path = TEMPLATES_FILE) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["notifications"]
@@ -77,9 +136,11 @@ def category_labels() -> dict[str, str]:
 
 
 def email_message(
-    notification: Notification, config: Settings, templates: dict | None = None
+    notification: Notification | Digest, config: Settings, templates: dict | None = None
 ) -> EmailMessage:
     templates = templates or load_templates()
+    if isinstance(notification, Digest):
+        return _digest_message(notification, config, templates)
     values = {
         "level": templates["levels"].get(notification.level, notification.level),
         "categories": ", ".join(templates["categories"].get(c, c) for c in notification.categories),
@@ -91,6 +152,22 @@ def email_message(
     message["From"] = config.notify_email_from
     message["To"] = ", ".join(config.notify_email_to)
     message.set_content(templates["body"].format(**values))
+    return message
+
+
+def _digest_message(digest: Digest, config: Settings, templates: dict) -> EmailMessage:
+    values = {
+        "count": digest.count,
+        "acute": digest.acute,
+        "minutes": digest.minutes,
+        "time": digest.at.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M"),
+        "link": f"{config.dashboard_url}/",
+    }
+    message = EmailMessage()
+    message["Subject"] = templates["subject"]["digest"].format(**values)
+    message["From"] = config.notify_email_from
+    message["To"] = ", ".join(config.notify_email_to)
+    message.set_content(templates["digest_body"].format(**values))
     return message
 
 
@@ -118,8 +195,12 @@ class PlainLoginRefused(RuntimeError):
 
 
 class Notifier:
-    def __init__(self, config: Settings) -> None:
+    def __init__(self, config: Settings, clock=time.monotonic) -> None:
         self.config = config
+        self.window = NotificationWindow(
+            config.notify_digest_after, config.notify_digest_minutes, clock
+        )
+        self._digest_task: asyncio.Task | None = None
 
     @property
     def email_enabled(self) -> bool:
@@ -130,7 +211,28 @@ class Notifier:
         return bool(self.config.notify_webhook_url)
 
     async def notify(self, notification: Notification) -> dict[str, bool]:
-        """Sends every configured notification; returns which channels succeeded."""
+        """Sends every configured notification; returns which channels succeeded (none when
+        it is held for the window's digest)."""
+        if not (self.email_enabled or self.webhook_enabled):
+            return {}
+        if not self.window.admit(notification.level):
+            self._send_digest_when_the_window_closes()
+            return {}
+        return await self._send(notification)
+
+    def _send_digest_when_the_window_closes(self) -> None:
+        if self._digest_task is None or self._digest_task.done():
+            self._digest_task = asyncio.get_running_loop().create_task(self._digest_later())
+
+    async def _digest_later(self) -> None:
+        await asyncio.sleep(self.window.remaining())
+        count, acute = self.window.take_held()
+        if count:
+            logger.info("Staff notified of %d further escalations in one digest", count)
+            minutes = round(self.window.seconds / 60)
+            await self._send(Digest(count, acute, minutes, datetime.now(LOCAL_TIME)))
+
+    async def _send(self, notification: Notification | Digest) -> dict[str, bool]:
         results: dict[str, bool] = {}
         if self.email_enabled:
             results["email"] = await self._with_retries("email", self.send_email, notification)

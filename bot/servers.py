@@ -50,6 +50,7 @@ def run_rasa_server() -> None:
     validate_action_results_with_a_compiled_schema()
     require_expiring_tokens(settings.rasa_jwt_secret)
     allow_websockets_on_python_311()  # the web widget's socket (bot/sanic_compat.py)
+    watch_the_event_loop(rasa.core.run, "configure_app", "rasa")
     rasa.core.run.serve_application(
         model_path=str(settings.model_path),
         interface=settings.rasa_host,
@@ -131,6 +132,7 @@ def run_action_server() -> None:
     check_at_startup(settings.contacts_file, settings.contacts_max_age_days)
     prepare_risk_screening()
     answer_what_is_not_an_action_call(endpoint)
+    watch_the_event_loop(endpoint, "create_app", "actions")
     endpoint.run("actions", port=settings.action_server_port, cors_origins=[])
 
 
@@ -143,6 +145,17 @@ def answer_what_is_not_an_action_call(endpoint) -> None:
     _after_creating(
         endpoint, "create_app", lambda app: guard_action_server(app, settings.max_request_bytes)
     )
+
+
+def watch_the_event_loop(module, factory: str, name: str) -> None:
+    """With LOOP_STALL_FILE set (the hostile phase of `make bench`), each server records the
+    longest time its event loop was held (bot/loop_monitor.py)."""
+    if not settings.loop_stall_file:
+        return
+    from bot.loop_monitor import watch_app
+
+    path = f"{settings.loop_stall_file}.{name}.json"
+    _after_creating(module, factory, lambda app: watch_app(app, path, name))
 
 
 def _after_creating(module, factory: str, configure) -> None:

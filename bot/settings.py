@@ -63,6 +63,17 @@ class Settings:
     escalation_retention_days: int = 30
     # Audit entries of the staff dashboard (who did what, never text): kept longer than the
     # cases, to answer for how a case was handled.
+    # Limits for anonymous traffic (bot/abuse_limits.py; 0 turns one off): messages per
+    # minute per conversation and per source address, new web chats per 10 minutes per
+    # source address; and how many reverse proxies in front set X-Forwarded-For.
+    limit_messages_per_conversation: int = 20
+    limit_messages_per_source: int = 60
+    limit_new_chats_per_source: int = 30
+    trusted_proxies: int = 0
+    # A flood of escalations: after this many notifications in this many minutes, the rest
+    # of the window goes out as one digest (bot/notify.py).
+    notify_digest_after: int = 10
+    notify_digest_minutes: float = 10.0
     audit_retention_days: int = 365
     # When staff read escalations, as the relative should read it ("vardagar 8–17"): the
     # bot's promises about people follow it (empty: "när personalen är i tjänst" alone).
@@ -138,6 +149,8 @@ class Settings:
     notify_email_to: tuple[str, ...] = ()
     notify_webhook_url: str = ""
     notify_webhook_secret: str = ""
+    # `make bench`'s hostile phase: where each server writes its longest event-loop stall.
+    loop_stall_file: str = ""
     # A PostgreSQL server where the test suite may create throw-away databases.
     test_postgres_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
@@ -163,6 +176,12 @@ class Settings:
             conversation_retention_days=int(_get("CONVERSATION_RETENTION_DAYS", "30")),
             escalation_retention_days=int(_get("ESCALATION_RETENTION_DAYS", "30")),
             audit_retention_days=int(_get("AUDIT_RETENTION_DAYS", "365")),
+            notify_digest_after=int(_get("NOTIFY_DIGEST_AFTER", "10")),
+            limit_messages_per_conversation=int(_get("LIMIT_MESSAGES_PER_CONVERSATION", "20")),
+            limit_messages_per_source=int(_get("LIMIT_MESSAGES_PER_SOURCE", "60")),
+            limit_new_chats_per_source=int(_get("LIMIT_NEW_CHATS_PER_SOURCE", "30")),
+            trusted_proxies=int(_get("TRUSTED_PROXIES", "0")),
+            notify_digest_minutes=float(_get("NOTIFY_DIGEST_MINUTES", "10")),
             staff_hours=_get("STAFF_HOURS", ""),
             max_message_chars=int(_get("MAX_MESSAGE_CHARS", "4000")),
             max_request_bytes=int(_get("MAX_REQUEST_BYTES", "1000000")),
@@ -222,6 +241,7 @@ class Settings:
             notify_email_to=_comma_separated(_get("NOTIFY_EMAIL_TO", "")),
             notify_webhook_url=_get("NOTIFY_WEBHOOK_URL", ""),
             notify_webhook_secret=_get("NOTIFY_WEBHOOK_SECRET", ""),
+            loop_stall_file=_get("LOOP_STALL_FILE", ""),
             test_postgres_url=_get(
                 "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
             ),
@@ -240,6 +260,9 @@ class Settings:
             # Every Sanic app (Rasa, the action server, the dashboard) refuses bodies over
             # this with 413, instead of Sanic's 100 MB (issue 17).
             "SANIC_REQUEST_MAX_SIZE": str(self.max_request_bytes),
+            # Behind reverse proxies, the client's address comes from X-Forwarded-For
+            # (bot/abuse_limits.py); 0: the header is not trusted, the peer is the source.
+            "SANIC_PROXIES_COUNT": str(self.trusted_proxies),
             "LOG_LEVEL_LIBRARIES": "ERROR",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",

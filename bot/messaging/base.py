@@ -22,6 +22,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.abuse_limits import paced, process_limits
 from bot.dialogue import responses_of
 from bot.input_limits import bounded
 from bot.messaging.addresses import Address, AddressBook
@@ -144,7 +145,10 @@ class MessagingInput(InputChannel):
             await output.send_response(conversation_id, {"text": texts()["text_only"]})
             return
         text = await self.translate(text, conversation_id, request)
-        handle = bounded(on_new_message, self.config.max_message_chars)
+        handle = paced(
+            bounded(on_new_message, self.config.max_message_chars),
+            process_limits().per_conversation,
+        )
         await handle(UserMessage(text, output, conversation_id, input_channel=self.name()))
         if output.deleted:
             self.addresses.forget(conversation_id)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from bot.launcher import ServerProcesses, free_port
+from bot.launcher import NO_TRAFFIC_LIMITS, ServerProcesses, free_port
 from bot.settings import settings
 from tests.integration.conftest import (  # noqa: F401 (bot, staff: the running servers)
     TEST_JWT_SECRET,
@@ -121,6 +121,7 @@ def chat_site(tmp_path_factory) -> ChatSite:
             "SMTP_HOST": "",
             "SOCKET_REDIS_URL": "",
             "LOG_LEVEL": "INFO",
+            **NO_TRAFFIC_LIMITS,
         },
         log_dir=base / "logs",
         with_demo=True,

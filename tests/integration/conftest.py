@@ -18,7 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from bot.dialogue import responses_of
-from bot.launcher import ServerProcesses, free_port
+from bot.launcher import NO_TRAFFIC_LIMITS, ServerProcesses, free_port
 from bot.settings import settings
 from tests.integration.messaging_apis import (
     TELEGRAM_SECRET,
@@ -225,6 +225,7 @@ def bot(tmp_path_factory, staff, messaging_apis) -> Bot:
             "TWILIO_API_URL": messaging_apis.twilio_url,
             "TWILIO_WEBHOOK_URL": TWILIO_WEBHOOK_URL,
             "LOG_LEVEL": "INFO",
+            **NO_TRAFFIC_LIMITS,
         },
         log_dir=base / "logs",
     )

@@ -161,3 +161,43 @@ async def test_escalations_notify_once_per_new_or_upgraded_escalation(smtp, webh
 
 async def _no_sleep(_seconds):
     return None
+
+
+async def test_a_flood_of_escalations_sends_a_few_notifications_and_then_one_digest(webhook):
+    """Issue 17: every escalation of a flood was an e-mail and a webhook call."""
+    server, handler = webhook
+    clock = [1000.0]
+    notifier = Notifier(
+        Settings(
+            notify_webhook_url=f"http://127.0.0.1:{server.server_port}/hook",
+            notify_webhook_secret=SECRET,
+            dashboard_url="https://granskning.kommun.example",
+            notify_digest_after=3,
+            notify_digest_minutes=0.02,  # 1.2 seconds
+        ),
+        clock=lambda: clock[0],
+    )
+    for number in range(1, 11):
+        level = "acute" if number in (5, 9) else "elevated"
+        await notifier.notify(Notification("created", number, level, ("weapons",), AT))
+    assert len(handler.calls) == 3  # the first three, one by one
+    clock[0] += 1.2  # the window closes
+    await notifier._digest_task
+    assert len(handler.calls) == 4
+    digest = json.loads(handler.calls[-1][1])
+    assert digest["event"] == "escalation.digest"
+    assert (digest["count"], digest["acute"]) == (7, 2)
+    assert digest["link"] == "https://granskning.kommun.example/"
+    # The next window starts afresh.
+    await notifier.notify(Notification("created", 11, "elevated", ("weapons",), AT))
+    assert len(handler.calls) == 5
+
+
+def test_the_digest_email_says_how_many_and_how_many_acute():
+    from bot.notify import Digest, email_message
+
+    message = email_message(
+        Digest(7, 2, 10, AT), Settings(notify_email_to=("jour@kommun.example",))
+    )
+    assert "7 eskaleringar" in message["Subject"] and "2 akuta" in message["Subject"]
+    assert "varav 2 akuta" in message.get_content()

@@ -1,0 +1,145 @@
+"""Fault injection on the production stores (issue 17): the bot's servers on a PostgreSQL
+(tracker and escalation stores) and a Redis (the socket.io queue) of the test's own, which
+the tests restart and stop mid-conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+import socketio
+from sqlalchemy import create_engine, text
+
+from bot.launcher import NO_TRAFFIC_LIMITS, ServerProcesses, free_port
+from bot.pseudonym import conversation_ref
+from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, Bot
+from tests.integration.private_services import private_postgres, private_redis
+from tests.integration.test_web_sessions import close
+
+REDIS_DOWN = "Redis for socket.io (SOCKET_REDIS_URL) is unreachable"
+
+
+@pytest.fixture(scope="module")
+def stores():
+    with private_postgres() as postgres, private_redis() as redis:
+        yield postgres, redis
+
+
+@pytest.fixture(scope="module")
+def bot_on_stores(stores, tmp_path_factory) -> Bot:
+    postgres, redis = stores
+    base = tmp_path_factory.mktemp("faults")
+    rasa_port, action_port = free_port(), free_port()
+    processes = ServerProcesses(
+        {
+            "RASA_PORT": str(rasa_port),
+            "ACTION_SERVER_PORT": str(action_port),
+            "RASA_JWT_SECRET": TEST_JWT_SECRET,
+            "TRACKER_DATABASE_URL": postgres.url,
+            "ESCALATION_DATABASE_URL": postgres.url,
+            "ESCALATION_RETRY_FILE": str(base / "retry.jsonl"),
+            "ESCALATION_RETRY_SECONDS": "1",
+            "SOCKET_REDIS_URL": redis.url,
+            "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
+            "NOTIFY_WEBHOOK_URL": "",
+            "SMTP_HOST": "",
+            "LOG_LEVEL": "INFO",
+            **NO_TRAFFIC_LIMITS,
+        },
+        log_dir=base / "logs",
+    )
+    processes.start()
+    yield Bot(f"http://127.0.0.1:{rasa_port}", base / "none.db", base / "logs", processes, base)
+    processes.stop()
+
+
+def escalation_level(url: str, sender: str, wait: float = 20) -> str | None:
+    reference = conversation_ref(sender, TEST_PSEUDONYM_KEY)
+    deadline = time.monotonic() + wait
+    engine = create_engine(url)
+    try:
+        while True:
+            try:
+                with engine.connect() as connection:
+                    level = connection.execute(
+                        text("select level from escalations where conversation_ref = :r"),
+                        {"r": reference},
+                    ).scalar()
+            except Exception:  # the server is still coming back
+                level = None
+            if level or time.monotonic() > deadline:
+                return level
+            time.sleep(0.3)
+    finally:
+        engine.dispose()
+
+
+def wait_for_level(url: str, sender: str, level: str, wait: float = 30) -> str | None:
+    deadline = time.monotonic() + wait
+    while True:
+        found = escalation_level(url, sender, wait=2)
+        if found == level or time.monotonic() > deadline:
+            return found
+
+
+def test_a_postgres_restart_mid_conversation_loses_no_escalation(stores, bot_on_stores):
+    postgres, _ = stores
+    sender = f"faults-{uuid.uuid4().hex}"
+    assert bot_on_stores.say(sender, "min bror har skaffat ett vapen")
+    assert escalation_level(postgres.url, sender) == "elevated"
+
+    postgres.restart()  # every pooled connection of both servers is now dead
+    answer = bot_on_stores.turn(sender, "han sa att han ska skjuta någon i skolan i morgon")
+    assert answer and answer[0] == "utter_risk_acute", answer
+    assert wait_for_level(postgres.url, sender, "acute") == "acute"
+
+    # Down while the relative writes: the relative still gets the emergency number, and
+    # when PostgreSQL is back the conversation goes on where it was.
+    postgres.stop()
+    try:
+        during = bot_on_stores.request(
+            "/webhooks/rest/webhook",
+            {"sender": sender, "message": "han har redan åkt dit med pistolen"},
+        )
+        assert during.status < 500
+    finally:
+        postgres.start()
+    after = bot_on_stores.turn(sender, "vad ska jag göra nu?")
+    assert after, "the conversation did not go on after PostgreSQL came back"
+    assert escalation_level(postgres.url, sender) == "acute"
+
+
+async def test_with_redis_down_the_web_chat_goes_on_and_says_so_once(stores, bot_on_stores):
+    _, redis = stores
+    client = socketio.AsyncClient()
+    confirmed = asyncio.get_running_loop().create_future()
+    replies: asyncio.Queue = asyncio.Queue()
+    client.on("session_confirm", lambda session_id: confirmed.set_result(session_id))
+    client.on("bot_uttered", lambda message: replies.put_nowait(message))
+    await client.connect(bot_on_stores.url, socketio_path="/socket.io", transports=["polling"])
+    await client.emit("session_request", {"session_id": None})
+    session_id = await asyncio.wait_for(confirmed, 10)
+    try:
+        redis.stop()
+        for message in ("hej", "vad är en orosanmälan?", "vad gör socialtjänsten?"):
+            started = time.monotonic()
+            await client.emit("user_uttered", {"session_id": session_id, "message": message})
+            reply = await asyncio.wait_for(replies.get(), 60)
+            assert reply.get("text")
+            assert time.monotonic() - started < 15
+            while not replies.empty():
+                replies.get_nowait()
+        assert bot_on_stores.logs().count(REDIS_DOWN) == 1
+        redis.start()
+        await client.emit("user_uttered", {"session_id": session_id, "message": "tack"})
+        assert (await asyncio.wait_for(replies.get(), 60)).get("text")
+        deadline = time.monotonic() + 30
+        while "reachable again" not in bot_on_stores.logs():
+            assert time.monotonic() < deadline, "Redis coming back was not noticed"
+            await asyncio.sleep(0.5)
+    finally:
+        await close(client)
+        if not redis.answers():
+            redis.start()
