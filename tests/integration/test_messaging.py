@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 from twilio.request_validator import RequestValidator
 
+from bot.messaging.deliveries import delivery_key
 from bot.messaging.rendering import split_for_sms, texts
 from bot.messaging.telegram import set_webhook
 from bot.pseudonym import channel_sender_id
@@ -170,15 +171,38 @@ def test_a_telegram_conversation_with_an_escalation_a_handoff_and_deletion(
     assert telegram_turn(bot, apis, chat_id, "tack, vad ska jag göra nu?") == []
     run(rasa.execute(conversation, "action_handoff_end"))
 
-    # "radera": the conversation is deleted.
+    # "radera": the bot asks first (a replayed call must not delete, issue 17) ...
     sent = telegram_turn(bot, apis, chat_id, "radera mitt samtal")
+    assert len(sent) == 1 and sent[0]["text"].startswith(first_line("utter_ask_delete_confirm"))
+    assert sent[0]["reply_markup"]["inline_keyboard"] == [
+        [{"text": "Ja, radera samtalet", "callback_data": "/delete_conversation"}]
+    ]
+    assert "radera mitt samtal" in user_texts(bot, conversation)
+    # ... and the relative's answer with the button deletes the conversation.
+    sent = telegram_turn(bot, apis, chat_id, button="/delete_conversation")
     assert any(
         call["text"].startswith(first_line("utter_conversation_deleted_telegram")) for call in sent
     )
     assert user_texts(bot, conversation) == []
+    # The chat id is forgotten at once, not kept for MESSAGING_ADDRESS_HOURS.
+    assert_forgotten(bot, "telegram", conversation)
 
     # The chat id was never written down: not in the tracker store, the escalations, the logs.
     assert_nowhere(bot, str(chat_id))
+
+
+def assert_forgotten(bot, channel: str, conversation: str) -> None:
+    """The relative's address is no longer in the Rasa server's memory: a message for the
+    conversation through the channel (as the dashboard's handoff sends one) cannot go out.
+    (The dashboard's own call asks for the conversation's latest channel, which a deleted
+    conversation no longer has, so the channel is named here.)"""
+    reply = bot.request(
+        f"/conversations/{conversation}/tracker/events"
+        f"?output_channel={channel}&execute_side_effects=true",
+        [{"event": "bot", "text": STAFF_MESSAGE, "data": {"custom": {"sender": "staff"}}}],
+        token=admin_token(),
+    )
+    assert reply.status >= 400 and "relative_unreachable" in str(reply.body), reply
 
 
 def test_a_handler_is_told_when_a_messaging_relative_cannot_be_reached(bot, messaging_apis):
@@ -380,9 +404,15 @@ def test_an_sms_conversation_with_an_escalation_a_handoff_and_deletion(
     assert twilio_turn(bot, apis, phone, "okej tack") == []  # the bot keeps quiet
     run(rasa.execute(conversation, "action_handoff_end"))
 
+    # "radera" gets the question with its numbered answer; "1" deletes (issue 17).
     sent = twilio_turn(bot, apis, phone, "radera mitt samtal")
+    assert sent[0].startswith(first_line("utter_ask_delete_confirm")), sent
+    assert "1. Ja, radera samtalet" in sent[-1]
+    assert "radera mitt samtal" in user_texts(bot, conversation)
+    sent = twilio_turn(bot, apis, phone, "1")
     assert any(body.startswith(first_line("utter_conversation_deleted_sms")) for body in sent)
     assert user_texts(bot, conversation) == []
+    assert_forgotten(bot, "twilio", conversation)
     assert_nowhere(bot, phone, phone.lstrip("+"), phone[3:])
 
 
@@ -409,6 +439,68 @@ def test_an_empty_sms_gets_a_polite_answer_and_a_retry_is_answered_once(bot, mes
     answered = len(apis.twilio.since(start))
     post_twilio(bot, fields)  # Twilio retries with the same MessageSid
     assert answered and len(apis.twilio.since(start)) == answered
+
+
+# ---------------------------------------------------------------- replays (issue 17)
+
+
+def expire_delivery(bot, channel: str, delivery_id: str) -> None:
+    """As if MESSAGING_DELIVERY_DAYS had passed since the delivery arrived."""
+    with sqlite3.connect(bot.escalation_database) as connection:
+        changed = connection.execute(
+            "UPDATE messaging_deliveries SET expires_at = '2000-01-01 00:00:00.000000' "
+            "WHERE delivery_key = ?",
+            (delivery_key(channel, delivery_id, TEST_PSEUDONYM_KEY),),
+        ).rowcount
+    assert changed == 1
+
+
+def test_a_replayed_webhook_call_is_answered_once_also_after_a_restart(bot, messaging_apis):
+    """Twilio signs no time and Telegram's secret never changes, so a captured call stays
+    valid; the resend guard was the last 1 000 ids in one process's memory, and a replayed
+    "radera mitt samtal" deleted the relative's conversation again after a restart."""
+    apis = messaging_apis
+    chat_id, phone, relative = new_chat(apis), new_phone(), new_phone()
+    update = telegram_update(chat_id, "hej")
+    greeting = twilio_fields(phone, "hej")
+    assert post_telegram(bot, update).status == 200
+    assert post_twilio(bot, greeting).status == 200
+
+    # A relative deletes a conversation over SMS (both calls captured on the way) ...
+    conversation = channel_sender_id("sms", relative, TEST_PSEUDONYM_KEY)
+    twilio_turn(bot, apis, relative, "vad gör socialtjänsten?")
+    request = twilio_fields(relative, "radera mitt samtal")
+    assert post_twilio(bot, request).status == 200
+    confirmation = twilio_fields(relative, "1")
+    assert post_twilio(bot, confirmation).status == 200
+    assert user_texts(bot, conversation) == []
+    # ... and starts again.
+    twilio_turn(bot, apis, relative, "hur pratar jag med min son?")
+    assert user_texts(bot, conversation) == ["hur pratar jag med min son?"]
+
+    bot.processes.stop_one("rasa")
+    bot.processes.start_one("rasa")
+
+    # Every call again: nothing is answered a second time, nothing is deleted.
+    start_telegram, start_twilio = apis.telegram.count(), apis.twilio.count()
+    assert post_telegram(bot, update).status == 200
+    for fields in (greeting, request, confirmation):
+        reply = post_twilio(bot, fields)
+        assert reply.status == 200 and "<Response></Response>" in reply.body
+    assert apis.telegram.since(start_telegram) == [] and apis.twilio.since(start_twilio) == []
+    assert user_texts(bot, conversation) == ["hur pratar jag med min son?"]
+
+    # After MESSAGING_DELIVERY_DAYS a replayed request is a new message: it gets the
+    # question, and deletes nothing without the relative's answer.
+    expire_delivery(bot, "twilio", request["MessageSid"])
+    start = apis.twilio.count()
+    assert post_twilio(bot, request).status == 200
+    asked = [call["Body"] for call in apis.twilio.since(start) if call["To"] == relative]
+    assert asked and asked[0].startswith(first_line("utter_ask_delete_confirm"))
+    assert "hur pratar jag med min son?" in user_texts(bot, conversation)
+
+    # Only keyed hashes were stored: no delivery id in the databases or the logs.
+    assert_nowhere(bot, greeting["MessageSid"], request["MessageSid"], confirmation["MessageSid"])
 
 
 def test_long_answers_are_cut_between_sentences():
