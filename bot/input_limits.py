@@ -9,6 +9,7 @@ NLU pipeline grow with the text), stalling every conversation, acute ones includ
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -38,7 +39,7 @@ def bounded(on_new_message: OnNewMessage, max_chars: int) -> OnNewMessage:
 
     async def handle(message: UserMessage) -> None:
         if not too_long(message.text, max_chars):
-            await on_new_message(message)
+            await answered_even_on_failure(on_new_message, message)
             return
         # Only the length is logged: never the text, never the sender.
         logger.info(
@@ -49,3 +50,19 @@ def bounded(on_new_message: OnNewMessage, max_chars: int) -> OnNewMessage:
         )
 
     return handle
+
+
+async def answered_even_on_failure(on_new_message: OnNewMessage, message: UserMessage) -> None:
+    """A message Rasa cannot handle (its tracker store down, say) is not met with silence:
+    the relative is told, with the emergency number, and may try again (issue 17). Rasa's
+    channels would only log the exception, and the relative would hear nothing."""
+    try:
+        await on_new_message(message)
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:  # any failure: the relative must still get an answer
+        logger.error("A message could not be handled (%s)", type(error).__name__)
+        numbers = load_directory(settings.contacts_file).phone_placeholders()
+        await message.output_channel.send_text_message(
+            message.sender_id, texts()["unavailable"].format(**numbers)
+        )

@@ -119,6 +119,11 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 query=dict(parsed.query) or None,
             )
         super().__init__(domain=domain, event_broker=event_broker, **kwargs)
+        # Test each pooled connection before use: after a database restart every pooled
+        # connection is dead, and the first message of each conversation would fail (or
+        # read as a new, empty conversation). Rasa creates the engine without it
+        # (issue 17, tests/integration/test_faults.py).
+        self.engine.pool._pre_ping = True
         if self.engine.dialect.name == "sqlite":
             # Erased conversations are overwritten, not left in the file's free pages.
             sqlalchemy_event.listen(self.engine, "connect", _secure_delete)

@@ -31,3 +31,13 @@ async def test_a_message_within_the_limit_is_handed_on_unchanged():
     output = CollectingOutputChannel()
     await bounded(rasa, max_chars=100)(UserMessage("a" * 100, output, "conversation-1"))
     assert handed_on == ["a" * 100] and output.messages == []
+
+
+async def test_a_message_rasa_cannot_handle_is_still_answered_with_the_emergency_number():
+    async def failing_rasa(message: UserMessage) -> None:
+        raise ConnectionError("the tracker store is down")
+
+    output = CollectingOutputChannel()
+    await bounded(failing_rasa, max_chars=100)(UserMessage("hjälp", output, "conversation-1"))
+    [answer] = output.messages
+    assert answer["text"].startswith("Jag kan inte svara just nu") and "112" in answer["text"]
