@@ -972,7 +972,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=6)
-    parser.add_argument("--case", type=int, help="replay this one case of the seed")
+    parser.add_argument("--case", type=int, action="append", help="replay this case (repeatable)")
+    parser.add_argument("--log-dir", type=Path, help="keep the servers' logs here")
     args = parser.parse_args(argv)
     from bot.launcher import ServerProcesses, free_port
 
@@ -980,9 +981,10 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=provider.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory(prefix="vagvisaren-fuzz-") as tmp:
         workdir = Path(tmp)
+        log_dir = args.log_dir or workdir / "logs"
         overrides, used = fuzz_overrides(workdir, f"http://127.0.0.1:{provider.server_port}")
         print("Starting the servers (loading the model takes a while)...", flush=True)
-        with ServerProcesses(overrides, log_dir=workdir / "logs", with_staff=True) as servers:
+        with ServerProcesses(overrides, log_dir=log_dir, with_staff=True) as servers:
             targets = Targets(
                 rasa_url=servers.rasa_url,
                 action_url=servers.action_url,
@@ -993,7 +995,7 @@ def main(argv: list[str] | None = None) -> int:
                 twilio_webhook_url=TWILIO_WEBHOOK_URL,
                 setup_token=setup_token(overrides["ESCALATION_DATABASE_URL"]),
             )
-            numbers = [args.case] if args.case is not None else range(args.count)
+            numbers = args.case or range(args.count)
             print(
                 f"Seed {args.seed}: {len(numbers)} inputs, {args.concurrency} at a time...",
                 flush=True,
@@ -1006,7 +1008,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             afterwards = asyncio.run(answers_a_relative(targets))
             report(tally, seconds)
-            errors = logged_errors(workdir / "logs")
+            errors = logged_errors(log_dir)
             if errors:
                 print("\nLogged errors (not failures by themselves):")
                 for line, number in errors.most_common(15):

@@ -28,6 +28,21 @@ def too_long(text: str | None, max_chars: int) -> bool:
     return text is not None and len(text) > max_chars
 
 
+def readable(text: str | None) -> str | None:
+    """The text as valid Unicode: a lone surrogate (JSON allows "\\ud800") becomes U+FFFD and
+    NUL characters go. Either made spaCy, SQLite or PostgreSQL fail on the message, so the
+    relative got no answer (issue 17, `make fuzz`)."""
+    if text is None:
+        return None
+    valid = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return valid.replace("\x00", "")
+
+
+def usable_id(sender_id: str | None) -> bool:
+    """A conversation id the stores can keep: printable, valid Unicode."""
+    return sender_id is None or (isinstance(sender_id, str) and sender_id.isprintable())
+
+
 def too_long_answer(max_chars: int) -> str:
     numbers = load_directory(settings.contacts_file).phone_placeholders()
     return texts()["too_long"].format(max_chars=max_chars, **numbers)
@@ -38,6 +53,12 @@ def bounded(on_new_message: OnNewMessage, max_chars: int) -> OnNewMessage:
     through the message's own output channel and goes no further."""
 
     async def handle(message: UserMessage) -> None:
+        if not usable_id(message.sender_id):
+            # Only the REST channel lets a caller choose the id; the database cannot store
+            # this one (issue 17, `make fuzz`). Nothing of the message is logged.
+            logger.warning("A message with an unusable conversation id was ignored.")
+            return
+        message.text = readable(message.text)
         if not too_long(message.text, max_chars):
             await answered_even_on_failure(on_new_message, message)
             return

@@ -45,11 +45,13 @@ def run_rasa_server() -> None:
     from bot.privacy import log_filter
 
     log_filter.install()  # again: Rasa's set-up may have added handlers
+    log_filter.keep_rasa_structlog_free_of_message_text()
     if not settings.rasa_jwt_secret:
         raise SystemExit("RASA_JWT_SECRET is empty: run `make env` or set it in .env")
     validate_action_results_with_a_compiled_schema()
     require_expiring_tokens(settings.rasa_jwt_secret)
     allow_websockets_on_python_311()  # the web widget's socket (bot/sanic_compat.py)
+    answer_malformed_input_with_400(rasa.core.run)
     watch_the_event_loop(rasa.core.run, "configure_app", "rasa")
     rasa.core.run.serve_application(
         model_path=str(settings.model_path),
@@ -92,6 +94,22 @@ def require_expiring_tokens(secret: str) -> None:
             return None
 
     _after_creating(rasa.core.run, "configure_app", require_exp)
+
+
+def answer_malformed_input_with_400(run_module) -> None:
+    """/model/parse bodies and engine.io packets that Rasa met with a 500 or a hang
+    (bot/rasa_guards.py, issue 17)."""
+    from bot.rasa_guards import (
+        answer_unknown_engineio_packets_at_once,
+        refuse_malformed_parse_requests,
+    )
+
+    answer_unknown_engineio_packets_at_once()
+    _after_creating(
+        run_module,
+        "configure_app",
+        lambda app: refuse_malformed_parse_requests(app, settings.max_message_chars),
+    )
 
 
 def validate_action_results_with_a_compiled_schema() -> None:

@@ -90,6 +90,10 @@ class TelegramOutput(MessagingOutput):
             await self.api.call("sendMessage", payload)
 
 
+def is_chat_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class TelegramInput(MessagingInput):
     @classmethod
     def name(cls) -> str:
@@ -141,8 +145,10 @@ class TelegramInput(MessagingInput):
         else:
             return  # edited messages, channel posts, ...: nothing to answer
         chat = message.get("chat") if isinstance(message, dict) else None
-        if not isinstance(chat, dict) or chat.get("type") != "private" or "id" not in chat:
+        if not isinstance(chat, dict) or chat.get("type") != "private":
             return  # groups and channels are not for this
+        if not is_chat_id(chat.get("id")):
+            return  # Telegram's chat ids are integers: anything else is not from Telegram
         conversation_id = channel_sender_id("telegram", str(chat["id"]), self.config.pseudonym_key)
         address = Address("telegram", str(chat["id"]))
         await self.pass_on(conversation_id, address, text, on_new_message)

@@ -43,3 +43,44 @@ def install() -> None:
         for handler in logger.handlers:
             if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
                 handler.addFilter(RedactingFilter())
+
+
+# Keys of Rasa's structured log events that can hold what a relative wrote (the list Rasa's
+# own anonymiser uses, rasa.utils.log_utils._anonymizer).
+MESSAGE_KEYS = (
+    "text", "response_text", "user_text", "slot_values", "parse_data_text",
+    "parse_data_entities", "prediction_events", "tracker_latest_message", "prefilled_slots",
+    "message", "response", "slot_candidates", "rasa_event", "rasa_events", "tracker_states",
+    "current_states", "old_states", "successes", "current_entity", "next_entity", "states",
+    "entity", "token_text", "user_message", "json_message",
+)  # fmt: skip
+
+
+def _without_message_text(_logger, _name, event_dict: dict) -> dict:
+    for key in MESSAGE_KEYS:
+        if key in event_dict:
+            event_dict[key] = "[utelämnat]"
+    return event_dict
+
+
+def keep_rasa_structlog_free_of_message_text() -> None:
+    """Rasa's structured logs (structlog) do not pass through the filter's masking as
+    fields: when a message fails, Rasa's REST channel logs `text=` and a traceback with
+    every frame's local variables, the relative's message and the conversation id among
+    them (issue 17, `make fuzz`). After rasa.utils.log_utils.configure_structlog: message
+    fields are replaced, and tracebacks are kept without local variables."""
+    import structlog
+    from rasa.utils import log_utils
+    from structlog.tracebacks import ExceptionDictTransformer
+
+    without_locals = structlog.processors.ExceptionRenderer(
+        ExceptionDictTransformer(show_locals=False)
+    )
+    replacements = {
+        id(log_utils._anonymizer): _without_message_text,
+        id(structlog.processors.dict_tracebacks): without_locals,
+    }
+    processors = structlog.get_config()["processors"]
+    structlog.configure(
+        processors=[replacements.get(id(processor), processor) for processor in processors]
+    )

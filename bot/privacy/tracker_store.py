@@ -21,13 +21,15 @@ or `bot.privacy.tracker_store.RedactingRedisTrackerStore` with Rasa's Redis sett
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from typing import Any
 
-from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore
+from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore, ensure_schema_exists
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.utils.cli import print_error_and_exit
 from sqlalchemy import delete
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import make_url
@@ -127,6 +129,22 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             # Erased conversations are overwritten, not left in the file's free pages.
             sqlalchemy_event.listen(self.engine, "connect", _secure_delete)
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[Any]:
+        """Rasa's scope takes every ValueError for a missing PostgreSQL schema and exits the
+        whole server: one request whose sender id or text the database cannot take (a lone
+        surrogate, a NUL byte for PostgreSQL) stopped the bot for everyone (issue 17,
+        `make fuzz`). Here only the schema check can exit; any other error is the request's."""
+        session = self.sessionmaker()
+        try:
+            try:
+                ensure_schema_exists(session)
+            except ValueError as schema:
+                print_error_and_exit(f"PostgreSQL schema '{schema}' not found. Exiting.")
+            yield session
+        finally:
+            session.close()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if deletion_requested(tracker):

@@ -1,0 +1,69 @@
+"""What the action server takes for an action call (bot/action_calls.py, issue 17)."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+import pytest
+
+from bot.action_calls import NotAnActionCall, action_call_of
+
+LIMIT = 1_000_000
+CALL = {
+    "next_action": "action_session_start",
+    "sender_id": "abc",
+    "tracker": {
+        "sender_id": "abc",
+        "slots": {"age_group": None},
+        "latest_message": {"text": "hej", "intent": {"name": "greet", "confidence": 0.9}},
+        "events": [{"event": "user", "timestamp": 1.0, "text": "hej", "parse_data": {}}],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+    },
+    "domain": {},
+    "version": "3.6.21",
+}
+
+
+def test_a_call_as_rasa_sends_it_is_taken_plain_or_deflated():
+    body = json.dumps(CALL).encode()
+    assert action_call_of(body, None, LIMIT) == CALL
+    assert action_call_of(zlib.compress(body), "deflate", LIMIT) == CALL
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[" * 100_000,
+        b'{"next_action": "x"',
+        json.dumps([CALL]).encode(),
+        json.dumps({**CALL, "next_action": 5}).encode(),
+        json.dumps({**CALL, "version": {}}).encode(),
+        json.dumps({key: value for key, value in CALL.items() if key != "tracker"}).encode(),
+        json.dumps({**CALL, "tracker": {**CALL["tracker"], "sender_id": 1}}).encode(),
+        json.dumps({**CALL, "tracker": {**CALL["tracker"], "events": [1, 2]}}).encode(),
+        json.dumps({**CALL, "tracker": {**CALL["tracker"], "latest_message": []}}).encode(),
+    ],
+)
+def test_anything_else_is_a_400(body):
+    with pytest.raises(NotAnActionCall) as refused:
+        action_call_of(body, None, LIMIT)
+    assert refused.value.status == 400
+
+
+def test_a_deflated_body_that_is_not_deflate_is_a_400():
+    with pytest.raises(NotAnActionCall) as refused:
+        action_call_of(json.dumps(CALL).encode(), "deflate", LIMIT)
+    assert refused.value.status == 400
+
+
+def test_a_deflated_body_that_inflates_past_the_limit_is_a_413_without_inflating_it_all():
+    bomb = zlib.compress(b" " * (50 * LIMIT))  # 50 MB of spaces in about 50 kB
+    with pytest.raises(NotAnActionCall) as refused:
+        action_call_of(bomb, "deflate", LIMIT)
+    assert refused.value.status == 413
