@@ -43,6 +43,7 @@ TOPIC_INTENTS = (
 # A clause's topic is answered only when the classifier is this sure of it.
 CLAUSE_MIN_CONFIDENCE = 0.6
 MAX_TOPICS = 3
+MAX_CLAUSES_CLASSIFIED = 6
 MIN_CLAUSE_WORDS = 3
 
 # A conjunction starts a new question when a question word follows ("... och vad gör
@@ -97,6 +98,9 @@ async def answer_topics(latest_message: dict, classify: Classifier | None = None
     clauses = split_questions(latest_message.get("text", ""))
     if classify is None or len(clauses) < 2:
         return [primary]
+    # A long story's questions come at its end; a message of hundreds of clauses must not
+    # become hundreds of classifications (issue 17: it held Rasa's event loop for seconds).
+    clauses = clauses[-MAX_CLAUSES_CLASSIFIED:]
     # All clauses at once: the relative waits for one classification, not one per clause.
     results = await asyncio.gather(*(classify(clause) for clause in clauses))
     found = [

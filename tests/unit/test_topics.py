@@ -109,3 +109,21 @@ def test_a_reports_anonymity_beside_confidentiality_is_one_answer():
 )
 def test_a_short_message_names_a_topic_by_an_authoritys_word(text, topic):
     assert topic_named_in(text) == topic
+
+
+async def test_a_message_of_many_clauses_costs_at_most_six_classifications():
+    """Issue 17: every clause was classified through Rasa at once; a message of hundreds of
+    clauses held Rasa's event loop for seconds. The last six count (questions end a story)."""
+    from bot.topics import MAX_CLAUSES_CLASSIFIED, answer_topics
+
+    asked: list[str] = []
+
+    async def classify(clause: str):
+        asked.append(clause)
+        return ("ask_police" if "polisen" in clause else "share_worry"), 0.9
+
+    story = ". ".join(f"han sa något konstigt dag {n}" for n in range(200))
+    message = {"text": f"{story}. vad gör polisen nu?", "intent": {"name": "share_worry"}}
+    topics = await answer_topics(message, classify)
+    assert len(asked) == MAX_CLAUSES_CLASSIFIED == 6
+    assert topics == ["police"]
