@@ -15,7 +15,7 @@ from sanic.request import Request
 from bot.input_limits import bounded
 from bot.pseudonym import conversation_ref, is_web_session_id, new_web_session_id
 from bot.staff.handoff import is_from_staff
-from bot.widget.routes import add_widget_routes
+from bot.widget.routes import add_widget_routes, chat_origin
 
 logger = logging.getLogger(__name__)
 
@@ -135,9 +135,10 @@ class PrivateSocketIOInput(SocketIOInput):
         sio, namespace, key = self.sio, self.namespace, settings.pseudonym_key
         if settings.socket_redis_url:
             _share_rooms_through_redis(sio, settings.socket_redis_url)
-        # Browsers on other sites are refused (engineio checks the Origin header); the
-        # allowed ones get CORS headers, which the long-polling fallback needs.
-        sio.eio.cors_allowed_origins = list(settings.widget_origins) or "*"
+        # Browsers connect from the chat's own page (a frame of the bot's origin), never
+        # from the host page: engineio refuses any other Origin header (the allowed one
+        # gets CORS headers, which the long-polling fallback needs).
+        sio.eio.cors_allowed_origins = [chat_origin(settings)]
         add_widget_routes(blueprint, settings, self._widget_channel_settings())
         sessions: dict[str, str] = {}  # socket id -> conversation id, for this process
         rasa_handle_message = sio.handlers[namespace or "/"][self.user_message_evt]

@@ -24,16 +24,15 @@ logger = logging.getLogger(__name__)
 
 def content_security_policy(bot_url: str) -> str:
     """What a careful municipality page allows: its own files, and the chat server for
-    the script, the stylesheet and the socket."""
+    the script, the stylesheet and the chat's frame. The page itself connects nowhere:
+    the chat's socket belongs to the frame."""
     parts = urlsplit(bot_url)
-    socket_scheme = "wss" if parts.scheme == "https" else "ws"
-    socket_origin = f"{socket_scheme}://{parts.netloc}"
     bot_origin = f"{parts.scheme}://{parts.netloc}"
     return (
         "default-src 'none'; "
         f"script-src {bot_origin}; "
         f"style-src 'self' {bot_origin}; "
-        f"connect-src {bot_origin} {socket_origin}; "
+        f"frame-src {bot_origin}; "
         "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 

@@ -17,7 +17,7 @@ from bot.settings import PROJECT_ROOT
 from bot.staff.handoff import RasaConversations
 from bot.widget.assets import load_texts
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.test_widget import run
+from tests.browser.test_widget import FRAME, run
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
 
 TEXTS = load_texts()
@@ -36,28 +36,30 @@ STAFF_MESSAGE = (
 def take(page, servers: ServerProcesses, demo_url: str, path: Path, with_staff: bool) -> None:
     page.goto(demo_url)
     page.get_by_role("button", name=TEXTS["launcher"]).click()
-    expect(page.locator(".vv-status-text")).to_have_text(TEXTS["status_connected"], timeout=60_000)
-    expect(page.locator(".vv-from-bot").first).to_be_visible(timeout=60_000)
+    chat = page.frame_locator(FRAME)  # the chat runs in a frame of the bot's origin
+    expect(chat.locator(".vv-status-text")).to_have_text(TEXTS["status_connected"], timeout=60_000)
+    expect(chat.locator(".vv-from-bot").first).to_be_visible(timeout=60_000)
     page.wait_for_timeout(2000)  # the whole privacy notice
     for message in CONVERSATION:
-        count = page.locator(".vv-from-bot").count()
-        page.get_by_role("textbox", name=TEXTS["input_label"]).fill(message)
+        count = chat.locator(".vv-from-bot").count()
+        chat.get_by_role("textbox", name=TEXTS["input_label"]).fill(message)
         page.keyboard.press("Enter")
-        expect(page.locator(".vv-from-bot")).not_to_have_count(count, timeout=60_000)
+        expect(chat.locator(".vv-from-bot")).not_to_have_count(count, timeout=60_000)
         page.wait_for_timeout(2000)
     if not with_staff:
-        page.locator(".vv-from-user").last.evaluate(
+        chat.locator(".vv-from-user").last.evaluate(
             "node => { const box = node.closest('.vv-scroll');"
             " box.scrollTop += node.getBoundingClientRect().top"
             " - box.getBoundingClientRect().top - 8; }"
         )
         page.screenshot(path=str(path))
         return
-    session_id = page.evaluate("JSON.parse(sessionStorage.getItem('vagvisaren-chat')).sessionId")
+    frame = page.locator(FRAME).element_handle().content_frame()
+    session_id = frame.evaluate("JSON.parse(sessionStorage.getItem('vagvisaren-chat')).sessionId")
     rasa = RasaConversations(servers.rasa_url, TEST_JWT_SECRET)
     run(rasa.execute(session_id, "action_handoff_start"))
     run(rasa.send_staff_message(session_id, STAFF_MESSAGE))
-    expect(page.locator(".vv-from-staff")).to_have_count(1, timeout=60_000)
+    expect(chat.locator(".vv-from-staff")).to_have_count(1, timeout=60_000)
     page.wait_for_timeout(500)
     page.screenshot(path=str(path))
 

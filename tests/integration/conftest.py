@@ -217,6 +217,8 @@ def bot(tmp_path_factory, staff, messaging_apis) -> Bot:
             "NOTIFY_EMAIL_TO": "jour@kommun.example",
             "DASHBOARD_URL": "https://granskning.kommun.example",
             "WIDGET_ORIGINS": WIDGET_ORIGIN,
+            # The chat's frame is served from here, and only its origin may open the socket.
+            "BOT_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
             "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
             "TELEGRAM_API_URL": messaging_apis.telegram_url,

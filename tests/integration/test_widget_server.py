@@ -1,5 +1,6 @@
-"""The Rasa server serves the web widget (GET /webhooks/socketio/widget.js and .css) and
-lets only the configured sites' browsers connect to the chat."""
+"""The Rasa server serves the web widget (GET /webhooks/socketio/widget.js, widget.css,
+chat.html, chat.js), lets only the configured sites frame the chat's page, and lets
+browsers open the chat's socket only from that page (the bot's own origin)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,33 @@ def test_the_widget_script_is_served_whole_with_safe_headers(bot):
     assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     assert headers.get("Set-Cookie") is None
     text = body.decode("utf-8")
-    # The Socket.IO client is inside, so the page needs no other server or CDN.
+    assert "Chatta anonymt" in text  # the button's text from data/widget.yml
+    # The chat itself is not in the loader; it runs in the frame.
+    assert SOCKET_IO_CLIENT.read_text(encoding="utf-8") not in text
+    assert "/webhooks/socketio/chat.html" in text
+
+
+def test_the_chat_page_may_be_framed_only_by_the_configured_site(bot):
+    status, headers, body = get(f"{bot.url}/webhooks/socketio/chat.html")
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers.get("Set-Cookie") is None
+    policy = [part.strip() for part in headers["Content-Security-Policy"].split(";")]
+    assert f"frame-ancestors {WIDGET_ORIGIN}" in policy
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy
+    assert b'<script src="chat.js" defer></script>' in body
+
+
+def test_the_chat_script_is_served_whole_for_the_chat_page_only(bot):
+    status, headers, body = get(f"{bot.url}/webhooks/socketio/chat.js")
+    assert status == 200
+    assert headers["Content-Type"] == "application/javascript; charset=utf-8"
+    assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    text = body.decode("utf-8")
+    # The Socket.IO client is inside, so the chat needs no other server or CDN.
     assert SOCKET_IO_CLIENT.read_text(encoding="utf-8") in text
-    assert "Chatta anonymt" in text  # the interface texts from data/widget.yml
+    assert "Avsluta och radera" in text  # the interface texts from data/widget.yml
 
 
 def test_an_unchanged_widget_is_not_sent_again(bot):
@@ -52,15 +77,23 @@ def handshake(bot, origin: str | None):
     return get(f"{bot.url}/socket.io/?EIO=4&transport=polling", headers)
 
 
-def test_browsers_on_the_configured_site_may_connect(bot):
-    status, headers, body = handshake(bot, WIDGET_ORIGIN)
+def test_the_chat_page_may_connect(bot):
+    # The chat's frame is on the bot's own origin (BOT_PUBLIC_URL; here the test server's).
+    status, headers, body = handshake(bot, bot.url)
     assert status == 200 and body.startswith(b"0{")
-    assert headers["Access-Control-Allow-Origin"] == WIDGET_ORIGIN
+    assert headers["Access-Control-Allow-Origin"] == bot.url
     assert headers.get("Set-Cookie") is None  # no cookies, not even Engine.IO's
 
 
-def test_browsers_on_other_sites_are_refused(bot):
-    for origin in ("https://evil.example", "https://www.kommun.example.evil.example", "null"):
+def test_scripts_on_the_host_page_and_other_sites_are_refused(bot):
+    # Not even the site that embeds the chat: its page's scripts have no business with
+    # the chat's socket (issue 17, finding 12).
+    for origin in (
+        WIDGET_ORIGIN,
+        "https://evil.example",
+        "https://www.kommun.example.evil.example",
+        "null",
+    ):
         status, headers, _ = handshake(bot, origin)
         assert status == 400, origin
         assert headers.get("Access-Control-Allow-Origin") is None

@@ -1,96 +1,29 @@
 /*
- * Vägvisaren's web chat widget: one <script> tag on any page.
+ * Vägvisaren's web chat widget: one <script> tag on any page. This is the loader.
  *
- * Served by the Rasa server (bot/widget/assets.py), which wraps this file with the
- * Socket.IO client (as `io`, never a global) and `CONFIG` (interface texts from
- * data/widget.yml, the quick-exit address, paths). No build step, no third-party requests,
- * no cookies: the conversation id and the messages live in this tab's sessionStorage only.
+ * Served by the Rasa server (bot/widget/assets.py), which wraps this file with `CONFIG`
+ * (the button's texts, the quick-exit address, paths). It makes the chat button and a
+ * frame of the bot's own origin (chat.html), in which the chat runs: its interface, its
+ * socket and the conversation id in that origin's sessionStorage. A script of the host
+ * page cannot read another origin's document or storage, so nothing here holds or passes
+ * on any of the conversation.
  *
- * Protocol (bot/channels.py PrivateSocketIOInput): on every connect the widget sends
- * `session_request` {session_id} and waits for `session_confirm` <id>; the server keeps an
- * id it issued and replaces any other. Messages go out as `user_uttered`
- * {session_id, message} and come back as `bot_uttered` {text, quick_replies?, sender?};
- * `sender: "staff"` marks a message a person on the staff wrote.
+ * The frame and this loader talk by postMessage, each checking the other's origin and
+ * window, and only in actions: from the frame "ready" (with whether the chat is open),
+ * "unread", "close" and "exit"; to the frame "open" and "escape" (the host page's Escape
+ * presses, so Esc twice leaves wherever the focus is). On "exit" the loader blanks the
+ * page and replaces it with the neutral one: only the top page can take the tab's place
+ * in its history.
  */
-/* global io, CONFIG */
+/* global CONFIG */
 "use strict";
 
-var STORAGE_KEY = "vagvisaren-chat";
-var MAX_STORED_MESSAGES = 200;
-var ESCAPE_TWICE_MS = 1000;
-var TYPING_TIMEOUT_MS = 15000;
-var DELETE_SETTLE_MS = 1500;
-var DELETE_TIMEOUT_MS = 15000;
+var MESSAGE_CHANNEL = "vagvisaren";
 
 var script = document.currentScript;
 var texts = CONFIG.texts;
 var serverOrigin = new URL(script.src, document.baseURI).origin;
 var exitUrl = (script.dataset && script.dataset.exitUrl) || CONFIG.exitUrl;
-
-// ---------------------------------------------------------------- storage (this tab only)
-
-var storage = (function () {
-  try {
-    var probe = "vagvisaren-probe";
-    window.sessionStorage.setItem(probe, probe);
-    window.sessionStorage.removeItem(probe);
-    return window.sessionStorage;
-  } catch (error) {
-    return null; // storage blocked: the chat still works, it just does not survive a reload
-  }
-})();
-
-function emptyState() {
-  return { sessionId: null, messages: [], open: false };
-}
-
-function loadState() {
-  if (!storage) return emptyState();
-  try {
-    var saved = JSON.parse(storage.getItem(STORAGE_KEY) || "null");
-    if (saved && Array.isArray(saved.messages)) {
-      return {
-        sessionId: typeof saved.sessionId === "string" ? saved.sessionId : null,
-        messages: saved.messages.filter(isStoredMessage),
-        open: saved.open === true,
-      };
-    }
-  } catch (error) {
-    /* unreadable: start afresh */
-  }
-  return emptyState();
-}
-
-function isStoredMessage(message) {
-  return message && typeof message.text === "string" && typeof message.from === "string";
-}
-
-function saveState() {
-  if (!storage) return;
-  state.messages = state.messages.slice(-MAX_STORED_MESSAGES);
-  try {
-    storage.setItem(STORAGE_KEY, JSON.stringify(state));
-  } catch (error) {
-    /* full or blocked: the page still shows the conversation */
-  }
-}
-
-function wipeState() {
-  state = emptyState();
-  if (storage) {
-    try {
-      storage.removeItem(STORAGE_KEY);
-    } catch (error) {
-      /* nothing stored */
-    }
-  }
-}
-
-var state = loadState();
-
-// ---------------------------------------------------------------- building the interface
-
-var ids = 0;
 
 function el(tag, attributes, children) {
   var node = document.createElement(tag);
@@ -107,437 +40,95 @@ function el(tag, attributes, children) {
   return node;
 }
 
-function uniqueId(name) {
-  ids += 1;
-  return "vv-" + name + "-" + ids;
-}
-
+// A shadow root keeps the host page's styles off the button and the frame.
 var host = el("div", { id: "vagvisaren-chat", hidden: true });
 var shadow = host.attachShadow({ mode: "open" });
 var stylesheet = el("link", { rel: "stylesheet", href: serverOrigin + CONFIG.cssPath });
-// Shown once the stylesheet is there, so the page never flashes unstyled chat markup.
+var styled = false;
 stylesheet.addEventListener("load", function () {
-  host.hidden = false;
+  styled = true;
+  reveal();
 });
 shadow.appendChild(stylesheet);
+
+// Shown once the stylesheet is there, so the page never flashes an unstyled button, and
+// once the chat has loaded in its frame: a site that may not embed it (the frame is
+// refused) or a server that is down shows no button that cannot work.
+function reveal() {
+  if (styled && frameReady) host.hidden = false;
+}
 
 var launcherDot = el("span", { className: "vv-dot", hidden: true, "aria-hidden": "true" });
 var launcher = el(
   "button",
-  { type: "button", className: "vv-launcher", "aria-expanded": "false", "aria-controls": "vv-panel" },
+  { type: "button", className: "vv-launcher", "aria-expanded": "false", "aria-controls": "vv-frame" },
   [el("span", { text: texts.launcher }), launcherDot],
 );
-
-var titleId = uniqueId("title");
-var exitHintId = uniqueId("exit-hint");
-var exitButton = el("button", {
-  type: "button",
-  className: "vv-exit",
-  "aria-describedby": exitHintId,
-  text: texts.quick_exit,
-});
-// The name is in the button's text (hidden visually), so it is what a speech user says.
-var closeButton = el("button", { type: "button", className: "vv-close", title: texts.close }, [
-  el("span", { "aria-hidden": "true", text: "\u2013" }),
-  el("span", { className: "vv-sr-only", text: texts.close }),
-]);
-var header = el("div", { className: "vv-header" }, [
-  el("div", { className: "vv-heading" }, [
-    el("h2", { id: titleId, className: "vv-title", text: texts.title }),
-    el("p", { className: "vv-subtitle", text: texts.subtitle }),
-  ]),
-  el("div", { className: "vv-header-buttons" }, [exitButton, closeButton]),
-  el("p", { id: exitHintId, className: "vv-sr-only", text: texts.quick_exit_hint }),
-]);
-
-var statusText = el("span", { className: "vv-status-text" });
-var retryButton = el("button", { type: "button", className: "vv-retry", hidden: true, text: texts.retry });
-var statusBar = el("div", { className: "vv-status", "data-state": "connecting" }, [
-  el("span", { className: "vv-status-light", "aria-hidden": "true" }),
-  el("span", { role: "status", "aria-live": "polite" }, [statusText]),
-  retryButton,
-]);
-
-var log = el("div", { className: "vv-log", role: "log", "aria-live": "polite", "aria-relevant": "additions" });
-var note = el("p", { className: "vv-note", text: texts.shared_computer_note });
-// Focusable, so the conversation can be scrolled with the keyboard.
-var scroller = el("div", { className: "vv-scroll", role: "region", tabindex: "0", "aria-label": texts.log_label }, [
-  note,
-  log,
-]);
-
-var typing = el("div", { className: "vv-typing", hidden: true }, [
-  el("span", { className: "vv-typing-dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
-  el("span", { text: texts.typing }),
-]);
-
-var notice = el("p", { className: "vv-notice", role: "alert", hidden: true });
-
-var inputId = uniqueId("input");
-var input = el("textarea", {
-  id: inputId,
-  className: "vv-input",
-  rows: "2",
-  maxlength: String(CONFIG.maxMessageChars),
-  placeholder: texts.input_placeholder,
-  autocomplete: "off",
-});
-var sendButton = el("button", { type: "submit", className: "vv-send", text: texts.send });
-var form = el("form", { className: "vv-form" }, [
-  el("label", { for: inputId, className: "vv-sr-only", text: texts.input_label }),
-  input,
-  sendButton,
-]);
-
-var confirmTextId = uniqueId("confirm");
-var confirmYes = el("button", { type: "button", className: "vv-danger", text: texts.delete_confirm });
-var confirmNo = el("button", { type: "button", className: "vv-secondary", text: texts.delete_cancel });
-var confirmBox = el(
-  "div",
-  { className: "vv-confirm", role: "group", "aria-labelledby": confirmTextId, hidden: true },
-  [
-    el("p", { id: confirmTextId, text: texts.delete_confirm_text, tabindex: "-1" }),
-    el("div", { className: "vv-confirm-buttons" }, [confirmYes, confirmNo]),
-  ],
-);
-
-var deleteButton = el("button", { type: "button", className: "vv-delete", text: texts.delete });
-var newConversationButton = el("button", {
-  type: "button",
-  className: "vv-primary",
+// The fragment tells the chat which page it is on (never sent to the server); the chat
+// checks it against the allowed sites and talks to no other.
+var frame = el("iframe", {
+  id: "vv-frame",
+  className: "vv-frame",
+  title: texts.frame_title,
+  src: serverOrigin + CONFIG.chatPath + "#host=" + encodeURIComponent(window.location.origin),
+  referrerpolicy: "no-referrer",
   hidden: true,
-  text: texts.new_conversation,
 });
-var footer = el("div", { className: "vv-footer" }, [deleteButton, newConversationButton]);
-
-var panel = el(
-  "section",
-  { id: "vv-panel", className: "vv-panel", role: "dialog", "aria-labelledby": titleId, hidden: true },
-  [header, statusBar, scroller, typing, notice, confirmBox, form, footer],
-);
 
 // A complementary landmark: the chat is not part of the page's own content.
-var root = el("aside", { className: "vv", lang: "sv", "aria-label": texts.title }, [launcher, panel]);
+var root = el("aside", { className: "vv", lang: "sv", "aria-label": texts.title }, [launcher, frame]);
 shadow.appendChild(root);
 
-// ---------------------------------------------------------------- messages
+// ---------------------------------------------------------------- talking to the frame
 
-var WHO = { user: texts.you, bot: texts.bot, staff: texts.staff };
+var frameReady = false; // the chat has loaded in the frame (the button shows only then)
 
-function timeLabel(iso) {
-  var date = new Date(iso);
-  if (isNaN(date.getTime())) return "";
-  return date.toLocaleTimeString("sv-SE", { hour: "2-digit", minute: "2-digit" });
+function tellFrame(action) {
+  frame.contentWindow.postMessage({ channel: MESSAGE_CHANNEL, action: action }, serverOrigin);
 }
 
-function renderMessage(message, previous) {
-  var node = el("div", { className: "vv-msg vv-from-" + message.from });
-  if (message.from === "system") {
-    node.appendChild(el("p", { className: "vv-text", text: message.text }));
-    return node;
-  }
-  // The sender is always read out; it is shown when it changes.
-  var sameSender = previous && previous.from === message.from;
-  node.appendChild(
-    el("span", { className: sameSender ? "vv-who vv-sr-only" : "vv-who", text: WHO[message.from] + ": " }),
-  );
-  node.appendChild(el("p", { className: "vv-text", text: message.text }));
-  if (message.time) {
-    node.appendChild(el("time", { className: "vv-time", datetime: message.time, text: timeLabel(message.time) }));
-  }
-  if (message.buttons && message.buttons.length) node.appendChild(renderChoices(message.buttons));
-  return node;
+function onFrameMessage(event) {
+  if (event.source !== frame.contentWindow || event.origin !== serverOrigin) return;
+  var data = event.data;
+  if (!data || data.channel !== MESSAGE_CHANNEL) return;
+  if (data.action === "ready") onFrameReady(data.open === true);
+  else if (data.action === "unread") launcherDot.hidden = !frame.hidden;
+  else if (data.action === "close") hideFrame();
+  else if (data.action === "exit") quickExit();
 }
 
-function renderChoices(buttons) {
-  var group = el("div", { className: "vv-choices", role: "group", "aria-label": texts.choices_label });
-  buttons.forEach(function (button) {
-    var choice = el("button", { type: "button", className: "vv-choice", text: button.title });
-    choice.addEventListener("click", function () {
-      if (sendMessage(button.payload, button.title)) input.focus();
-    });
-    group.appendChild(choice);
-  });
-  return group;
-}
-
-function renderAll() {
-  log.textContent = "";
-  state.messages.forEach(function (message, index) {
-    log.appendChild(renderMessage(message, state.messages[index - 1]));
-  });
-  scrollToEnd();
-}
-
-function addMessage(message) {
-  var previous = state.messages[state.messages.length - 1];
-  state.messages.push(message);
-  saveState();
-  log.appendChild(renderMessage(message, previous));
-  scrollToEnd();
-  if (panel.hidden && message.from !== "user") launcherDot.hidden = false;
-}
-
-function removeChoices() {
-  var changed = false;
-  state.messages.forEach(function (message) {
-    if (message.buttons) {
-      delete message.buttons;
-      changed = true;
-    }
-  });
-  if (changed) saveState();
-  Array.prototype.forEach.call(log.querySelectorAll(".vv-choices"), function (group) {
-    group.remove();
-  });
-}
-
-function scrollToEnd() {
-  scroller.scrollTop = scroller.scrollHeight;
-}
-
-function showNotice(text) {
-  notice.textContent = text;
-  notice.hidden = !text;
-}
-
-// ---------------------------------------------------------------- typing indicator
-
-var typingTimer = null;
-
-function showTyping() {
-  typing.hidden = false;
-  clearTimeout(typingTimer);
-  typingTimer = setTimeout(hideTyping, TYPING_TIMEOUT_MS);
-}
-
-function hideTyping() {
-  typing.hidden = true;
-  clearTimeout(typingTimer);
-}
-
-// ---------------------------------------------------------------- connection
-
-var socket = null;
-var ready = false; // connected and the session confirmed: messages can go out
-var deletion = null; // while a deletion is under way: {replies, timer}
-
-function setStatus(name, attempt) {
-  var label = texts["status_" + name] || "";
-  statusText.textContent = label.replace("{attempt}", String(attempt || 1));
-  statusBar.setAttribute("data-state", name);
-  retryButton.hidden = !(name === "reconnecting" && attempt >= 3) && name !== "offline";
-  var blocked = name !== "connected";
-  sendButton.disabled = blocked;
-  input.setAttribute("aria-disabled", blocked ? "true" : "false");
-  Array.prototype.forEach.call(log.querySelectorAll(".vv-choice"), function (choice) {
-    choice.disabled = blocked;
-  });
-}
-
-function connect() {
-  if (socket) return;
-  setStatus("connecting");
-  socket = io(serverOrigin, {
-    path: CONFIG.socketPath,
-    // A websocket first (no sticky sessions needed behind a load balancer); long-polling
-    // when something on the way blocks websockets.
-    transports: ["websocket", "polling"],
-    tryAllTransports: true,
-    withCredentials: false,
-    reconnection: true,
-    reconnectionAttempts: Infinity,
-    reconnectionDelay: 1000,
-    reconnectionDelayMax: 30000,
-    randomizationFactor: 0.5,
-    timeout: 10000,
-  });
-  socket.on("connect", function () {
-    socket.emit("session_request", { session_id: state.sessionId });
-  });
-  socket.on("session_confirm", onSessionConfirm);
-  socket.on(CONFIG.botMessageEvent, onBotMessage);
-  socket.on("disconnect", function (reason) {
-    ready = false;
-    setStatus(navigator.onLine === false ? "offline" : "reconnecting", 1);
-    // The server closing the socket on purpose is the one case the client does not retry.
-    if (reason === "io server disconnect") setTimeout(function () { if (socket) socket.connect(); }, 2000);
-  });
-  socket.on("connect_error", function () {
-    ready = false;
-  });
-  socket.io.on("reconnect_attempt", function (attempt) {
-    setStatus(navigator.onLine === false ? "offline" : "reconnecting", attempt);
-  });
-}
-
-function disconnect() {
-  ready = false;
-  if (socket) {
-    socket.removeAllListeners();
-    socket.io.removeAllListeners();
-    socket.disconnect();
-    socket = null;
-  }
-}
-
-function onSessionConfirm(sessionId) {
-  if (typeof sessionId !== "string" || !sessionId) return;
-  var replaced = state.sessionId && state.sessionId !== sessionId;
-  var isNew = state.sessionId !== sessionId;
-  if (replaced) {
-    state.messages = [];
-    renderAll();
-    addMessage({ from: "system", text: texts.session_replaced });
-  }
-  state.sessionId = sessionId;
-  saveState();
-  ready = true;
-  setStatus("connected");
-  // A new conversation starts with the bot's privacy notice, before the relative writes.
-  if (isNew) emit(CONFIG.startPayload);
-}
-
-function onBotMessage(data) {
-  if (!data || typeof data !== "object") return;
-  var text = typeof data.text === "string" ? data.text : "";
-  var buttons = (Array.isArray(data.quick_replies) ? data.quick_replies : [])
-    .filter(function (button) {
-      return button && typeof button.title === "string" && typeof button.payload === "string";
-    })
-    .map(function (button) {
-      return { title: button.title, payload: button.payload };
-    });
-  if (!text && !buttons.length) return;
-  var message = {
-    from: data.sender === "staff" ? "staff" : "bot",
-    text: text,
-    time: new Date().toISOString(),
-  };
-  if (buttons.length) message.buttons = buttons;
-  hideTyping();
-  // Once a person has joined, the bot's earlier buttons no longer apply.
-  if (message.from === "staff") removeChoices();
-  if (deletion) {
-    deletion.replies.push(message);
-    clearTimeout(deletion.timer);
-    deletion.timer = setTimeout(finishDeletion, DELETE_SETTLE_MS);
-    return;
-  }
-  addMessage(message);
-}
-
-function emit(text) {
-  if (!ready || !socket) return false;
-  socket.emit(CONFIG.userMessageEvent, { session_id: state.sessionId, message: text });
-  return true;
-}
-
-// Sends what the relative wrote or chose; `shown` is what appears as their message.
-function sendMessage(text, shown) {
-  if (!ready) return false;
-  if (text.length > CONFIG.maxMessageChars) {
-    showNotice(texts.message_too_long);
-    return false;
-  }
-  removeChoices();
-  showNotice("");
-  emit(text);
-  addMessage({ from: "user", text: shown, time: new Date().toISOString() });
-  showTyping();
-  return true;
+function onFrameReady(open) {
+  frameReady = true;
+  reveal();
+  if (open) showFrame(); // after a reload: open, but focus stays put
 }
 
 // ---------------------------------------------------------------- opening and closing
 
-function openPanel(event, keepFocus) {
-  panel.hidden = false;
+function showFrame() {
+  frame.hidden = false;
   launcher.hidden = true;
   launcher.setAttribute("aria-expanded", "true");
   launcherDot.hidden = true;
-  state.open = true;
-  saveState();
-  connect();
-  scrollToEnd();
-  if (!keepFocus) input.focus();
 }
 
-function closePanel() {
-  panel.hidden = true;
+function openChat() {
+  showFrame();
+  // Focus into the frame; the chat then moves it to where one writes.
+  frame.focus();
+  tellFrame("open");
+}
+
+function hideFrame() {
+  frame.hidden = true;
   launcher.hidden = false;
   launcher.setAttribute("aria-expanded", "false");
-  state.open = false;
-  saveState();
   launcher.focus();
-}
-
-// ---------------------------------------------------------------- deleting
-
-function askToDelete() {
-  if (!ready) {
-    showNotice(texts.delete_offline);
-    return;
-  }
-  confirmBox.hidden = false;
-  confirmBox.querySelector("p").focus();
-}
-
-function cancelDelete() {
-  confirmBox.hidden = true;
-  deleteButton.focus();
-}
-
-function confirmDelete() {
-  confirmBox.hidden = true;
-  if (!emit(CONFIG.deletePayload)) {
-    showNotice(texts.delete_offline);
-    return;
-  }
-  showTyping();
-  deletion = { replies: [], timer: setTimeout(deletionUnconfirmed, DELETE_TIMEOUT_MS) };
-}
-
-function deletionUnconfirmed() {
-  // No answer: the conversation may still be stored, so nothing is wiped here.
-  deletion = null;
-  hideTyping();
-  showNotice(texts.delete_offline);
-}
-
-function finishDeletion() {
-  var replies = deletion ? deletion.replies : [];
-  deletion = null;
-  disconnect();
-  wipeState();
-  renderAll();
-  // The bot's confirmation (with the emergency number) is shown but not kept.
-  replies.concat([{ from: "system", text: texts.deleted }]).forEach(function (reply, index, all) {
-    log.appendChild(renderMessage({ from: reply.from, text: reply.text, time: reply.time }, all[index - 1]));
-  });
-  statusBar.hidden = true;
-  form.hidden = true;
-  deleteButton.hidden = true;
-  newConversationButton.hidden = false;
-  newConversationButton.focus();
-}
-
-function startNewConversation() {
-  log.textContent = "";
-  statusBar.hidden = false;
-  form.hidden = false;
-  deleteButton.hidden = false;
-  newConversationButton.hidden = true;
-  state.open = true;
-  saveState();
-  connect();
-  input.focus();
 }
 
 // ---------------------------------------------------------------- quick exit
 
 function quickExit() {
-  disconnect();
-  wipeState();
   // Nothing of the chat stays on screen while the neutral page loads...
   try {
     host.remove();
@@ -550,66 +141,21 @@ function quickExit() {
   window.location.replace(exitUrl);
 }
 
-var lastEscape = 0;
-
+// The chat counts the presses (it knows whether it is in use); focus in the frame sends
+// them there directly.
 function onKeyDown(event) {
-  if (event.key !== "Escape" || event.repeat) return;
-  // Only once the chat is in use, so Escape keeps its usual meaning for other visitors.
-  if (panel.hidden && !state.sessionId) return;
-  var now = Date.now();
-  if (now - lastEscape < ESCAPE_TWICE_MS) {
-    quickExit();
-    return;
-  }
-  lastEscape = now;
-  if (!confirmBox.hidden) cancelDelete();
+  if (event.key !== "Escape" || event.repeat || !frameReady) return;
+  tellFrame("escape");
 }
 
 // ---------------------------------------------------------------- wiring
 
-launcher.addEventListener("click", openPanel);
-closeButton.addEventListener("click", closePanel);
-exitButton.addEventListener("click", quickExit);
-retryButton.addEventListener("click", function () {
-  if (!socket) return connect();
-  socket.disconnect();
-  socket.connect();
-});
-deleteButton.addEventListener("click", askToDelete);
-confirmYes.addEventListener("click", confirmDelete);
-confirmNo.addEventListener("click", cancelDelete);
-newConversationButton.addEventListener("click", startNewConversation);
-form.addEventListener("submit", function (event) {
-  event.preventDefault();
-  var text = input.value.trim();
-  if (!text) return;
-  if (sendMessage(text, text)) input.value = "";
-});
-input.addEventListener("keydown", function (event) {
-  // Enter sends, Shift+Enter makes a new line.
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    form.requestSubmit();
-  }
-});
+launcher.addEventListener("click", openChat);
+window.addEventListener("message", onFrameMessage);
 document.addEventListener("keydown", onKeyDown, true);
-// The device itself has no network: say so, and try again the moment it is back.
-window.addEventListener("offline", function () {
-  if (socket && !ready) setStatus("offline");
-});
-window.addEventListener("online", function () {
-  if (socket && !ready) {
-    socket.disconnect();
-    socket.connect();
-  }
-});
 
 function mount() {
   document.body.appendChild(host);
-  renderAll();
-  setStatus("connecting");
-  if (state.open) openPanel(null, true); // after a reload: open, but focus stays put
-  else if (state.sessionId) connect(); // so a staff member's message still arrives
 }
 
 if (document.body) mount();
