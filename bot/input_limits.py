@@ -50,7 +50,9 @@ def too_long_answer(max_chars: int) -> str:
 
 def bounded(on_new_message: OnNewMessage, max_chars: int) -> OnNewMessage:
     """`on_new_message`, but a message over `max_chars` is answered with the polite text
-    through the message's own output channel and goes no further."""
+    through the message's own output channel and goes no further. What Rasa or the stores
+    cannot take (issue 17, `make fuzz`) is made readable (text, metadata) or ignored (an
+    unusable conversation id, no text at all)."""
 
     async def handle(message: UserMessage) -> None:
         if not usable_id(message.sender_id):
@@ -58,7 +60,13 @@ def bounded(on_new_message: OnNewMessage, max_chars: int) -> OnNewMessage:
             # this one (issue 17, `make fuzz`). Nothing of the message is logged.
             logger.warning("A message with an unusable conversation id was ignored.")
             return
+        if message.text is None:
+            # A REST body without "message": Rasa's NLU failed on it.
+            logger.warning("A message without text was ignored.")
+            return
         message.text = readable(message.text)
+        if not isinstance(message.metadata, dict):
+            message.metadata = None  # a REST body's "metadata": 5 failed Rasa's tracker
         if not too_long(message.text, max_chars):
             await answered_even_on_failure(on_new_message, message)
             return

@@ -8,6 +8,9 @@
   python-engineio closed the session and then waited for the client to collect the close
   packet, so the request hung until Sanic's response timeout (60 s), holding a connection
   all the while. Here the session is closed at once and the request gets a 400.
+- A websocket frame that is not an engine.io packet ("罽", a stray byte): the decoding
+  error escaped python-engineio's websocket loop and Sanic answered 500. Here the socket
+  is closed, as after any other protocol error.
 """
 
 from __future__ import annotations
@@ -67,3 +70,23 @@ def answer_unknown_engineio_packets_at_once() -> None:
 
     close_at_once_on_unknown_packets.answers_at_once = True
     AsyncSocket.handle_post_request = close_at_once_on_unknown_packets
+
+
+def close_websockets_that_send_garbage() -> None:
+    from engineio.async_socket import AsyncSocket
+
+    if getattr(AsyncSocket._websocket_handler, "closes_on_garbage", False):
+        return
+    websocket_handler = AsyncSocket._websocket_handler
+
+    async def closed_on_garbage(self, ws):
+        try:
+            return await websocket_handler(self, ws)
+        except (ValueError, IndexError, TypeError):  # a frame that is not a packet
+            self.upgrading = False
+            await self.queue.put(None)  # lets the writer task, if started, end
+            await self.close(wait=False, abort=True)
+            return None
+
+    closed_on_garbage.closes_on_garbage = True
+    AsyncSocket._websocket_handler = closed_on_garbage

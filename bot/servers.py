@@ -97,14 +97,16 @@ def require_expiring_tokens(secret: str) -> None:
 
 
 def answer_malformed_input_with_400(run_module) -> None:
-    """/model/parse bodies and engine.io packets that Rasa met with a 500 or a hang
-    (bot/rasa_guards.py, issue 17)."""
+    """/model/parse bodies, engine.io packets and websocket frames that Rasa met with a
+    500 or a hang (bot/rasa_guards.py, issue 17)."""
     from bot.rasa_guards import (
         answer_unknown_engineio_packets_at_once,
+        close_websockets_that_send_garbage,
         refuse_malformed_parse_requests,
     )
 
     answer_unknown_engineio_packets_at_once()
+    close_websockets_that_send_garbage()
     _after_creating(
         run_module,
         "configure_app",

@@ -88,6 +88,37 @@ def test_a_message_with_a_lone_surrogate_or_nul_is_answered(bot, written):
     assert bot.bot_responses(sender)
 
 
+def test_a_rest_body_without_a_message_is_ignored(bot):
+    """Rasa's NLU failed on a missing text (the relative-facing failure answer went out)."""
+    reply = bot.request("/webhooks/rest/webhook", {"sender": uuid.uuid4().hex})
+    assert reply.status == 200 and reply.body == [], reply
+
+
+@pytest.mark.parametrize("metadata", [5, "x", True])
+def test_rest_metadata_that_is_not_an_object_does_not_stop_the_answer(bot, metadata):
+    """Rasa's tracker failed on it, and the message was never handled."""
+    sender = uuid.uuid4().hex
+    payload = {"sender": sender, "message": "hej", "metadata": metadata}
+    assert bot.request("/webhooks/rest/webhook", payload).status == 200
+    assert bot.bot_responses(sender)
+
+
+async def test_a_websocket_frame_that_is_not_a_packet_closes_the_socket_without_a_500(bot):
+    """The decoding error escaped python-engineio's websocket loop: Sanic logged a 500."""
+    import aiohttp
+
+    before = len(bot.logs())
+    url = bot.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.receive(timeout=10)  # the engine.io OPEN packet
+        await ws.send_str("\u7f7d")
+        closed = await ws.receive(timeout=10)
+    # Sanic's end of a websocket is not a clean close frame; the socket is gone either way.
+    ended = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+    assert closed.type in ended
+    assert "Exception occurred while handling uri" not in bot.logs()[before:]
+
+
 @pytest.mark.parametrize("chat_id", [1.5, "abc", None, True])
 def test_a_telegram_update_whose_chat_id_is_not_a_number_is_ignored(bot, chat_id):
     """The answer's delivery failed on int(chat id): a 500."""
