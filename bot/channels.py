@@ -9,9 +9,11 @@ from typing import Any
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
+from bot.abuse_limits import paced, polite_refusal, process_limits, source_of
 from bot.input_limits import bounded
 from bot.pseudonym import conversation_ref, is_web_session_id, new_web_session_id
 from bot.staff.handoff import is_from_staff
@@ -66,7 +68,18 @@ class CheckedRestInput(RestInput):
 
         from bot.settings import settings
 
-        return super().blueprint(bounded(whole_messages, settings.max_message_chars))
+        limits = process_limits()
+        blueprint = super().blueprint(
+            paced(bounded(whole_messages, settings.max_message_chars), limits.per_conversation)
+        )
+
+        @blueprint.middleware("request")
+        async def limit_per_source(request: Request):
+            if request.method == "POST" and not limits.per_source.allow(source_of(request)):
+                return response.json([{"text": polite_refusal()}], status=429)
+            return None
+
+        return blueprint
 
     def _extract_message(self, req: Request) -> str | None:
         message = self._body(req).get("message")
@@ -131,7 +144,10 @@ class PrivateSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message):
         from bot.settings import settings
 
-        blueprint = super().blueprint(bounded(on_new_message, settings.max_message_chars))
+        limits = process_limits()
+        blueprint = super().blueprint(
+            paced(bounded(on_new_message, settings.max_message_chars), limits.per_conversation)
+        )
         sio, namespace, key = self.sio, self.namespace, settings.pseudonym_key
         if settings.socket_redis_url:
             _share_rooms_through_redis(sio, settings.socket_redis_url)
@@ -143,9 +159,25 @@ class PrivateSocketIOInput(SocketIOInput):
         sessions: dict[str, str] = {}  # socket id -> conversation id, for this process
         rasa_handle_message = sio.handlers[namespace or "/"][self.user_message_evt]
 
+        async def refuse(sid: str, kind: str) -> None:
+            await sio.emit(
+                self.bot_message_evt, {"text": polite_refusal(kind)}, room=sid, namespace=namespace
+            )
+
+        def source(sid: str) -> str:
+            environ = sio.get_environ(sid, namespace=namespace) or {}
+            request = environ.get("sanic.request")
+            return source_of(request) if request is not None else "unknown"
+
         async def session_request(sid: str, data: Any) -> None:
             proposed = data.get("session_id") if isinstance(data, dict) else None
-            session_id = proposed if is_web_session_id(proposed, key) else new_web_session_id(key)
+            if is_web_session_id(proposed, key):
+                session_id = proposed
+            elif limits.new_chats_per_source.allow(source(sid)):
+                session_id = new_web_session_id(key)
+            else:
+                await refuse(sid, "too_many_chats")  # a flood of new chats from one place
+                return
             # Awaited: the python-socketio in the lock made enter_room a coroutine, which
             # Rasa 3.6's own handler never awaits (its rooms stay empty).
             await sio.enter_room(sid, session_id, namespace=namespace)
@@ -168,6 +200,9 @@ class PrivateSocketIOInput(SocketIOInput):
             message = data.get("message")
             if not isinstance(message, str):
                 return
+            if not limits.per_source.allow(source(sid)):
+                await refuse(sid, "too_fast")
+                return
             await rasa_handle_message(sid, {"session_id": data["session_id"], "message": message})
 
         sio.on("session_request", session_request, namespace=namespace)
@@ -184,11 +219,12 @@ class PrivateSocketIOInput(SocketIOInput):
 
 
 def _share_rooms_through_redis(sio, url: str) -> None:
-    """Every Rasa server's socket.io reaches every browser: emits go through Redis pub/sub.
-    Set before the first connection (python-socketio initialises its manager then)."""
-    import socketio
+    """Every Rasa server's socket.io reaches every browser: emits go through Redis pub/sub,
+    and the chat goes on on this server when Redis is down (bot/socket_queue.py). Set
+    before the first connection (python-socketio initialises its manager then)."""
+    from bot.socket_queue import FailSafeRedisManager
 
-    sio.manager = socketio.AsyncRedisManager(url)
+    sio.manager = FailSafeRedisManager(url)
     sio.manager.set_server(sio)
 
 
