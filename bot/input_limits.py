@@ -68,6 +68,7 @@ def bounded(on_new_message: OnNewMessage, max_chars: int) -> OnNewMessage:
         if not isinstance(message.metadata, dict):
             message.metadata = None  # a REST body's "metadata": 5 failed Rasa's tracker
         if not too_long(message.text, max_chars):
+            message.text = with_breathing_spaces(message.text)
             await answered_even_on_failure(on_new_message, message)
             return
         # Only the length is logged: never the text, never the sender.

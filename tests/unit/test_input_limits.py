@@ -41,3 +41,28 @@ async def test_a_message_rasa_cannot_handle_is_still_answered_with_the_emergency
     await bounded(failing_rasa, max_chars=100)(UserMessage("hjälp", output, "conversation-1"))
     [answer] = output.messages
     assert answer["text"].startswith("Jag kan inte svara just nu") and "112" in answer["text"]
+
+
+def test_runs_without_spaces_get_breathing_spaces_and_lose_nothing():
+    from bot.input_limits import LONGEST_WORD, with_breathing_spaces
+
+    emoji = "😀" * 4000
+    broken = with_breathing_spaces(f"hej {emoji} då")
+    assert broken.replace(" ", "") == f"hej{emoji}då"
+    assert max(len(word) for word in broken.split()) == LONGEST_WORD
+    ordinary = "min bror har skaffat ett vapen, https://example.com/a/b?c=d"
+    assert with_breathing_spaces(ordinary) == ordinary
+
+
+async def test_a_long_run_reaches_rasa_broken_into_words():
+    from bot.input_limits import LONGEST_WORD
+
+    handed_on: list[str] = []
+
+    async def rasa(message: UserMessage) -> None:
+        handed_on.append(message.text)
+
+    await bounded(rasa, max_chars=4000)(
+        UserMessage("!" * 1000, CollectingOutputChannel(), "conversation-1")
+    )
+    assert max(len(word) for word in handed_on[0].split()) == LONGEST_WORD
