@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
@@ -96,3 +97,19 @@ async def answered_even_on_failure(on_new_message: OnNewMessage, message: UserMe
         await message.output_channel.send_text_message(
             message.sender_id, texts()["unavailable"].format(**numbers)
         )
+
+
+# spaCy's tokenizer peels affixes off a word one at a time, scanning the rest each time:
+# a "word" of thousands of emoji or punctuation marks took seconds (quadratic) in Rasa's
+# NLU and in the risk screening alike. No real word is this long, so a run without spaces
+# gets a space after every so many characters (inserted: nothing of it is lost).
+LONGEST_WORD = 100
+_LONG_RUN = re.compile(rf"\S{{{LONGEST_WORD + 1},}}")
+
+
+def with_breathing_spaces(text: str) -> str:
+    def broken(run: re.Match) -> str:
+        word = run.group()
+        return " ".join(word[i : i + LONGEST_WORD] for i in range(0, len(word), LONGEST_WORD))
+
+    return _LONG_RUN.sub(broken, text)
