@@ -302,7 +302,9 @@ class Context:
                 )
         except asyncio.TimeoutError:
             return Outcome(endpoint, "timeout")
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError) as error:
+            # OSError: ConnectionError, "Connection lost" while a body that is refused (413)
+            # is still being sent.
             return Outcome(endpoint, "closed", type(error).__name__)
 
 
@@ -794,6 +796,7 @@ def case_for(seed: int, number: int) -> tuple[Case, Inputs]:
 class Tally:
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     failures: list[tuple[int, str, Outcome]] = field(default_factory=list)
+    own_errors: list[tuple[int, str, Outcome]] = field(default_factory=list)
     inputs: int = 0
     requests: int = 0
 
@@ -804,6 +807,8 @@ class Tally:
             self.counts[outcome.endpoint][outcome.result] += 1
             if outcome.result in ("5xx", "timeout"):
                 self.failures.append((number, case_name, outcome))
+            elif outcome.result == "fuzzer":
+                self.own_errors.append((number, case_name, outcome))
 
 
 def source_address(number: int) -> str:
@@ -837,7 +842,11 @@ async def run_cases(
             source = source_address(number)
             async with client_session(source) as session:
                 ctx = Context(targets, session, actions, source)
-                tally.add(number, case.__name__, await case(ctx, gen))
+                try:
+                    outcomes = await case(ctx, gen)
+                except Exception as error:  # the fuzzer's own failure: counted, not fatal
+                    outcomes = [Outcome(case.__name__, "fuzzer", type(error).__name__)]
+                tally.add(number, case.__name__, outcomes)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return tally
@@ -883,7 +892,7 @@ async def answers_a_relative(targets: Targets) -> str | None:
 
 
 def report(tally: Tally, seconds: float) -> None:
-    classes = ["1xx", "2xx", "3xx", "4xx", "5xx", "closed", "timeout"]
+    classes = ["1xx", "2xx", "3xx", "4xx", "5xx", "closed", "timeout", "fuzzer"]
     print(f"\n{'endpoint':30s}" + "".join(f"{name:>9s}" for name in classes))
     for endpoint in sorted(tally.counts):
         row = tally.counts[endpoint]
@@ -897,6 +906,8 @@ def report(tally: Tally, seconds: float) -> None:
         f"\n{tally.inputs} inputs, {tally.requests} requests in {seconds:.0f} s "
         f"({rate:.1f} inputs/s)"
     )
+    for number, case_name, outcome in tally.own_errors[:5]:
+        print(f"  the fuzzer's own error in case {number} ({case_name}): {outcome.detail}")
     for number, case_name, outcome in tally.failures[:20]:
         print(
             f"  FAIL case {number} ({case_name}) {outcome.endpoint}: {outcome.result} "

@@ -8,6 +8,9 @@
   python-engineio closed the session and then waited for the client to collect the close
   packet, so the request hung until Sanic's response timeout (60 s), holding a connection
   all the while. Here the session is closed at once and the request gets a 400.
+- A websocket handshake that says `Upgrade: websocket` without `Connection: upgrade`:
+  python-engineio took it for a polling request and handed Sanic a list of packets as
+  the response, a 500. Here: 400, as for any other invalid upgrade.
 - A websocket frame that is not an engine.io packet ("罽", a stray byte): the decoding
   error escaped python-engineio's websocket loop and Sanic answered 500. Here the socket
   is closed, as after any other protocol error.
@@ -90,3 +93,20 @@ def close_websockets_that_send_garbage() -> None:
 
     closed_on_garbage.closes_on_garbage = True
     AsyncSocket._websocket_handler = closed_on_garbage
+
+
+def refuse_websocket_connects_without_an_upgrade() -> None:
+    from engineio.async_server import AsyncServer
+
+    if getattr(AsyncServer._handle_connect, "needs_an_upgrade", False):
+        return
+    handle_connect = AsyncServer._handle_connect
+
+    async def connect_real_websockets_only(self, environ, transport, jsonp_index=None):
+        connection = [part.strip() for part in environ.get("HTTP_CONNECTION", "").split(",")]
+        if transport == "websocket" and "upgrade" not in (part.lower() for part in connection):
+            return self._bad_request("Invalid websocket upgrade")
+        return await handle_connect(self, environ, transport, jsonp_index)
+
+    connect_real_websockets_only.needs_an_upgrade = True
+    AsyncServer._handle_connect = connect_real_websockets_only

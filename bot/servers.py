@@ -103,10 +103,12 @@ def answer_malformed_input_with_400(run_module) -> None:
         answer_unknown_engineio_packets_at_once,
         close_websockets_that_send_garbage,
         refuse_malformed_parse_requests,
+        refuse_websocket_connects_without_an_upgrade,
     )
 
     answer_unknown_engineio_packets_at_once()
     close_websockets_that_send_garbage()
+    refuse_websocket_connects_without_an_upgrade()
     _after_creating(
         run_module,
         "configure_app",

@@ -119,6 +119,16 @@ async def test_a_websocket_frame_that_is_not_a_packet_closes_the_socket_without_
     assert "Exception occurred while handling uri" not in bot.logs()[before:]
 
 
+def test_a_websocket_handshake_without_connection_upgrade_gets_400(bot):
+    """python-engineio answered it as a polling request: Sanic's 500."""
+    url = f"{bot.url}/socket.io/?EIO=4&transport=websocket"
+    headers = {"Upgrade": "websocket", "Connection": "close"}
+    request = urllib.request.Request(url, headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+
+
 @pytest.mark.parametrize("chat_id", [1.5, "abc", None, True])
 def test_a_telegram_update_whose_chat_id_is_not_a_number_is_ignored(bot, chat_id):
     """The answer's delivery failed on int(chat id): a 500."""
