@@ -4,9 +4,9 @@ rasa_sdk runs whatever reaches POST /webhook and answers every exception with a 
 echoes the request body (what a relative wrote, in the tracker) and the exception's text.
 Here, on the action server's Sanic app:
 
-- a body that is not an action call of the shape Rasa sends (`ACTION_CALL_SCHEMA`) gets a
-  400 before any action runs, and a deflated body that inflates past the request limit a
-  413 (rasa_sdk inflates without a limit);
+- a body that is not an action call of the shape Rasa sends (`ACTION_CALL_SCHEMA`), or
+  holds a lone surrogate, gets a 400 before any action runs, and a deflated body that
+  inflates past the request limit a 413 (rasa_sdk inflates without a limit);
 - Sanic's own errors (404, 405, 413, ...) keep their status, with a generic JSON body;
 - anything else is a 500 with a generic body; only the exception's type is logged.
 """
@@ -112,6 +112,10 @@ def action_call_of(body: bytes, content_encoding: str | None, max_bytes: int) ->
         raise NotAnActionCall(400, "The body is not JSON.") from None
     if not _validator.is_valid(call):
         raise NotAnActionCall(400, "The body is not an action call.")
+    try:  # a lone surrogate ("\\ud800" in the JSON): hashing or storing it fails in an action
+        json.dumps(call, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotAnActionCall(400, "The body is not valid Unicode.") from None
     return call
 
 

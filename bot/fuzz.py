@@ -707,7 +707,7 @@ def action_call(ctx: Context, gen: Inputs) -> Any:
         "next_action": gen.rng.choice(ctx.actions or ["action_x"]),
         "sender_id": "x",
         "tracker": tracker,
-        "domain": {},
+        "domain": domain_dict() if well_shaped else {},
         "version": "3.6.21",
     }
     if not well_shaped:
@@ -850,6 +850,16 @@ async def run_cases(
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return tally
+
+
+@functools.lru_cache(maxsize=1)
+def domain_dict() -> dict[str, Any]:
+    """The domain as Rasa sends it with every action call."""
+    from rasa.shared.core.domain import Domain
+
+    from bot.settings import PROJECT_ROOT
+
+    return Domain.load(str(PROJECT_ROOT / "domain.yml")).as_dict()
 
 
 @functools.lru_cache(maxsize=1)

@@ -11,6 +11,8 @@
 - A websocket handshake that says `Upgrade: websocket` without `Connection: upgrade`:
   python-engineio took it for a polling request and handed Sanic a list of packets as
   the response, a 500. Here: 400, as for any other invalid upgrade.
+- A websocket handshake with a key or version the websockets package refuses: Sanic 21.12
+  met the refusal with its own error (`Request` has no `_exception`) and a 500. Here: 400.
 - A websocket frame that is not an engine.io packet ("罽", a stray byte): the decoding
   error escaped python-engineio's websocket loop and Sanic answered 500. Here the socket
   is closed, as after any other protocol error.
@@ -110,3 +112,21 @@ def refuse_websocket_connects_without_an_upgrade() -> None:
 
     connect_real_websockets_only.needs_an_upgrade = True
     AsyncServer._handle_connect = connect_real_websockets_only
+
+
+def answer_failed_websocket_handshakes_with_400() -> None:
+    from sanic.exceptions import InvalidUsage, ServerError
+    from sanic.server.protocols.websocket_protocol import WebSocketProtocol
+
+    if getattr(WebSocketProtocol.websocket_handshake, "answers_400", False):
+        return
+    websocket_handshake = WebSocketProtocol.websocket_handshake
+
+    async def handshake_or_400(self, request, subprotocols=None):
+        try:
+            return await websocket_handshake(self, request, subprotocols)
+        except ServerError:  # Sanic's only answer to any failed handshake
+            raise InvalidUsage("Invalid websocket handshake.") from None
+
+    handshake_or_400.answers_400 = True
+    WebSocketProtocol.websocket_handshake = handshake_or_400

@@ -100,6 +100,7 @@ def answer_malformed_input_with_400(run_module) -> None:
     """/model/parse bodies, engine.io packets and websocket frames that Rasa met with a
     500 or a hang (bot/rasa_guards.py, issue 17)."""
     from bot.rasa_guards import (
+        answer_failed_websocket_handshakes_with_400,
         answer_unknown_engineio_packets_at_once,
         close_websockets_that_send_garbage,
         refuse_malformed_parse_requests,
@@ -109,6 +110,7 @@ def answer_malformed_input_with_400(run_module) -> None:
     answer_unknown_engineio_packets_at_once()
     close_websockets_that_send_garbage()
     refuse_websocket_connects_without_an_upgrade()
+    answer_failed_websocket_handshakes_with_400()
     _after_creating(
         run_module,
         "configure_app",

@@ -78,7 +78,9 @@ def usable_id(delivery_id: Any) -> str | None:
     if isinstance(delivery_id, bool) or not isinstance(delivery_id, int | str):
         return None
     text = str(delivery_id)
-    return text if text and len(text) <= 200 else None
+    # Not printable (a lone surrogate, a control character): no provider sends it, and it
+    # could not be hashed (a 500, found by `make fuzz`).
+    return text if text and len(text) <= 200 and text.isprintable() else None
 
 
 class DeliveryLog:

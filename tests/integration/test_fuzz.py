@@ -129,6 +129,21 @@ def test_a_websocket_handshake_without_connection_upgrade_gets_400(bot):
     assert refused.value.code == 400
 
 
+async def test_a_websocket_handshake_the_websockets_package_refuses_gets_400(bot):
+    """Sanic 21.12 failed on the refusal itself (`Request` has no `_exception`): a 500."""
+    import aiohttp
+
+    url = f"{bot.url}/socket.io/?EIO=4&transport=websocket"
+    headers = {
+        "Upgrade": "WebSocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "999999999999",
+    }
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as reply:
+        assert reply.status == 400
+
+
 @pytest.mark.parametrize("chat_id", [1.5, "abc", None, True])
 def test_a_telegram_update_whose_chat_id_is_not_a_number_is_ignored(bot, chat_id):
     """The answer's delivery failed on int(chat id): a 500."""

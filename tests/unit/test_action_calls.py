@@ -48,6 +48,7 @@ def test_a_call_as_rasa_sends_it_is_taken_plain_or_deflated():
         json.dumps({**CALL, "tracker": {**CALL["tracker"], "sender_id": 1}}).encode(),
         json.dumps({**CALL, "tracker": {**CALL["tracker"], "events": [1, 2]}}).encode(),
         json.dumps({**CALL, "tracker": {**CALL["tracker"], "latest_message": []}}).encode(),
+        json.dumps({**CALL, "tracker": {**CALL["tracker"], "sender_id": "s\ud800"}}).encode(),
     ],
 )
 def test_anything_else_is_a_400(body):
