@@ -90,10 +90,12 @@ _validator = Draft7Validator(ACTION_CALL_SCHEMA)
 
 
 class NotAnActionCall(ValueError):
-    def __init__(self, status: int, problem: str) -> None:
+    def __init__(self, status: int, problem: str, action_name: str = "") -> None:
         super().__init__(problem)
         self.status = status
         self.problem = problem
+        # Rasa reads `action_name` from every 400 an action server answers.
+        self.action_name = action_name
 
 
 def action_call_of(body: bytes, content_encoding: str | None, max_bytes: int) -> dict[str, Any]:
@@ -115,7 +117,7 @@ def action_call_of(body: bytes, content_encoding: str | None, max_bytes: int) ->
     try:  # a lone surrogate ("\\ud800" in the JSON): hashing or storing it fails in an action
         json.dumps(call, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise NotAnActionCall(400, "The body is not valid Unicode.") from None
+        raise NotAnActionCall(400, "The body is not valid Unicode.", call["next_action"]) from None
     return call
 
 
@@ -129,7 +131,8 @@ def guard_action_server(app: Sanic, max_bytes: int) -> None:
         try:
             action_call_of(request.body, request.headers.get("Content-Encoding"), max_bytes)
         except NotAnActionCall as refused:
-            return response.json({"error": refused.problem}, status=refused.status)
+            answer = {"error": refused.problem, "action_name": refused.action_name}
+            return response.json(answer, status=refused.status)
         return None
 
     # Registered after rasa_sdk's handler for Exception, so it replaces it.

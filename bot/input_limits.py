@@ -10,9 +10,11 @@ NLU pipeline grow with the text), stalling every conversation, acute ones includ
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 
@@ -37,6 +39,19 @@ def readable(text: str | None) -> str | None:
         return None
     valid = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return valid.replace("\x00", "")
+
+
+def storable(metadata: Any) -> dict | None:
+    """A channel's metadata as Rasa can keep it: an object of valid Unicode, else nothing.
+    A REST body's `"metadata": 5` failed Rasa's tracker, and `{"x": "\\ud800"}` every
+    action call of the conversation (issue 17, `make fuzz`)."""
+    if not isinstance(metadata, dict):
+        return None
+    try:
+        json.dumps(metadata, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        return None
+    return metadata
 
 
 def usable_id(sender_id: str | None) -> bool:
@@ -66,8 +81,7 @@ def bounded(on_new_message: OnNewMessage, max_chars: int) -> OnNewMessage:
             logger.warning("A message without text was ignored.")
             return
         message.text = readable(message.text)
-        if not isinstance(message.metadata, dict):
-            message.metadata = None  # a REST body's "metadata": 5 failed Rasa's tracker
+        message.metadata = storable(message.metadata)
         if not too_long(message.text, max_chars):
             message.text = with_breathing_spaces(message.text)
             await answered_even_on_failure(on_new_message, message)

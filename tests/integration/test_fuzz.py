@@ -103,6 +103,14 @@ def test_rest_metadata_that_is_not_an_object_does_not_stop_the_answer(bot, metad
     assert bot.bot_responses(sender)
 
 
+def test_rest_metadata_rasa_cannot_send_to_the_action_server_is_dropped(bot):
+    """Every action call of the conversation carried it, and the action server refused them."""
+    sender = uuid.uuid4().hex
+    raw = f'{{"sender": "{sender}", "message": "hej", "metadata": {{"x": "\\ud800"}}}}'
+    assert bot.request("/webhooks/rest/webhook", raw=raw.encode()).status == 200
+    assert bot.bot_responses(sender)
+
+
 async def test_a_websocket_frame_that_is_not_a_packet_closes_the_socket_without_a_500(bot):
     """The decoding error escaped python-engineio's websocket loop: Sanic logged a 500."""
     import aiohttp

@@ -57,6 +57,14 @@ def test_anything_else_is_a_400(body):
     assert refused.value.status == 400
 
 
+def test_a_refused_call_names_its_action_as_rasa_expects_of_a_400():
+    """Rasa reads `action_name` from an action server's 400; without it, a KeyError."""
+    body = json.dumps({**CALL, "tracker": {**CALL["tracker"], "sender_id": "s\ud800"}})
+    with pytest.raises(NotAnActionCall) as refused:
+        action_call_of(body.encode(), None, LIMIT)
+    assert refused.value.action_name == "action_session_start"
+
+
 def test_a_deflated_body_that_is_not_deflate_is_a_400():
     with pytest.raises(NotAnActionCall) as refused:
         action_call_of(json.dumps(CALL).encode(), "deflate", LIMIT)

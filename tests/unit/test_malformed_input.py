@@ -12,7 +12,7 @@ import sys
 import pytest
 import structlog
 
-from bot.input_limits import readable, usable_id
+from bot.input_limits import readable, storable, usable_id
 from bot.rasa_guards import parse_request_problem
 
 
@@ -23,6 +23,15 @@ def test_a_delivery_id_is_remembered_only_when_a_provider_could_have_sent_it(upd
 
     expected = update_id if isinstance(update_id, int) or update_id.isprintable() else None
     assert usable_delivery_id(update_id) == (None if expected is None else str(update_id))
+
+
+@pytest.mark.parametrize("metadata", [5, "x", ["a"], {"x": "\ud800"}, {"x": {1, 2}}])
+def test_metadata_rasa_cannot_keep_is_dropped(metadata):
+    assert storable(metadata) is None
+
+
+def test_metadata_as_a_channel_sends_it_is_kept():
+    assert storable({"locale": "sv", "n": 1}) == {"locale": "sv", "n": 1}
 
 
 def test_a_message_becomes_valid_unicode_without_nul():
