@@ -121,12 +121,22 @@ def action_call_of(body: bytes, content_encoding: str | None, max_bytes: int) ->
     return call
 
 
+def fully_read(request: Request) -> bool:
+    """False when Sanic stopped reading the body (over the size limit): it runs request
+    middleware again while answering that error, and the 413 must stand."""
+    try:
+        declared = int(request.headers.get("content-length") or 0)
+    except ValueError:
+        return True
+    return len(request.body or b"") >= declared
+
+
 def guard_action_server(app: Sanic, max_bytes: int) -> None:
     """Installs the checks and answers above on rasa_sdk's app."""
 
     @app.middleware("request")
     async def refuse_what_is_not_an_action_call(request: Request):
-        if request.method != "POST" or request.path != "/webhook":
+        if request.method != "POST" or request.path != "/webhook" or not fully_read(request):
             return None
         try:
             action_call_of(request.body, request.headers.get("Content-Encoding"), max_bytes)
