@@ -14,7 +14,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from bot.abuse_limits import paced, polite_refusal, process_limits, source_of
-from bot.input_limits import bounded
+from bot.input_limits import bounded, usable_id
 from bot.pseudonym import conversation_ref, is_web_session_id, new_web_session_id
 from bot.staff.handoff import is_from_staff
 from bot.widget.routes import add_widget_routes, chat_origin
@@ -56,6 +56,8 @@ class CheckedRestInput(RestInput):
             raise InvalidUsage(
                 f"'sender' must be a string of at most {MAX_SENDER_LENGTH} characters."
             )
+        if not usable_id(sender):
+            raise InvalidUsage("'sender' must be printable text.")
         return sender
 
     def blueprint(self, on_new_message):
@@ -83,7 +85,7 @@ class CheckedRestInput(RestInput):
 
     def _extract_message(self, req: Request) -> str | None:
         message = self._body(req).get("message")
-        if message is not None and not isinstance(message, str):
+        if not isinstance(message, str):
             raise InvalidUsage("'message' must be a string.")
         return message
 
@@ -169,7 +171,7 @@ class PrivateSocketIOInput(SocketIOInput):
             request = environ.get("sanic.request")
             return source_of(request) if request is not None else "unknown"
 
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:
             proposed = data.get("session_id") if isinstance(data, dict) else None
             if is_web_session_id(proposed, key):
                 session_id = proposed
