@@ -53,6 +53,9 @@ def run_rasa_server() -> None:
     allow_websockets_on_python_311()  # the web widget's socket (bot/sanic_compat.py)
     answer_malformed_input_with_400(rasa.core.run)
     watch_the_event_loop(rasa.core.run, "configure_app", "rasa")
+    from bot.nlu.long_messages import classify_the_beginning_of_long_messages
+
+    classify_the_beginning_of_long_messages()  # DIET on 4 000 tokens held the loop
     rasa.core.run.serve_application(
         model_path=str(settings.model_path),
         interface=settings.rasa_host,

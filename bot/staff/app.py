@@ -362,21 +362,21 @@ def create_app(config: Settings) -> Sanic:
             return back_to(request, escalation_id, error.code)
         return back_to(request, escalation_id)
 
-    @app.post("/escalations/<escalation_id:int>/claim")
-    async def escalation_claim(request: Request, escalation_id: int):
+    def answered(request: Request, escalation_id: int, step) -> response.HTTPResponse:
+        """Runs a step that needs no word to the relative; a refusal names its reason."""
         try:
-            review.claim(request.ctx.session.user, escalation_id)
+            step(request.ctx.session.user)
         except ReviewError as error:
             return back_to(request, escalation_id, error.code)
         return back_to(request, escalation_id)
 
+    @app.post("/escalations/<escalation_id:int>/claim")
+    async def escalation_claim(request: Request, escalation_id: int):
+        return answered(request, escalation_id, lambda user: review.claim(user, escalation_id))
+
     @app.post("/escalations/<escalation_id:int>/take_over")
     async def escalation_take_over(request: Request, escalation_id: int):
-        try:
-            review.take_over(request.ctx.session.user, escalation_id)
-        except ReviewError as error:
-            return back_to(request, escalation_id, error.code)
-        return back_to(request, escalation_id)
+        return answered(request, escalation_id, lambda user: review.take_over(user, escalation_id))
 
     @app.post("/escalations/<escalation_id:int>/release")
     async def escalation_release(request: Request, escalation_id: int):
@@ -392,11 +392,9 @@ def create_app(config: Settings) -> Sanic:
     @app.post("/escalations/<escalation_id:int>/note")
     async def escalation_note(request: Request, escalation_id: int):
         body = (request.form or {}).get("body", "")
-        try:
-            review.add_note(request.ctx.session.user, escalation_id, body)
-        except ReviewError as error:
-            return back_to(request, escalation_id, error.code)
-        return back_to(request, escalation_id)
+        return answered(
+            request, escalation_id, lambda user: review.add_note(user, escalation_id, body)
+        )
 
     # -- live handoff ----------------------------------------------------------------------------
 

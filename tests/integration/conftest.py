@@ -228,6 +228,9 @@ def bot(tmp_path_factory, staff, messaging_apis) -> Bot:
             "TWILIO_WEBHOOK_URL": TWILIO_WEBHOOK_URL,
             "LOG_LEVEL": "INFO",
             **NO_TRAFFIC_LIMITS,
+            # Every test's escalations share this bot: no digest (tested on its own in
+            # test_notifications.py), so each test sees its own notifications.
+            "NOTIFY_DIGEST_AFTER": "100000",
         },
         log_dir=base / "logs",
     )

@@ -65,3 +65,19 @@ def test_rasas_api_refuses_tokens_without_expiry_or_expired(bot):
     for token in (forever, expired):
         assert bot.request("/conversations/x/tracker", token=token).status == 401
     assert bot.request("/conversations/x/tracker", token=admin_token()).status == 200
+
+
+def test_a_long_message_is_classified_by_its_beginning_and_screened_and_kept_whole(bot):
+    """Issue 17: Rasa's NLU reads the first NLU_MAX_CHARS characters (DIET on thousands of
+    tokens held the event loop); the risk screening and the stored text have all of it."""
+    from bot.nlu.long_messages import NLU_MAX_CHARS
+
+    sender = f"long-{uuid.uuid4().hex}"
+    story = "jag är så orolig för honom och vet inte vad jag ska göra. " * 40
+    danger = "han har en pistol och ska skjuta någon i skolan i morgon"
+    message = story + danger
+    assert len(story) > NLU_MAX_CHARS and len(message) <= settings.max_message_chars
+    assert "utter_risk_acute" in bot.turn(sender, message)
+    events = bot.request(f"/conversations/{sender}/tracker", token=admin_token()).body["events"]
+    [user] = [event for event in events if event["event"] == "user"]
+    assert user["text"].endswith(danger) and user["parse_data"]["text"].endswith(danger)

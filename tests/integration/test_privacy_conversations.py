@@ -156,7 +156,11 @@ async def test_after_radera_and_after_retention_nothing_of_the_conversation_is_l
         assert deleted.get("text")
     finally:
         await close(client)
-    await asyncio.sleep(2)  # the tracker store saves (deletes) just after answering
+    # The tracker store saves (deletes) just after answering: wait for it.
+    deadline = asyncio.get_running_loop().time() + 30
+    while session_id in dump(bot.database):
+        assert asyncio.get_running_loop().time() < deadline, "the conversation was not deleted"
+        await asyncio.sleep(0.5)
 
     def everything_kept() -> str:
         files = [
