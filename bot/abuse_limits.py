@@ -28,8 +28,7 @@ from functools import lru_cache
 
 from rasa.core.channels.channel import UserMessage
 
-from bot.contacts import load_directory
-from bot.messaging.rendering import texts
+from bot.input_limits import channel_answer
 from bot.settings import Settings, settings
 
 logger = logging.getLogger(__name__)
@@ -98,12 +97,6 @@ def process_limits() -> AbuseLimits:
     return AbuseLimits.from_settings(settings)
 
 
-def polite_refusal(kind: str = "too_fast") -> str:
-    """`too_fast` or `too_many_chats` (data/messaging.yml), with the emergency number."""
-    numbers = load_directory(settings.contacts_file).phone_placeholders()
-    return texts()[kind].format(**numbers)
-
-
 def paced(on_new_message: OnNewMessage, window: SlidingWindow) -> OnNewMessage:
     """`on_new_message`, but a conversation over its limit gets the polite answer through
     its own output channel, and the message goes no further."""
@@ -113,7 +106,8 @@ def paced(on_new_message: OnNewMessage, window: SlidingWindow) -> OnNewMessage:
             await on_new_message(message)
             return
         logger.info("A message over the conversation's rate limit was refused.")
-        await message.output_channel.send_text_message(message.sender_id, polite_refusal())
+        answer = channel_answer("too_fast")
+        await message.output_channel.send_text_message(message.sender_id, answer)
 
     return handle
 

@@ -13,8 +13,8 @@ from sanic import response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from bot.abuse_limits import paced, polite_refusal, process_limits, source_of
-from bot.input_limits import bounded, usable_id
+from bot.abuse_limits import paced, process_limits, source_of
+from bot.input_limits import bounded, channel_answer, usable_id
 from bot.pseudonym import conversation_ref, is_web_session_id, new_web_session_id
 from bot.staff.handoff import is_from_staff
 from bot.widget.routes import add_widget_routes, chat_origin
@@ -78,7 +78,7 @@ class CheckedRestInput(RestInput):
         @blueprint.middleware("request")
         async def limit_per_source(request: Request):
             if request.method == "POST" and not limits.per_source.allow(source_of(request)):
-                return response.json([{"text": polite_refusal()}], status=429)
+                return response.json([{"text": channel_answer("too_fast")}], status=429)
             return None
 
         return blueprint
@@ -163,7 +163,7 @@ class PrivateSocketIOInput(SocketIOInput):
 
         async def refuse(sid: str, kind: str) -> None:
             await sio.emit(
-                self.bot_message_evt, {"text": polite_refusal(kind)}, room=sid, namespace=namespace
+                self.bot_message_evt, {"text": channel_answer(kind)}, room=sid, namespace=namespace
             )
 
         def source(sid: str) -> str:

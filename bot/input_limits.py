@@ -59,9 +59,15 @@ def usable_id(sender_id: str | None) -> bool:
     return sender_id is None or (isinstance(sender_id, str) and sender_id.isprintable())
 
 
-def too_long_answer(max_chars: int) -> str:
+def channel_answer(kind: str, **values) -> str:
+    """An answer the channels give on their own (data/messaging.yml: too_long, too_fast,
+    too_many_chats, unavailable), with the deployment's phone numbers filled in."""
     numbers = load_directory(settings.contacts_file).phone_placeholders()
-    return texts()["too_long"].format(max_chars=max_chars, **numbers)
+    return texts()[kind].format(**values, **numbers)
+
+
+def too_long_answer(max_chars: int) -> str:
+    return channel_answer("too_long", max_chars=max_chars)
 
 
 def bounded(on_new_message: OnNewMessage, max_chars: int) -> OnNewMessage:
@@ -107,9 +113,8 @@ async def answered_even_on_failure(on_new_message: OnNewMessage, message: UserMe
         raise
     except Exception as error:  # any failure: the relative must still get an answer
         logger.error("A message could not be handled (%s)", type(error).__name__)
-        numbers = load_directory(settings.contacts_file).phone_placeholders()
         await message.output_channel.send_text_message(
-            message.sender_id, texts()["unavailable"].format(**numbers)
+            message.sender_id, channel_answer("unavailable")
         )
 
 
