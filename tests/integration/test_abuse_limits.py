@@ -11,7 +11,7 @@ import pytest
 import socketio
 import yaml
 
-from bot.launcher import ServerProcesses, free_port
+from bot.launcher import ServerProcesses, throwaway_overrides
 from bot.settings import PROJECT_ROOT
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, Bot, admin_token
 from tests.integration.test_web_sessions import close
@@ -25,18 +25,12 @@ TOO_MANY_CHATS = TEXTS["messaging"]["too_many_chats"].split(",")[0]
 @pytest.fixture(scope="module")
 def limited_bot(tmp_path_factory) -> Bot:
     base = tmp_path_factory.mktemp("limits")
-    rasa_port, action_port = free_port(), free_port()
+    # throwaway_overrides: free ports, stores in `base`, nobody notified; limits back on.
     processes = ServerProcesses(
         {
-            "RASA_PORT": str(rasa_port),
-            "ACTION_SERVER_PORT": str(action_port),
+            **throwaway_overrides(base),
             "RASA_JWT_SECRET": TEST_JWT_SECRET,
-            "TRACKER_DATABASE_URL": f"sqlite:///{base / 'tracker.db'}",
-            "ESCALATION_DATABASE_URL": f"sqlite:///{base / 'escalations.db'}",
-            "ESCALATION_RETRY_FILE": str(base / "retry.jsonl"),
             "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-            "NOTIFY_WEBHOOK_URL": "",
-            "SMTP_HOST": "",
             "LIMIT_MESSAGES_PER_CONVERSATION": str(PER_CONVERSATION),
             "LIMIT_MESSAGES_PER_SOURCE": str(PER_SOURCE),
             "LIMIT_NEW_CHATS_PER_SOURCE": str(NEW_CHATS),
@@ -46,7 +40,7 @@ def limited_bot(tmp_path_factory) -> Bot:
         log_dir=base / "logs",
     )
     processes.start()
-    yield Bot(f"http://127.0.0.1:{rasa_port}", base / "tracker.db", base / "logs", processes, base)
+    yield Bot(processes.rasa_url, base / "tracker.db", base / "logs", processes, base)
     processes.stop()
 
 

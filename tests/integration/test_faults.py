@@ -12,7 +12,7 @@ import pytest
 import socketio
 from sqlalchemy import create_engine, text
 
-from bot.launcher import NO_TRAFFIC_LIMITS, ServerProcesses, free_port
+from bot.launcher import ServerProcesses, throwaway_overrides
 from bot.pseudonym import conversation_ref
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, Bot
 from tests.integration.private_services import private_postgres, private_redis
@@ -31,27 +31,21 @@ def stores():
 def bot_on_stores(stores, tmp_path_factory) -> Bot:
     postgres, redis = stores
     base = tmp_path_factory.mktemp("faults")
-    rasa_port, action_port = free_port(), free_port()
     processes = ServerProcesses(
         {
-            "RASA_PORT": str(rasa_port),
-            "ACTION_SERVER_PORT": str(action_port),
+            **throwaway_overrides(base),  # free ports, nobody notified, no traffic limits
             "RASA_JWT_SECRET": TEST_JWT_SECRET,
             "TRACKER_DATABASE_URL": postgres.url,
             "ESCALATION_DATABASE_URL": postgres.url,
-            "ESCALATION_RETRY_FILE": str(base / "retry.jsonl"),
             "ESCALATION_RETRY_SECONDS": "1",
             "SOCKET_REDIS_URL": redis.url,
             "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-            "NOTIFY_WEBHOOK_URL": "",
-            "SMTP_HOST": "",
             "LOG_LEVEL": "INFO",
-            **NO_TRAFFIC_LIMITS,
         },
         log_dir=base / "logs",
     )
     processes.start()
-    yield Bot(f"http://127.0.0.1:{rasa_port}", base / "none.db", base / "logs", processes, base)
+    yield Bot(processes.rasa_url, base / "none.db", base / "logs", processes, base)
     processes.stop()
 
 
