@@ -11,9 +11,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 SPACY_MODEL := models/spacy/sv_vagvisaren
 MODEL := models/vagvisaren.tar.gz
-# Rasa's training data; data/risk (risk patterns and labelled risk messages) and the
-# notification texts are not Rasa data.
-TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' -not -path 'data/risk/*' -not -name notifications.yml -not -name widget.yml -not -name next_steps.yml 2>/dev/null)
+# Rasa's training data is data/nlu and data/stories; the rest of data/ is the application's
+# (texts of the channels, widget and notifications, risk patterns and labelled messages).
+RASA_DATA := data/nlu data/stories
+TRAINING_DATA := config.yml domain.yml $(shell find $(RASA_DATA) -name '*.yml' 2>/dev/null)
 RISK_MODEL := models/risk/risk_model.joblib
 RISK_TRAINING := $(wildcard data/risk/train*.yml)
 
@@ -67,7 +68,7 @@ env: .env
 
 # Retrained only when the training data, domain or config changed.
 $(MODEL): $(TRAINING_DATA) $(SPACY_MODEL)/meta.json
-	$(BIN)/rasa train --fixed-model-name vagvisaren --out models
+	$(BIN)/rasa train --data $(RASA_DATA) --fixed-model-name vagvisaren --out models
 
 # The trained risk model (bot/risk/classifier.py), from the labelled messages in data/risk.
 $(RISK_MODEL): $(RISK_TRAINING) bot/risk/classifier.py | $(VENV)/.installed
@@ -120,47 +121,47 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	touch $@
 
 test: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) $(AXE)
-	$(BIN)/ruff check bot actions tests
+	$(BIN)/ruff check bot actions tools tests
 	$(BIN)/pytest
 
 # The conversations of tests/data/dialogues.yml through the real bot; five of them, and
 # the messages per turn over all, in docs/transcripts.md.
 transcripts: $(MODEL) $(RISK_MODEL) .env
-	$(BIN)/python -m bot.transcripts
+	$(BIN)/python -m tools.transcripts
 
 # The web chat at desktop and phone size, for docs/ and the README.
 screenshots: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM)
-	$(BIN)/python -m tests.browser.screenshots docs
+	$(BIN)/python -m tools.screenshots docs
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check bot actions tests
-	$(BIN)/ruff format --check bot actions tests
+	$(BIN)/ruff check bot actions tools tests
+	$(BIN)/ruff format --check bot actions tools tests
 
 format: $(VENV)/.installed
-	$(BIN)/ruff format bot actions tests
+	$(BIN)/ruff format bot actions tools tests
 
 eval-nlu: $(SPACY_MODEL)/meta.json
-	$(BIN)/python -m bot.eval_nlu
+	$(BIN)/python -m tools.eval_nlu
 
 eval-risk: $(SPACY_MODEL)/meta.json
-	$(BIN)/python -m bot.eval_risk --cross-validate
+	$(BIN)/python -m tools.eval_risk --cross-validate
 
 eval-privacy: $(VENV)/.installed
-	$(BIN)/python -m bot.eval_privacy
+	$(BIN)/python -m tools.eval_privacy
 
 bench: $(MODEL) $(RISK_MODEL) .env
-	$(BIN)/python -m bot.bench
+	$(BIN)/python -m tools.bench
 
 # Redaction on hostile input (long runs of one shape): linear time, no multi-second stall.
 bench-redaction: .env
-	$(BIN)/python -m bot.bench_redaction
+	$(BIN)/python -m tools.bench_redaction
 
-# Generated hostile input against every endpoint (bot/fuzz.py): no answer of 500 or more, no
+# Generated hostile input against every endpoint (tools/fuzz.py): no answer of 500 or more, no
 # crashed server, a normal relative answered afterwards. SEED and COUNT replay or shorten it.
 SEED ?= 17
 COUNT ?= 10000
 fuzz: $(MODEL) $(RISK_MODEL) .env
-	$(BIN)/python -m bot.fuzz --seed $(SEED) --count $(COUNT)
+	$(BIN)/python -m tools.fuzz --seed $(SEED) --count $(COUNT)
 
 $(LOCK):
 	@echo "No lock file for Python $(PYVER): Rasa 3.6 runs on Python 3.10 and 3.11." >&2

@@ -26,7 +26,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.contacts import Contact, ContactDirectory, load_directory
-from bot.dialogue import HANDOFF_SLOT, PARTS_KEY, responses_of
+from bot.conversation import HANDOFF_SLOT, PARTS_KEY, responses_of
 from bot.dialogue.safety_focus import SAFETY_FOCUS_SLOT, reminder_response
 from bot.settings import settings
 

@@ -27,7 +27,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import ResponseAction, user_texts
-from bot.dialogue import HANDOFF_SLOT
+from bot.conversation import HANDOFF_SLOT
 from bot.dialogue.writer import writer_is_minor
 from bot.escalations.database import session_factory, shared_engine
 from bot.escalations.service import request_person

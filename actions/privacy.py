@@ -31,6 +31,7 @@ from actions.base import (
     sent_last_turn,
 )
 from actions.risk import default_escalator
+from bot.conversation import DELETE_PAYLOAD
 from bot.escalations import presence
 from bot.escalations.database import session_factory, shared_engine
 from bot.escalations.service import forget_conversation
@@ -42,7 +43,6 @@ from bot.staff.review import erase_notes
 
 logger = logging.getLogger(__name__)
 
-DELETE_PAYLOAD = "/delete_conversation"
 CONFIRM_RESPONSE = "utter_ask_delete_confirm"
 # Words that say "delete" (with common typos); matched in lower case.
 _DELETE_WORDS = re.compile(

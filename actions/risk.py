@@ -37,10 +37,10 @@ from actions.base import (
     person_button,
     risk_answered_this_turn,
 )
+from bot.conversation import HANDOFF_SLOT
 from bot.dialogue import (
     CHECK_ANSWERED_SLOT,
     CHECK_SLOT,
-    HANDOFF_SLOT,
     MAX_BUBBLES_PER_TURN,
     SUBJECTS_SLOT,
 )

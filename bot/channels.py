@@ -14,9 +14,9 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from bot.abuse_limits import paced, process_limits, source_of
+from bot.conversation import is_from_staff
 from bot.input_limits import bounded, channel_answer, usable_id
 from bot.pseudonym import conversation_ref, is_web_session_id, new_web_session_id
-from bot.staff.handoff import is_from_staff
 from bot.widget.routes import add_widget_routes, chat_origin
 
 logger = logging.getLogger(__name__)

@@ -60,7 +60,7 @@ def usable_id(sender_id: str | None) -> bool:
 
 
 def channel_answer(kind: str, **values) -> str:
-    """An answer the channels give on their own (data/messaging.yml: too_long, too_fast,
+    """An answer the channels give on their own (data/texts/messaging.yml: too_long, too_fast,
     too_many_chats, unavailable), with the deployment's phone numbers filled in."""
     numbers = load_directory(settings.contacts_file).phone_placeholders()
     return texts()[kind].format(**values, **numbers)

@@ -40,7 +40,7 @@ from bot.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES_FILE = PROJECT_ROOT / "data/notifications.yml"
+TEMPLATES_FILE = PROJECT_ROOT / "data/texts/notifications.yml"
 SIGNATURE_HEADER = "X-Vagvisaren-Signature"
 TIMEOUT_SECONDS = 10
 ATTEMPTS = 3
@@ -128,7 +128,7 @@ def load_templates(path: Path = TEMPLATES_FILE) -> dict:
 
 def category_labels() -> dict[str, str]:
     """One Swedish label per risk category, the same in notifications and on the
-    dashboard (data/notifications.yml), capitalised for use on its own."""
+    dashboard (data/texts/notifications.yml), capitalised for use on its own."""
     return {
         code: label[:1].upper() + label[1:]
         for code, label in load_templates()["categories"].items()

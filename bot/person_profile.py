@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.conversation import RELATIONS
 from bot.text import fold
 
 MINOR = "minor"
@@ -18,49 +19,6 @@ YOUNG_ADULT = "young_adult"
 ADULT = "adult"
 ADULT_AGE = 18
 OLDER_ADULT_AGE = 21
-
-# Folded (å/ä/ö -> a/a/o, lower case) relation words -> slot value. Listed longest first
-# where one word contains another (e.g. "bonusson" before "son").
-RELATIONS: dict[str, str] = {
-    "bonusson": "child",
-    "bonusdotter": "child",
-    "styvson": "child",
-    "styvdotter": "child",
-    "barnbarn": "grandchild",
-    "sonson": "grandchild",
-    "dotterson": "grandchild",
-    "sondotter": "grandchild",
-    "dotterdotter": "grandchild",
-    "son": "child",
-    "sonen": "child",
-    "dotter": "child",
-    "dottern": "child",
-    "barn": "child",
-    "barnet": "child",
-    "grabben": "child",
-    "tjejen": "child",
-    "bror": "sibling",
-    "brorsan": "sibling",
-    "lillebror": "sibling",
-    "storebror": "sibling",
-    "syster": "sibling",
-    "syrran": "sibling",
-    "lillasyster": "sibling",
-    "storasyster": "sibling",
-    "man": "partner",
-    "fru": "partner",
-    "sambo": "partner",
-    "pojkvan": "partner",
-    "flickvan": "partner",
-    "partner": "partner",
-    "brorson": "relative",
-    "brorsdotter": "relative",
-    "systerson": "relative",
-    "systerdotter": "relative",
-    "kusin": "relative",
-    "van": "friend",
-    "kompis": "friend",
-}
 
 # A relation only counts after a possessive ("min son", "mitt barnbarn", "var dotter").
 _POSSESSIVE = r"(?:min|mitt|mina|var|vart|vara|hans|hennes)"

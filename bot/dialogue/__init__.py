@@ -7,10 +7,6 @@ from typing import TypeVar
 
 Event = TypeVar("Event")
 
-# Slot that is on while a person from staff is in the conversation: set by the handoff
-# actions (actions/handoff.py), read by HandoffPolicy and the risk action.
-HANDOFF_SLOT = "handoff"
-
 # Slots of the risk screening's safety check (actions/risk.py sets them, SafetyCheckPolicy
 # reads them): the category of the question asked in this turn (empty otherwise), and
 # whether this message answered it.
@@ -25,22 +21,9 @@ CHECK_NO_RESPONSE = "utter_risk_check_no"  # the reply to "nej", not a question
 TOPIC_ACTION = "action_answer_topic"
 # Who is at risk in the signals seen so far (self, person, child, third_party).
 SUBJECTS_SLOT = "risk_subjects"
-# One chat bubble can carry several responses (an acknowledgement and why it matters, a
-# contact list and who reads): their names are in the bubble's metadata under this key.
-PARTS_KEY = "parts"
 # A turn is at most this many bubbles (a counsellor's rhythm: acknowledge, one piece of
 # information, one question or choice); what does not fit is offered as a quick reply.
 MAX_BUBBLES_PER_TURN = 3
-
-
-def responses_of(metadata: dict | None) -> list[str]:
-    """The response names one bot message carried: its parts, or its one response."""
-    metadata = metadata or {}
-    parts = metadata.get(PARTS_KEY)
-    if parts:
-        return [str(part) for part in parts]
-    name = metadata.get("utter_action")
-    return [name] if name else []
 
 
 def set_aside(turns: Iterable[tuple[str, str, Event]]) -> Event | None:

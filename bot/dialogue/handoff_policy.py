@@ -30,11 +30,11 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.conversation import HANDOFF_SLOT
 from bot.dialogue import (
     CHECK_ANSWER_SLOT,
     CHECK_ANSWERED_SLOT,
     CHECK_SLOT,
-    HANDOFF_SLOT,
     SUBJECTS_SLOT,
     TOPIC_ACTION,
     set_aside,

@@ -1,4 +1,4 @@
-"""Guided next steps: the quick replies that end a topic's answer (data/next_steps.yml).
+"""Guided next steps: the quick replies that end a topic's answer (data/texts/next_steps.yml).
 
 Each topic lists two or three natural next questions as buttons: the web chat and
 Telegram show them as buttons, SMS and WhatsApp as numbered choices
@@ -17,7 +17,7 @@ import yaml
 from bot.dialogue.follow_up import FOLLOW_UP_INTENT, TOPIC_ENTITY
 from bot.settings import PROJECT_ROOT
 
-NEXT_STEPS_FILE = PROJECT_ROOT / "data/next_steps.yml"
+NEXT_STEPS_FILE = PROJECT_ROOT / "data/texts/next_steps.yml"
 MAX_BUTTONS = 3
 
 Button = dict[str, str]

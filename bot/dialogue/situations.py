@@ -7,7 +7,7 @@ polisen?" needs the close relatives' exemption, not the police block. Blind roun
 issue 16 found the neighbouring block answering on 38 of 71 turns. A situation is named
 by the words of the message (folded, so "hander" counts as "händer"), whatever intent the
 classifier chose; its answer is `utter_situation_<name>` in domain.yml, written from the
-brief, with its own quick replies in data/next_steps.yml and a topic that follow-ups go
+brief, with its own quick replies in data/texts/next_steps.yml and a topic that follow-ups go
 deeper in (`DEEPENED_IN`).
 
 The patterns are deliberately narrow: a situation that fires wrongly answers a question

@@ -23,11 +23,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.abuse_limits import paced, process_limits
-from bot.dialogue import responses_of
+from bot.conversation import NOT_DELIVERED, UNREACHABLE, responses_of
 from bot.input_limits import bounded
 from bot.messaging.addresses import Address, AddressBook
 from bot.messaging.deliveries import DeliveryLog
-from bot.messaging.errors import NOT_DELIVERED, UNREACHABLE
 from bot.messaging.rendering import buttons_of, message_text, texts
 from bot.settings import Settings
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import yaml
 
+from bot.conversation import is_from_staff
 from bot.settings import PROJECT_ROOT
-from bot.staff.handoff import is_from_staff
 
-TEXTS_FILE = PROJECT_ROOT / "data/messaging.yml"
+TEXTS_FILE = PROJECT_ROOT / "data/texts/messaging.yml"
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
 
 

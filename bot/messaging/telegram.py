@@ -21,11 +21,11 @@ import aiohttp
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.conversation import START_PAYLOAD
 from bot.messaging.addresses import Address, AddressBook
 from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError
 from bot.pseudonym import channel_sender_id
 from bot.settings import Settings, settings
-from bot.widget.assets import START_PAYLOAD
 
 logger = logging.getLogger(__name__)
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bot.conversation import OTHER_PEOPLE, RELATIONS
 from bot.text import fold
 
 NAMES_FILE = Path(__file__).resolve().parents[2] / "data/privacy/first_names.txt"
@@ -103,19 +104,6 @@ _INTRODUCTIONS = (
     "hen heter", "de heter", "dom heter", "som heter", "heter", "kallar sig", "kallas för",
     "kallas", "kallade sig", "kalla sig", "kallat sig", "vid namn", "mitt namn e", "jag e",
     "namnet är", "namnet ar", "hälsningar", "halsningar", "mvh",
-)  # fmt: skip
-_RELATIONS = (
-    "son", "sonen", "dotter", "dottern", "bror", "brodern", "brorsan", "brorsa", "syster",
-    "systern", "syrran", "lillebror", "lillasyster", "storebror", "storasyster", "man",
-    "mannen", "fru", "frun", "sambo", "pojkvän", "flickvän", "kille", "killen", "tjej",
-    "tjejen", "kompis", "kompisen", "vän", "vännen", "kusin", "kusinen", "barnbarn",
-    "brorson", "systerson", "brorsdotter", "systerdotter", "farbror", "morbror", "faster",
-    "moster", "mamma", "pappa", "mor", "far", "morfar", "mormor", "farfar", "farmor", "ex",
-    "exman", "exfru", "granne", "grannen", "lärare", "läraren", "mentor", "handläggare",
-    "handläggaren", "pojke", "pojken", "flicka", "flickan", "svåger", "svägerska",
-    "styvson", "styvdotter", "bonusson", "bonusdotter", "elev", "eleven", "kollega",
-    "tvillingbror", "tvillingsyster", "ledare", "ledaren", "imam", "imamen", "abu", "umm",
-    "ibn", "bin", "tränare", "tränaren",
 )  # fmt: skip
 _NOT_NAMES = {
     "och", "som", "har", "hade", "är", "var", "ska", "skulle", "kan", "vill", "inte", "på",
@@ -362,7 +350,8 @@ class Redactor:
 
 
 _INTRODUCTION_CUES = tuple(tuple(fold(cue).split()) for cue in _INTRODUCTIONS)
-_RELATION_CUES = frozenset(fold(word) for word in _RELATIONS)
+# The words for people a relative writes about (bot/conversation.py) announce a name.
+_RELATION_CUES = frozenset(RELATIONS) | frozenset(fold(word) for word in OTHER_PEOPLE)
 _NOT_NAMES_FOLDED = frozenset(fold(word) for word in _NOT_NAMES)
 _SURNAME_FOLDED = tuple(fold(ending) for ending in _SURNAME_ENDINGS)
 _PARTICLES = frozenset({"abu", "umm", "ibn", "bin", "bint"})

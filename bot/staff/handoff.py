@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bot.messaging.errors import NOT_DELIVERED, UNREACHABLE
+from bot.conversation import NOT_DELIVERED, STAFF_MARK, UNREACHABLE
 from bot.rasa_client import service_token
 
 logger = logging.getLogger(__name__)
@@ -37,17 +37,6 @@ class HandoffError(RuntimeError):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
-
-
-# How a handler's message is marked among the bot's: in the bot event's data and in the
-# message Rasa hands an output channel alike, {"custom": {"sender": "staff"}}.
-STAFF_MARK = {"sender": "staff"}
-
-
-def is_from_staff(message: dict) -> bool:
-    """Whether a bot message (or a bot event's data) is one a handler wrote."""
-    custom = message.get("custom")
-    return isinstance(custom, dict) and custom.get("sender") == STAFF_MARK["sender"]
 
 
 def _why_refused(body: str) -> str:

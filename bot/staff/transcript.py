@@ -15,9 +15,8 @@ from datetime import datetime, timezone
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.engine import Engine
 
+from bot.conversation import START_PAYLOAD, is_from_staff
 from bot.pseudonym import conversation_ref
-from bot.staff.handoff import is_from_staff
-from bot.widget.assets import START_PAYLOAD
 
 _events = Table(
     "events",

@@ -10,7 +10,7 @@ its reach.
   exit). Its configuration: the button's texts, the quick-exit address, the paths.
 - `chat.html` is the frame's page; `chat.js` runs there: the Socket.IO client (vendored
   from npm, see static/vendor/README.md, wrapped so it never becomes a global), the chat's
-  configuration (interface texts from data/widget.yml, the sites allowed to embed it) and
+  configuration (interface texts from data/texts/widget.yml, the sites allowed to embed it) and
   static/chat.js. The conversation and its id live only there.
 - `widget.css` styles both: the button and the frame on the host page (inside the loader's
   shadow root), the chat in the frame.
@@ -27,11 +27,12 @@ from pathlib import Path
 
 import yaml
 
+from bot.conversation import DELETE_PAYLOAD, START_PAYLOAD
 from bot.settings import PROJECT_ROOT, Settings
 
 STATIC = Path(__file__).parent / "static"
 SOCKET_IO_CLIENT = STATIC / "vendor/socket.io-4.8.4.min.js"
-TEXTS_FILE = PROJECT_ROOT / "data/widget.yml"
+TEXTS_FILE = PROJECT_ROOT / "data/texts/widget.yml"
 
 # Where the channel's blueprint serves the files (Rasa mounts it at /webhooks/socketio).
 URL_PREFIX = "/webhooks/socketio"
@@ -43,10 +44,6 @@ CHAT_PAGE_PATH = f"{URL_PREFIX}/chat.html"
 # rest stays in the frame.
 LOADER_TEXTS = ("launcher", "title", "frame_title")
 
-# The payloads the widget sends on its own: the start of a conversation (Rasa runs
-# action_session_start, which sends the privacy notice) and the delete button.
-START_PAYLOAD = "/session_start"
-DELETE_PAYLOAD = "/delete_conversation"
 MAX_MESSAGE_CHARS = 2000
 
 

@@ -3,7 +3,7 @@ own origin, a strict Content Security Policy), talking to the real Rasa and acti
 The chat button is on the page; the chat itself runs in a frame of the bot's own origin,
 which the tests reach as the relative does, through the frame.
 
-Texts are looked up in data/widget.yml and domain.yml, never written out here; what the
+Texts are looked up in data/texts/widget.yml and domain.yml, never written out here; what the
 bot said is checked by response name in Rasa's tracker as well.
 """
 

@@ -56,7 +56,9 @@ def test_conversation_stories_pass_without_prediction_errors(tmp_path):
 
 
 def test_training_data_validates():
-    result = run_rasa("data", "validate", "--fail-on-warnings")
+    result = run_rasa(
+        "data", "validate", "--data", "data/nlu", "data/stories", "--fail-on-warnings"
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     # The only warnings allowed: responses that the custom actions send.
     unused = {

@@ -17,7 +17,7 @@ import jwt
 import pytest
 from aiosmtpd.controller import Controller
 
-from bot.dialogue import responses_of
+from bot.conversation import responses_of
 from bot.launcher import NO_TRAFFIC_LIMITS, ServerProcesses, free_port
 from bot.settings import settings
 from tests.integration.messaging_apis import (

@@ -17,7 +17,7 @@ from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, Bot,
 from tests.integration.test_web_sessions import close
 
 PER_CONVERSATION, PER_SOURCE, NEW_CHATS = 4, 8, 2
-TEXTS = yaml.safe_load((PROJECT_ROOT / "data/messaging.yml").read_text(encoding="utf-8"))
+TEXTS = yaml.safe_load((PROJECT_ROOT / "data/texts/messaging.yml").read_text(encoding="utf-8"))
 TOO_FAST = TEXTS["messaging"]["too_fast"].split(".")[0]
 TOO_MANY_CHATS = TEXTS["messaging"]["too_many_chats"].split(",")[0]
 

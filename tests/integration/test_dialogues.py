@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogue import MAX_BUBBLES_PER_TURN
-from bot.transcripts import RestConversations, load_dialogues, run_dialogue
 from tests.integration.conftest import TEST_JWT_SECRET
+from tools.transcripts import RestConversations, load_dialogues, run_dialogue
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""CI's share of `make fuzz` (bot/fuzz.py, issue 17): a seeded few hundred generated inputs
+"""CI's share of `make fuzz` (tools/fuzz.py, issue 17): a seeded few hundred generated inputs
 against the test servers; no answer of 500 or more, no timeout, no crashed server, and a
 normal relative is answered afterwards. Plus the action server's own regression: what is
 not an action call gets a 400 that does not echo it."""
@@ -15,10 +15,10 @@ import zlib
 
 import pytest
 
-from bot.fuzz import Targets, answers_a_relative, run_cases
 from bot.staff.model import Role
 from tests.integration.conftest import TEST_JWT_SECRET, TWILIO_WEBHOOK_URL, admin_token
 from tests.integration.messaging_apis import TELEGRAM_SECRET, TWILIO_TOKEN
+from tools.fuzz import Targets, answers_a_relative, run_cases
 
 pytestmark = pytest.mark.slow
 

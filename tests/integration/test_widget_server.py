@@ -28,7 +28,7 @@ def test_the_widget_script_is_served_whole_with_safe_headers(bot):
     assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     assert headers.get("Set-Cookie") is None
     text = body.decode("utf-8")
-    assert "Chatta anonymt" in text  # the button's text from data/widget.yml
+    assert "Chatta anonymt" in text  # the button's text from data/texts/widget.yml
     # The chat itself is not in the loader; it runs in the frame.
     assert SOCKET_IO_CLIENT.read_text(encoding="utf-8") not in text
     assert "/webhooks/socketio/chat.html" in text
@@ -54,7 +54,7 @@ def test_the_chat_script_is_served_whole_for_the_chat_page_only(bot):
     text = body.decode("utf-8")
     # The Socket.IO client is inside, so the chat needs no other server or CDN.
     assert SOCKET_IO_CLIENT.read_text(encoding="utf-8") in text
-    assert "Avsluta och radera" in text  # the interface texts from data/widget.yml
+    assert "Avsluta och radera" in text  # the interface texts from data/texts/widget.yml
 
 
 def test_an_unchanged_widget_is_not_sent_again(bot):

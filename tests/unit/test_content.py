@@ -307,7 +307,7 @@ def test_the_web_chat_note_says_what_the_browser_and_the_service_keep():
 
     from bot.settings import PROJECT_ROOT
 
-    widget = yaml.safe_load((PROJECT_ROOT / "data/widget.yml").read_text(encoding="utf-8"))
+    widget = yaml.safe_load((PROJECT_ROOT / "data/texts/widget.yml").read_text(encoding="utf-8"))
     note = widget["widget"]["shared_computer_note"]
     assert "I webbläsaren" in note and "Hos oss sparas" in note and "historiken" in note
     assert "Chatten sparas bara i den här fliken" not in note

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.eval_privacy import CLEAN, CORPUS, evaluate
 from bot.privacy.redaction import Redactor, default_redactor, read_names, redact
+from tools.eval_privacy import CLEAN, CORPUS, evaluate
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""A held-out set for `python -m bot.transcripts --script`: only ids, channels and what the
+"""A held-out set for `python -m tools.transcripts --script`: only ids, channels and what the
 relative says are read, whether the file is a list or a mapping that holds one."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.transcripts import load_script
+from tools.transcripts import load_script
 
 CONVERSATION = {
     "id": "mother-sms",

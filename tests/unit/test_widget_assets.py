@@ -1,5 +1,5 @@
 """The widget's files as the server builds them (bot/widget/assets.py), the chat page's
-policy (bot/widget/routes.py), its interface texts (data/widget.yml) and the demo page's
+policy (bot/widget/routes.py), its interface texts (data/texts/widget.yml) and the demo page's
 policy (bot/widget/demo.py)."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def test_every_text_the_widget_uses_is_in_the_texts_file_and_none_is_unused():
 
 
 def test_the_widget_itself_holds_no_swedish_text():
-    # Interface text lives in data/widget.yml; only comments may be Swedish here.
+    # Interface text lives in data/texts/widget.yml; only comments may be Swedish here.
     for source in (LOADER_SOURCE, CHAT_SOURCE, CHAT_PAGE):
         assert not re.search(r"[åäöÅÄÖ]", without_comments(source))
 

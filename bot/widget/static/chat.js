@@ -3,7 +3,7 @@
  *
  * Served by the Rasa server (bot/widget/assets.py), which wraps this file with the
  * Socket.IO client (as `io`, never a global) and `CONFIG` (interface texts from
- * data/widget.yml, the sites allowed to embed it, paths). No build step, no third-party
+ * data/texts/widget.yml, the sites allowed to embed it, paths). No build step, no third-party
  * requests, no cookies: the conversation id and the messages live in this tab's
  * sessionStorage of the bot's origin only, out of reach of the host page's scripts.
  *

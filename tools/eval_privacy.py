@@ -11,7 +11,7 @@ Two sets in tests/data/privacy/:
 Printed: cases and leaks per kind, the false-positive rate, and with --verbose every leak
 and false positive. Exits non-zero when a required kind (everything but names) leaks.
 
-Usage: python -m bot.eval_privacy [--verbose] [--corpus FILE] [--clean FILE]
+Usage: python -m tools.eval_privacy [--verbose] [--corpus FILE] [--clean FILE]
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ anonymous traffic off, as if from many addresses (the worst case). Reported: the
 relatives' p95 with and without the attacker, the slowest request, and the longest time
 either server's event loop was held (bot/loop_monitor.py).
 
-Usage: python -m bot.bench [--relatives N] [--rounds R] [--skip-training] [--skip-hostile]
+Usage: python -m tools.bench [--relatives N] [--rounds R] [--skip-training] [--skip-hostile]
 """
 
 from __future__ import annotations

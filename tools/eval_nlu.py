@@ -3,8 +3,8 @@
 Runs Rasa's own cross-validation (`rasa test nlu --cross-validation`) on data/nlu with the
 project's config.yml, then prints per-intent and macro F1 and checks the target.
 
-Usage: python -m bot.eval_nlu [--folds N] [--target F1]
-       python -m bot.eval_nlu --held-out FILE   # a blind set, through the trained model
+Usage: python -m tools.eval_nlu [--folds N] [--target F1]
+       python -m tools.eval_nlu --held-out FILE   # a blind set, through the trained model
 
 A held-out file is YAML `messages: [{intent: ..., text: ...}]`, written by someone who saw
 neither the project nor its training data; it is measured once, then folded into training.

@@ -23,7 +23,7 @@ Sets: the held-out set v4 and the blind rounds in tests/data/risk_blind/ (a roun
 been folded into training says so in its report). With --cross-validate also 5-fold
 cross-validation of the trained model on the training data (patterns unchanged).
 
-Usage: python -m bot.eval_risk [--cross-validate] [--verbose] [--set FILE ...]
+Usage: python -m tools.eval_risk [--cross-validate] [--verbose] [--set FILE ...]
 """
 
 from __future__ import annotations

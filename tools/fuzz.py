@@ -15,7 +15,7 @@ normal relative is answered within normal time afterwards. Counts per endpoint a
 of answer are printed, with the case numbers of any failure; one case can be replayed
 with `--case N` (each case is generated from the seed and its number alone).
 
-Usage: python -m bot.fuzz [--seed S] [--count N] [--concurrency C] [--case N]
+Usage: python -m tools.fuzz [--seed S] [--count N] [--concurrency C] [--case N]
 
 tests/integration/test_fuzz.py runs a seeded few hundred cases against the test servers.
 """

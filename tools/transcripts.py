@@ -7,12 +7,12 @@ marked `transcript: true` to docs/transcripts.md, as the relative reads them, wi
 number of messages per turn over all conversations, so a reviewer can judge the rhythm
 without running the bot:
 
-    make transcripts        # python -m bot.transcripts
+    make transcripts        # python -m tools.transcripts
 
 A held-out set of conversations (only `id`, `channel` and each turn's `say` are read) runs
 the same way for a blind measurement, its transcript written as YAML for the judge:
 
-    python -m bot.transcripts --script held_out.yml --out transcript.yml
+    python -m tools.transcripts --script held_out.yml --out transcript.yml
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from bot.dialogue import MAX_BUBBLES_PER_TURN, responses_of
+from bot.conversation import responses_of
+from bot.dialogue import MAX_BUBBLES_PER_TURN
 from bot.launcher import ServerProcesses, throwaway_overrides
 from bot.rasa_client import service_token
 from bot.settings import PROJECT_ROOT
