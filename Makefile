@@ -94,7 +94,7 @@ admin: .env
 
 # Registers TELEGRAM_WEBHOOK_URL and the secret token with Telegram (after setting them in .env).
 telegram-webhook: .env
-	$(BIN)/python -m bot.messaging.telegram set-webhook
+	$(BIN)/python -m bot.channels.telegram set-webhook
 
 purge: .env
 	$(BIN)/python -m bot.retention

@@ -22,10 +22,10 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from bot.channels.widget.assets import SCRIPT_PATH
 from bot.contacts import check_at_startup
 from bot.retention import purge
 from bot.settings import PROJECT_ROOT, Settings, settings
-from bot.widget.assets import SCRIPT_PATH
 
 logger = logging.getLogger("vagvisaren")
 
@@ -72,11 +72,11 @@ def _wait_or_kill(process: subprocess.Popen, grace_seconds: float) -> None:
         process.wait()
 
 
-SERVER_MODULES = {"staff": ["bot.staff"], "demo": ["bot.widget.demo"]}
+SERVER_MODULES = {"staff": ["bot.staff"], "demo": ["bot.channels.widget.demo"]}
 
 
 # Tools and test servers: every simulated relative writes from 127.0.0.1 and faster than
-# a person, so the limits for anonymous traffic (bot/abuse_limits.py) are off there;
+# a person, so the limits for anonymous traffic (bot/channels/abuse_limits.py) are off there;
 # tests/integration/test_abuse_limits.py runs servers with them on.
 NO_TRAFFIC_LIMITS = {
     "LIMIT_MESSAGES_PER_CONVERSATION": "0",

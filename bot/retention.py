@@ -48,10 +48,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from bot.channels.deliveries import purge_expired_deliveries
 from bot.escalations import presence
 from bot.escalations.database import make_engine
 from bot.escalations.model import Status, escalations
-from bot.messaging.deliveries import purge_expired_deliveries
 from bot.staff.accounts import Accounts
 from bot.staff.model import escalation_notes
 from bot.staff.review import Review

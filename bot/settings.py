@@ -63,7 +63,7 @@ class Settings:
     escalation_retention_days: int = 30
     # Audit entries of the staff dashboard (who did what, never text): kept longer than the
     # cases, to answer for how a case was handled.
-    # Limits for anonymous traffic (bot/abuse_limits.py; 0 turns one off): messages per
+    # Limits for anonymous traffic (bot/channels/abuse_limits.py; 0 turns one off): messages per
     # minute per conversation and per source address, new web chats per 10 minutes per
     # source address; and how many reverse proxies in front set X-Forwarded-For.
     limit_messages_per_conversation: int = 20
@@ -78,7 +78,7 @@ class Settings:
     # When staff read escalations, as the relative should read it ("vardagar 8–17"): the
     # bot's promises about people follow it (empty: "när personalen är i tjänst" alone).
     staff_hours: str = ""
-    # The longest message a relative can send on any channel (bot/input_limits.py): longer
+    # The longest message a relative can send on any channel (bot/channels/input_limits.py): longer
     # ones are answered politely and never reach NLU, redaction or storage.
     max_message_chars: int = 4000
     # The largest HTTP body any server accepts (bytes); a message at the limit is a few KB.
@@ -107,19 +107,19 @@ class Settings:
     staff_host: str = "127.0.0.1"
     staff_port: int = 8080
     # With several Rasa servers: a Redis all their socket.io servers share, so a message for
-    # a relative's browser reaches it whichever server sends it (bot/channels.py).
+    # a relative's browser reaches it whichever server sends it (bot/channels/socketio.py).
     socket_redis_url: str = ""
     # The dashboard shows times in this zone (stored in UTC).
     staff_time_zone: str = "Europe/Stockholm"
-    # The web widget (bot/widget): the sites allowed to embed it (origins; empty: any), the
+    # The web widget (bot/channels/widget): the sites allowed to embed it (origins; empty: any), the
     # neutral page its quick exit goes to, and the Rasa server's address as browsers see it.
     widget_origins: tuple[str, ...] = ()
     widget_exit_url: str = "https://www.smhi.se/"
     bot_public_url: str = "http://127.0.0.1:5005"
-    # The demo municipality page `make run` serves (bot/widget/demo.py).
+    # The demo municipality page `make run` serves (bot/channels/widget/demo.py).
     demo_host: str = "127.0.0.1"
     demo_port: int = 8000
-    # Messaging channels (bot/messaging): Telegram and Twilio (SMS, WhatsApp).
+    # Messaging channels (bot/channels/): Telegram and Twilio (SMS, WhatsApp).
     telegram_bot_token: str = ""
     telegram_secret_token: str = ""
     telegram_api_url: str = "https://api.telegram.org"
@@ -131,7 +131,7 @@ class Settings:
     sms_max_chars: int = 459
     messaging_address_hours: float = 48.0
     # How long a webhook delivery id (as a keyed hash) is remembered, so a resend or a
-    # replay is answered once (bot/messaging/deliveries.py). Longer than Telegram's (24 h)
+    # replay is answered once (bot/channels/deliveries.py). Longer than Telegram's (24 h)
     # and Twilio's retries; a replay after it is answered as a new message.
     messaging_delivery_days: float = 7.0
     smtp_host: str = ""
@@ -261,7 +261,7 @@ class Settings:
             # this with 413, instead of Sanic's 100 MB (issue 17).
             "SANIC_REQUEST_MAX_SIZE": str(self.max_request_bytes),
             # Behind reverse proxies, the client's address comes from X-Forwarded-For
-            # (bot/abuse_limits.py); 0: the header is not trusted, the peer is the source.
+            # (bot/channels/abuse_limits.py); 0: the header is not trusted, the peer is the source.
             "SANIC_PROXIES_COUNT": str(self.trusted_proxies),
             "LOG_LEVEL_LIBRARIES": "ERROR",
             "TF_CPP_MIN_LOG_LEVEL": "2",

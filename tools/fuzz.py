@@ -813,7 +813,7 @@ class Tally:
 
 def source_address(number: int) -> str:
     """Each input comes from a loopback address of its own (Linux routes all of 127/8 to
-    the loopback interface). The servers' per-source limits (bot/abuse_limits.py) then
+    the loopback interface). The servers' per-source limits (bot/channels/abuse_limits.py) then
     neither turn the deeper paths into polite refusals nor spill over into other tests
     that share the servers from 127.0.0.1; the per-conversation limit still applies."""
     return f"127.77.{number // 250 % 250}.{number % 250 + 1}"

@@ -2,7 +2,7 @@
 
 Each topic lists two or three natural next questions as buttons: the web chat and
 Telegram show them as buttons, SMS and WhatsApp as numbered choices
-(bot/messaging/rendering.py). A button's payload is a topic intent ("/ask_confidentiality")
+(bot/channels/rendering.py). A button's payload is a topic intent ("/ask_confidentiality")
 or the deeper step of a topic ("/follow_up{"topic":"social_services"}").
 """
 

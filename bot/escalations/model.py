@@ -71,7 +71,7 @@ escalations = Table(
 )
 
 # Whether a relative's web chat is open: sockets per conversation (keyed hash), kept by the
-# socket.io channel (bot/channels.py) so the dashboard can tell a handler they have left.
+# socket.io channel (bot/channels/socketio.py) so the dashboard can tell a handler they have left.
 conversation_presence = Table(
     "conversation_presence",
     metadata,

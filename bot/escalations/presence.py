@@ -1,5 +1,5 @@
 """Whether a relative's web chat is open, so a handler in the conversation knows if they
-have left. The socket.io channel (bot/channels.py) counts the sockets of a conversation;
+have left. The socket.io channel (bot/channels/socketio.py) counts the sockets of a conversation;
 the dashboard reads the count. Stored under the conversation's keyed hash, like the
 escalation, with the time of the last change: nothing else.
 """

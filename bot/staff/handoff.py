@@ -9,10 +9,10 @@ Rasa server the request lands on:
 - a handler's message: `POST /conversations/<id>/tracker/events?output_channel=latest&
   execute_side_effects=true` with a bot event marked `{"custom": {"sender": "staff"}}`; it
   is stored (redacted) in the conversation and sent to the relative. The socket.io channel
-  sends it as one message with `"sender": "staff"` (bot/channels.py).
+  sends it as one message with `"sender": "staff"` (bot/channels/socketio.py).
 
 A web chat lives in one Rasa server's memory; with several servers, SOCKET_REDIS_URL lets
-every server's socket.io reach every browser (bot/channels.py).
+every server's socket.io reach every browser (bot/channels/socketio.py).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class HandoffError(RuntimeError):
 
 
 def _why_refused(body: str) -> str:
-    """A messaging relative who cannot be reached is told apart (bot/messaging/base.py)."""
+    """A messaging relative who cannot be reached is told apart (bot/channels/messaging.py)."""
     for code in (UNREACHABLE, NOT_DELIVERED):
         if code in body:
             return code

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Frame, FrameLocator, Page, expect
 
+from bot.channels.widget.assets import load_texts
 from bot.pseudonym import is_web_session_id
 from bot.staff.handoff import RasaConversations
-from bot.widget.assets import load_texts
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, admin_token
 from tests.integration.staff_server import first_line
 

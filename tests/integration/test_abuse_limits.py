@@ -1,4 +1,4 @@
-"""Limits for anonymous traffic on real servers (bot/abuse_limits.py), with low limits and
+"""Limits for anonymous traffic on real servers (bot/channels/abuse_limits.py), with low limits and
 one trusted proxy, so each test's "source address" is the X-Forwarded-For it sends: a
 flood is refused politely while another relative's conversation goes on."""
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from bot.input_limits import too_long_answer
+from bot.channels.input_limits import too_long_answer
 from bot.settings import settings
 from tests.integration.conftest import admin_token
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.messaging.deliveries import delivery_key
-from bot.messaging.rendering import split_for_sms, texts
-from bot.messaging.telegram import set_webhook
+from bot.channels.deliveries import delivery_key
+from bot.channels.rendering import split_for_sms, texts
+from bot.channels.telegram import set_webhook
 from bot.pseudonym import channel_sender_id
 from bot.settings import Settings
 from bot.staff.handoff import HandoffError, RasaConversations
@@ -539,7 +539,7 @@ def test_without_a_handler_the_sms_answer_promises_no_person_now(bot, messaging_
 
 
 def test_an_over_long_telegram_message_is_answered_politely_and_not_kept(bot, messaging_apis):
-    from bot.input_limits import too_long_answer
+    from bot.channels.input_limits import too_long_answer
     from bot.settings import settings
 
     apis = messaging_apis
@@ -553,7 +553,7 @@ def test_an_over_long_telegram_message_is_answered_politely_and_not_kept(bot, me
 
 
 def test_an_over_long_sms_is_answered_politely(bot, messaging_apis):
-    from bot.input_limits import too_long_answer
+    from bot.channels.input_limits import too_long_answer
     from bot.settings import settings
 
     phone = "+46701110099"

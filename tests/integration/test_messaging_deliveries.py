@@ -1,4 +1,4 @@
-"""Webhook deliveries remembered in the escalation database (bot/messaging/deliveries.py),
+"""Webhook deliveries remembered in the escalation database (bot/channels/deliveries.py),
 on SQLite and PostgreSQL: answered once across restarts and processes, only keyed hashes
 stored, forgotten after their time."""
 
@@ -10,13 +10,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.escalations.database import make_engine, migrate
-from bot.messaging.deliveries import (
+from bot.channels.deliveries import (
     DeliveryLog,
     deliveries,
     delivery_key,
     purge_expired_deliveries,
 )
+from bot.escalations.database import make_engine, migrate
 from tests.integration.databases import DATABASE_KINDS, database_url
 
 KEY = "integration-test-key"

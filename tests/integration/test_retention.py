@@ -116,8 +116,8 @@ def test_sessions_failures_audit_presence_and_delivery_ids_have_their_own_retent
     """Issue 17: these tables grew forever (a flood of logins, of chats opened)."""
     from datetime import datetime, timezone
 
+    from bot.channels.deliveries import DeliveryLog
     from bot.escalations import presence
-    from bot.messaging.deliveries import DeliveryLog
     from bot.retention import purge_staff_and_presence_records
     from bot.settings import Settings
     from bot.staff.accounts import Accounts

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from bot.input_limits import too_long_answer
+from bot.channels.input_limits import too_long_answer
 from bot.notify import SIGNATURE_HEADER, verify
 from bot.settings import settings
 from tests.integration.conftest import TEST_WEBHOOK_SECRET

@@ -7,7 +7,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from bot.widget.assets import SOCKET_IO_CLIENT
+from bot.channels.widget.assets import SOCKET_IO_CLIENT
 from tests.integration.conftest import WIDGET_ORIGIN
 
 
@@ -106,7 +106,8 @@ def test_clients_without_an_origin_still_connect(bot):
 
 
 def test_the_widgets_opening_message_gets_the_privacy_notice_once(bot):
-    # The widget sends "/session_start" when a new conversation opens (bot/widget/assets.py).
+    # The widget sends "/session_start" when a new conversation opens
+    # (bot/channels/widget/assets.py).
     bot.say("widget-opening", "/session_start")
     assert bot.bot_responses("widget-opening") == ["utter_privacy_notice_web"]
     # ...and the conversation then goes on as if the relative had started it.

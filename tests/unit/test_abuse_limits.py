@@ -1,10 +1,10 @@
-"""The sliding windows of bot/abuse_limits.py: counted per key, freed as time passes, bounded
-in memory, holding no raw key."""
+"""The sliding windows of bot/channels/abuse_limits.py: counted per key, freed as time
+passes, bounded in memory, holding no raw key."""
 
 from __future__ import annotations
 
-import bot.abuse_limits as abuse_limits
-from bot.abuse_limits import SlidingWindow
+import bot.channels.abuse_limits as abuse_limits
+from bot.channels.abuse_limits import SlidingWindow
 
 
 class Clock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from bot.input_limits import bounded, too_long_answer
+from bot.channels.input_limits import bounded, too_long_answer
 
 
 async def test_a_message_over_the_limit_is_answered_and_goes_no_further():
@@ -44,7 +44,7 @@ async def test_a_message_rasa_cannot_handle_is_still_answered_with_the_emergency
 
 
 def test_runs_without_spaces_get_breathing_spaces_and_lose_nothing():
-    from bot.input_limits import LONGEST_WORD, with_breathing_spaces
+    from bot.channels.input_limits import LONGEST_WORD, with_breathing_spaces
 
     emoji = "😀" * 4000
     broken = with_breathing_spaces(f"hej {emoji} då")
@@ -55,7 +55,7 @@ def test_runs_without_spaces_get_breathing_spaces_and_lose_nothing():
 
 
 async def test_a_long_run_reaches_rasa_broken_into_words():
-    from bot.input_limits import LONGEST_WORD
+    from bot.channels.input_limits import LONGEST_WORD
 
     handed_on: list[str] = []
 

@@ -12,14 +12,14 @@ import sys
 import pytest
 import structlog
 
-from bot.input_limits import readable, storable, usable_id
+from bot.channels.input_limits import readable, storable, usable_id
 from bot.rasa_guards import parse_request_problem
 
 
 @pytest.mark.parametrize("update_id", ["\ud800", "a\x00", 7, "SM" + "0" * 32])
 def test_a_delivery_id_is_remembered_only_when_a_provider_could_have_sent_it(update_id):
     """A Telegram update_id with a lone surrogate could not be hashed: a 500."""
-    from bot.messaging.deliveries import usable_id as usable_delivery_id
+    from bot.channels.deliveries import usable_id as usable_delivery_id
 
     expected = update_id if isinstance(update_id, int) or update_id.isprintable() else None
     assert usable_delivery_id(update_id) == (None if expected is None else str(update_id))

@@ -1,10 +1,10 @@
-"""The keyed hash a webhook delivery is remembered by (bot/messaging/deliveries.py)."""
+"""The keyed hash a webhook delivery is remembered by (bot/channels/deliveries.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.messaging.deliveries import delivery_key, usable_id
+from bot.channels.deliveries import delivery_key, usable_id
 
 KEY = "unit-test-key"
 SID = "SM0123456789abcdef0123456789abcdef"

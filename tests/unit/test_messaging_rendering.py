@@ -1,5 +1,5 @@
-"""How answers look in Telegram, SMS and WhatsApp (bot/messaging/rendering.py) and the
-in-memory address book (bot/messaging/addresses.py)."""
+"""How answers look in Telegram, SMS and WhatsApp (bot/channels/rendering.py) and the
+in-memory address book (bot/channels/addresses.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from bot.messaging.addresses import Address, AddressBook
-from bot.messaging.rendering import (
+from bot.channels.addresses import Address, AddressBook
+from bot.channels.rendering import (
     buttons_of,
     chosen_payload,
     message_text,
@@ -16,7 +16,7 @@ from bot.messaging.rendering import (
     texts,
     with_numbered_choices,
 )
-from bot.messaging.telegram import inline_keyboard
+from bot.channels.telegram import inline_keyboard
 
 BUTTONS = [
     {"title": "Socialtjänsten", "payload": "/ask_social_services"},

@@ -1,6 +1,6 @@
-"""The widget's files as the server builds them (bot/widget/assets.py), the chat page's
-policy (bot/widget/routes.py), its interface texts (data/texts/widget.yml) and the demo page's
-policy (bot/widget/demo.py)."""
+"""The widget's files as the server builds them (bot/channels/widget/assets.py), the chat
+page's policy (bot/channels/widget/routes.py), its interface texts (data/texts/widget.yml) and
+the demo page's policy (bot/channels/widget/demo.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import subprocess
 
 import pytest
 
-from bot.settings import Settings
-from bot.widget.assets import (
+from bot.channels.widget.assets import (
     LOADER_TEXTS,
     SOCKET_IO_CLIENT,
     STATIC,
@@ -23,8 +22,9 @@ from bot.widget.assets import (
     load_texts,
     loader_config,
 )
-from bot.widget.demo import content_security_policy, render_page
-from bot.widget.routes import chat_origin, chat_page_policy
+from bot.channels.widget.demo import content_security_policy, render_page
+from bot.channels.widget.routes import chat_origin, chat_page_policy
+from bot.settings import Settings
 
 LOADER_SOURCE = (STATIC / "widget.js").read_text(encoding="utf-8")
 CHAT_SOURCE = (STATIC / "chat.js").read_text(encoding="utf-8")

@@ -1,6 +1,6 @@
 """Webhook deliveries already answered (Telegram update_id, Twilio MessageSid), as keyed
 hashes with an expiry, so a resend or a replay is answered once across restarts
-(bot/messaging/deliveries.py, issue 17).
+(bot/channels/deliveries.py, issue 17).
 
 Revision ID: 0004
 Revises: 0003

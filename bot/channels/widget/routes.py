@@ -4,7 +4,7 @@ needs one script tag and no other origin (no CDN).
 
 The loader and the stylesheet are loaded by other sites' pages. The chat's page and script
 are the bot's own: the page may be framed only by the sites in WIDGET_ORIGINS (CSP
-frame-ancestors), and only that page's origin may open the chat's socket (bot/channels.py).
+frame-ancestors), and only that page's origin may open the chat's socket (bot/channels/socketio.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.widget.assets import Asset, assets
 from bot.settings import Settings
-from bot.widget.assets import Asset, assets
 
 # Browsers revalidate after five minutes (a 304 when unchanged), so an update reaches
 # every page soon.

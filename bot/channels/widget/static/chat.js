@@ -1,7 +1,7 @@
 /*
  * Vägvisaren's web chat, in its frame (chat.html, on the bot's own origin) on the host page.
  *
- * Served by the Rasa server (bot/widget/assets.py), which wraps this file with the
+ * Served by the Rasa server (bot/channels/widget/assets.py), which wraps this file with the
  * Socket.IO client (as `io`, never a global) and `CONFIG` (interface texts from
  * data/texts/widget.yml, the sites allowed to embed it, paths). No build step, no third-party
  * requests, no cookies: the conversation id and the messages live in this tab's
@@ -12,7 +12,7 @@
  * to the loader "ready" (with whether the chat is open), "unread", "close" and "exit";
  * from it "open" and "escape". No conversation text and no id ever goes to the host page.
  *
- * Protocol (bot/channels.py PrivateSocketIOInput): on every connect the widget sends
+ * Protocol (bot/channels/socketio.py PrivateSocketIOInput): on every connect the widget sends
  * `session_request` {session_id} and waits for `session_confirm` <id>; the server keeps an
  * id it issued and replaces any other. Messages go out as `user_uttered`
  * {session_id, message} and come back as `bot_uttered` {text, quick_replies?, sender?};

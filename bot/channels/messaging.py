@@ -22,12 +22,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.abuse_limits import paced, process_limits
+from bot.channels.abuse_limits import paced, process_limits
+from bot.channels.addresses import Address, AddressBook
+from bot.channels.deliveries import DeliveryLog
+from bot.channels.input_limits import bounded
+from bot.channels.rendering import buttons_of, message_text, texts
 from bot.conversation import NOT_DELIVERED, UNREACHABLE, responses_of
-from bot.input_limits import bounded
-from bot.messaging.addresses import Address, AddressBook
-from bot.messaging.deliveries import DeliveryLog
-from bot.messaging.rendering import buttons_of, message_text, texts
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class MessagingInput(InputChannel):
     async def first_time(self, delivery_id: Any) -> bool:
         """Whether this webhook delivery is new: a provider's resend, or a captured call
         replayed, also after a restart or on another server, is answered once
-        (bot/messaging/deliveries.py)."""
+        (bot/channels/deliveries.py)."""
         return await asyncio.to_thread(self.deliveries.first_time, self.name(), delivery_id)
 
     async def pass_on(

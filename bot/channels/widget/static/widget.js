@@ -1,7 +1,7 @@
 /*
  * Vägvisaren's web chat widget: one <script> tag on any page. This is the loader.
  *
- * Served by the Rasa server (bot/widget/assets.py), which wraps this file with `CONFIG`
+ * Served by the Rasa server (bot/channels/widget/assets.py), which wraps this file with `CONFIG`
  * (the button's texts, the quick-exit address, paths). It makes the chat button and a
  * frame of the bot's own origin (chat.html), in which the chat runs: its interface, its
  * socket and the conversation id in that origin's sessionStorage. A script of the host

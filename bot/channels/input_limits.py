@@ -18,8 +18,8 @@ from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 
+from bot.channels.rendering import texts
 from bot.contacts import load_directory
-from bot.messaging.rendering import texts
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from twilio.request_validator import RequestValidator
 
-from bot.messaging.addresses import Address, AddressBook
-from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError
-from bot.messaging.rendering import (
+from bot.channels.addresses import Address, AddressBook
+from bot.channels.messaging import MessagingInput, MessagingOutput, ProviderError
+from bot.channels.rendering import (
     buttons_of,
     chosen_payload,
     split_for_sms,

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from rasa.core.channels.channel import UserMessage
 
-from bot.input_limits import channel_answer
+from bot.channels.input_limits import channel_answer
 from bot.settings import Settings, settings
 
 logger = logging.getLogger(__name__)

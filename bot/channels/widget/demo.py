@@ -2,7 +2,7 @@
 one script tag pointing at the Rasa server, on a site of its own origin, under a strict
 Content Security Policy that allows nothing but that server.
 
-    python -m bot.widget.demo        # `make run` starts it with the bot
+    python -m bot.channels.widget.demo        # `make run` starts it with the bot
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.channels.widget.assets import SCRIPT_PATH
 from bot.settings import Settings, settings
-from bot.widget.assets import SCRIPT_PATH
 
 DEMO_DIR = Path(__file__).parent / "demo"
 

@@ -6,7 +6,7 @@ setWebhook: `make telegram-webhook`); anything else gets 401 and reaches no one.
 private chats are answered. The chat id becomes `telegram-<keyed hash>`; buttons become
 inline keyboard buttons whose callback data is the payload.
 
-    python -m bot.messaging.telegram set-webhook   # getMe, then setWebhook with the secret
+    python -m bot.channels.telegram set-webhook   # getMe, then setWebhook with the secret
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import aiohttp
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.channels.addresses import Address, AddressBook
+from bot.channels.messaging import MessagingInput, MessagingOutput, ProviderError
 from bot.conversation import START_PAYLOAD
-from bot.messaging.addresses import Address, AddressBook
-from bot.messaging.base import MessagingInput, MessagingOutput, ProviderError
 from bot.pseudonym import channel_sender_id
 from bot.settings import Settings, settings
 
@@ -189,7 +189,7 @@ async def set_webhook(config: Settings = settings) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["set-webhook"]:
-        print("usage: python -m bot.messaging.telegram set-webhook", file=sys.stderr)
+        print("usage: python -m bot.channels.telegram set-webhook", file=sys.stderr)
         raise SystemExit(2)
     username = asyncio.run(set_webhook())
     print(f"Webhook set for @{username}: {settings.telegram_webhook_url}")
