@@ -81,7 +81,7 @@ run: $(MODEL) $(RISK_MODEL) .env
 	$(BIN)/python -m bot.launcher
 
 migrate: .env
-	$(BIN)/python -m bot.escalations.migrate
+	$(BIN)/python -m bot.store.migrate
 
 # The staff dashboard on its own (make run starts it with the bot).
 staff: .env

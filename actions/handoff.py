@@ -29,12 +29,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.base import ResponseAction, user_texts
 from bot.conversation import HANDOFF_SLOT
 from bot.dialogue.writer import writer_is_minor
-from bot.escalations.database import session_factory, shared_engine
 from bot.escalations.service import request_person
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.pseudonym import conversation_ref
 from bot.settings import settings
 from bot.staff.availability import handler_available
+from bot.store.engine import session_factory, shared_engine
 
 logger = logging.getLogger(__name__)
 

@@ -33,13 +33,13 @@ from actions.base import (
 from actions.risk import default_escalator
 from bot.conversation import DELETE_PAYLOAD
 from bot.escalations import presence
-from bot.escalations.database import session_factory, shared_engine
 from bot.escalations.service import forget_conversation
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.tracker_store import DELETE_ACTION
 from bot.pseudonym import conversation_ref
 from bot.settings import settings
 from bot.staff.review import erase_notes
+from bot.store.engine import session_factory, shared_engine
 
 logger = logging.getLogger(__name__)
 

@@ -30,15 +30,9 @@ deployment of several servers it runs on its own, from cron or a systemd timer
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (
-    Column,
-    Float,
-    MetaData,
-    String,
-    Table,
     and_,
     delete,
     func,
@@ -50,23 +44,16 @@ from sqlalchemy.engine import Engine
 
 from bot.channels.deliveries import purge_expired_deliveries
 from bot.escalations import presence
-from bot.escalations.database import make_engine
-from bot.escalations.model import Status, escalations
+from bot.escalations.model import Status
 from bot.staff.accounts import Accounts
-from bot.staff.model import escalation_notes
 from bot.staff.review import Review
+from bot.store.engine import make_engine
+from bot.store.events import ConversationEvents
+from bot.store.tables import escalation_notes, escalations
 
 logger = logging.getLogger(__name__)
 
 SECONDS_PER_DAY = 86_400
-
-# Only the two columns we need; the rest of Rasa's table is left alone.
-_events = Table(
-    "events",
-    MetaData(),
-    Column("sender_id", String(255)),
-    Column("timestamp", Float),
-)
 
 
 def purge_inactive_conversations(
@@ -74,21 +61,10 @@ def purge_inactive_conversations(
 ) -> int:
     """Deletes every conversation whose latest event is older than the retention period.
     Returns how many conversations were deleted."""
-    cutoff = (now if now is not None else time.time()) - retention_days * SECONDS_PER_DAY
-    expired = (
-        select(_events.c.sender_id)
-        .group_by(_events.c.sender_id)
-        .having(func.max(_events.c.timestamp) < cutoff)
-    )
-    with engine.begin() as connection:
-        if not engine.dialect.has_table(connection, "events"):
-            return 0
-        senders = connection.execute(expired).scalars().all()
-        if senders:
-            connection.execute(delete(_events).where(_events.c.sender_id.in_(senders)))
-    if senders:
-        logger.info("Retention: deleted %d inactive conversations", len(senders))
-    return len(senders)
+    deleted = ConversationEvents(engine).delete_inactive(retention_days, now)
+    if deleted:
+        logger.info("Retention: deleted %d inactive conversations", deleted)
+    return deleted
 
 
 def erase_resolved_excerpts(

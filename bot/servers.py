@@ -204,8 +204,8 @@ def prepare_risk_screening() -> None:
     A database that cannot be reached is logged, not fatal: the relative still gets the
     safety answers, and escalations wait in the retry file until the database is back and
     `make migrate` (or a restart) has created the tables."""
-    from bot.escalations.database import migrate
     from bot.risk.screening import default_screen
+    from bot.store.engine import migrate
 
     if not settings.pseudonym_key:
         logger.error("PSEUDONYM_KEY is empty: escalations cannot be stored. Run `make env`.")

@@ -108,9 +108,9 @@ class Player:
 
     def __init__(self, screen: RiskScreen, database_dir: Path) -> None:
         from actions.risk import ActionValidateSlotMappings
-        from bot.escalations.database import migrate
         from bot.escalations.escalator import Escalator
         from bot.notify import Notifier
+        from bot.store.engine import migrate
 
         url = f"sqlite:///{database_dir / 'eval.db'}"
         migrate(url)

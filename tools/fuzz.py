@@ -992,9 +992,9 @@ def fuzz_overrides(workdir: Path, provider_url: str) -> tuple[dict[str, str], di
 
 def setup_token(escalation_url: str) -> str:
     """A valid set-up link's token, for a fresh handler account."""
-    from bot.escalations.database import make_engine
     from bot.staff.accounts import Accounts
     from bot.staff.model import Role
+    from bot.store.engine import make_engine
 
     return Accounts(make_engine(escalation_url)).create_user(
         f"fuzz{secrets.randbelow(10**6)}", Role.HANDLER

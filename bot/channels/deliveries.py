@@ -34,22 +34,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, and_, delete, insert, update
+from sqlalchemy import and_, delete, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.escalations.database import shared_engine
+from bot.store.engine import shared_engine
+from bot.store.tables import TABLE, deliveries
 
 logger = logging.getLogger(__name__)
-
-TABLE = "messaging_deliveries"
-# Created by migration 0004 (bot/escalations/migrations); owned by this module alone.
-deliveries = Table(
-    TABLE,
-    MetaData(),
-    Column("delivery_key", String(64), primary_key=True),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
-)
 
 # Expired rows are deleted while inserting at most this often per process, so the table
 # stays small even where the retention job does not run.

@@ -162,8 +162,8 @@ def _share_rooms_through_redis(sio, url: str) -> None:
 
 async def _record_presence(session_id: str, key: str, joined: bool) -> None:
     from bot.escalations import presence
-    from bot.escalations.database import shared_engine
     from bot.settings import settings
+    from bot.store.engine import shared_engine
 
     try:
         reference = conversation_ref(session_id, key)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.escalations.database import session_factory
 from bot.escalations.service import Outcome, Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.notify import Notification, Notifier
 from bot.risk.levels import RiskLevel
+from bot.store.engine import session_factory
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The escalation table (SQLAlchemy 1.4 with the 2.0-style API).
+"""An escalation: the domain object, mapped onto its table (bot/store/tables.py) with
+SQLAlchemy 1.4's 2.0-style API.
 
 One row per conversation. It holds no message text and no identifier: the conversation is
 a keyed hash (bot/pseudonym.py) and the excerpt is the redacted signal words only.
@@ -10,13 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
-from sqlalchemy.orm import registry
-
 from bot.risk.levels import RiskLevel, in_category_order, in_subject_order
-
-metadata = MetaData()
-mapper_registry = registry(metadata=metadata)
+from bot.store.tables import escalations, mapper_registry
 
 
 class Status(str, Enum):
@@ -40,45 +36,6 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment
-
-
-escalations = Table(
-    "escalations",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("conversation_ref", String(64), nullable=False, unique=True),
-    Column("level", String(16), nullable=False),
-    Column("categories", String(200), nullable=False, default=""),
-    Column("status", String(16), nullable=False, default=Status.NEW.value),
-    Column("priority", Integer, nullable=False),
-    Column("excerpt", Text, nullable=False, default=""),
-    Column("last_message_key", String(64), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    # Set by the staff dashboard (bot/staff): who holds it, how it ended and when.
-    Column("claimed_by", Integer, nullable=True),
-    Column("outcome", String(32), nullable=True),
-    Column("resolved_at", DateTime(timezone=True), nullable=True),
-    # The relative asked to talk to a person (intent request_human).
-    Column("wants_person", Boolean, nullable=False, default=False),
-    # A handler who is in the conversation right now (live handoff), and since when.
-    Column("handoff_by", Integer, nullable=True),
-    Column("handoff_since", DateTime(timezone=True), nullable=True),
-    # Who is at risk (self, person, child, third_party, comma-separated) and whether the
-    # relative confirmed the signal when the bot asked (the safety check).
-    Column("subjects", String(64), nullable=False, default=""),
-    Column("confirmed", Boolean, nullable=False, default=False),
-)
-
-# Whether a relative's web chat is open: sockets per conversation (keyed hash), kept by the
-# socket.io channel (bot/channels/socketio.py) so the dashboard can tell a handler they have left.
-conversation_presence = Table(
-    "conversation_presence",
-    metadata,
-    Column("conversation_ref", String(64), primary_key=True),
-    Column("sockets", Integer, nullable=False, default=0),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
 
 
 @dataclass

@@ -13,7 +13,8 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.escalations.model import as_utc, conversation_presence, utcnow
+from bot.escalations.model import as_utc, utcnow
+from bot.store.tables import conversation_presence
 
 # A closed chat's row is kept this long (the handler sees when the relative left), an open
 # one's until the conversation's own retention: a server that died never said "left".

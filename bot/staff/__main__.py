@@ -13,11 +13,11 @@ import getpass
 import logging
 import sys
 
-from bot.escalations.database import make_engine, migrate
 from bot.privacy import log_filter
 from bot.settings import settings
 from bot.staff.accounts import AccountError, Accounts
 from bot.staff.security import TotpKeyMissing, totp_uri
+from bot.store.engine import make_engine, migrate
 
 
 def serve() -> int:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.escalations.model import as_utc, utcnow
-from bot.staff.model import Role, staff_login_failures, staff_sessions, staff_users
+from bot.staff.model import Role
 from bot.staff.security import (
     TotpKeyMissing,
     TotpVault,
@@ -38,6 +38,7 @@ from bot.staff.security import (
     token_hash,
     verify_password,
 )
+from bot.store.tables import staff_login_failures, staff_sessions, staff_users
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.escalations.database import make_engine, migrate
 from bot.escalations.lifecycle import Step, ends_a_handoff
 from bot.escalations.presence import presence
 from bot.notify import category_labels
@@ -37,6 +36,8 @@ from bot.staff.model import OUTCOMES, Role
 from bot.staff.review import LEVELS, STATUSES, Review, ReviewError
 from bot.staff.security import same, setup_totp_secret, totp_uri
 from bot.staff.transcript import ConversationFinder, transcript
+from bot.store.engine import make_engine, migrate
+from bot.store.events import ConversationEvents
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +96,13 @@ def create_app(config: Settings) -> Sanic:
     app.config.KEEP_ALIVE_TIMEOUT = 5
     app.config.REQUEST_MAX_SIZE = config.max_request_bytes  # 413 beyond it (issue 17)
     engine = make_engine(config.escalation_database_url)
-    tracker_engine = make_engine(config.tracker_database_url)
+    conversations = ConversationEvents(make_engine(config.tracker_database_url))
     if not config.staff_totp_key:
         raise RuntimeError("STAFF_TOTP_KEY is not set: `make env` adds it to .env")
     accounts = Accounts(engine, config.staff_totp_key)
     review, pages = Review(engine), templates(config.staff_time_zone)
     rasa = RasaConversations(config.rasa_internal_url, config.rasa_jwt_secret)
-    find_conversation = ConversationFinder(tracker_engine, config.pseudonym_key)
+    find_conversation = ConversationFinder(conversations, config.pseudonym_key)
     secure_cookie = config.dashboard_url.startswith("https://")
     app.static("/static", str(HERE / "static"))
 
@@ -292,7 +293,7 @@ def create_app(config: Settings) -> Sanic:
             return refuse(request, "not_found", 404)
         review.log(request.ctx.session.user, "view_escalation", escalation_id)
         conversation = find_conversation(detail.conversation_ref)
-        events = transcript(tracker_engine, conversation) if conversation else []
+        events = transcript(conversations, conversation) if conversation else []
         return render(
             request,
             "detail.html",
@@ -457,7 +458,7 @@ def create_app(config: Settings) -> Sanic:
             after = max(0, int(request.args.get("after", "0")))
         except ValueError:
             after = 0
-        events = transcript(tracker_engine, conversation, after) if conversation else []
+        events = transcript(conversations, conversation, after) if conversation else []
         present = presence(engine, detail.conversation_ref)
         return response.json(
             {

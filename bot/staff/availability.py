@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.engine import Engine
 
 from bot.escalations.model import utcnow
-from bot.staff.model import staff_sessions, staff_users
+from bot.store.tables import staff_sessions, staff_users
 
 SEEN_WITHIN = timedelta(minutes=2)
 

@@ -4,7 +4,7 @@ Rules:
 - The queue lists acute before elevated before the rest, oldest first within a level.
 - Every change of an escalation's state follows bot/escalations/lifecycle.py (who may
   claim, release, resolve, join, write, hand back, end, take over); this module only applies
-  it to the database. Resolving needs an outcome (bot/staff/model.py OUTCOMES).
+  it to the database. Resolving needs an outcome (bot/store/tables.py OUTCOMES).
 - Every view and action is written to the audit log: who, what, which escalation, a code
   or status change. Never message text.
 """
@@ -18,10 +18,11 @@ from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.escalations.lifecycle import Actor, State, Step, changes, refusal
-from bot.escalations.model import Status, as_utc, escalations, utcnow
+from bot.escalations.model import Status, as_utc, utcnow
 from bot.privacy.redaction import redact
 from bot.staff.accounts import StaffError, User
-from bot.staff.model import OUTCOMES, escalation_notes, staff_audit, staff_users
+from bot.staff.model import OUTCOMES
+from bot.store.tables import escalation_notes, escalations, staff_audit, staff_users
 
 LEVEL_ORDER = case(
     (escalations.c.level == "acute", 0),

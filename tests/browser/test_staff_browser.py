@@ -14,11 +14,11 @@ import pytest
 import socketio
 from playwright.sync_api import Page, expect
 
-from bot.escalations.database import session_factory
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.pseudonym import conversation_ref
 from bot.risk.levels import RiskLevel
+from bot.store.engine import session_factory
 from tests.integration.conftest import TEST_PSEUDONYM_KEY
 from tests.integration.staff_server import (
     PASSWORD,

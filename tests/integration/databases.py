@@ -35,7 +35,7 @@ def postgres_database() -> Iterator[str]:
     try:
         yield url
     finally:
-        from bot.escalations.database import session_factory, shared_engine
+        from bot.store.engine import session_factory, shared_engine
 
         session_factory.cache_clear()
         shared_engine.cache_clear()

@@ -18,13 +18,13 @@ import requests
 import yaml
 from sqlalchemy import text
 
-from bot.escalations.database import make_engine, migrate
 from bot.launcher import answers, free_port
 from bot.pseudonym import conversation_ref
 from bot.settings import PROJECT_ROOT
 from bot.staff.accounts import Accounts
 from bot.staff.model import Role
 from bot.staff.security import TOTP_STEP_SECONDS, totp_now
+from bot.store.engine import make_engine, migrate
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, TEST_TOTP_KEY
 
 PASSWORD = "a long enough password"

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect, select, text
 
-from bot.escalations.database import downgrade, make_engine, migrate, session_factory
 from bot.escalations.model import Escalation, Status
 from bot.escalations.service import Change, Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.risk.levels import RiskLevel
+from bot.store.engine import downgrade, make_engine, migrate, session_factory
 from tests.integration.databases import postgres_database
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)

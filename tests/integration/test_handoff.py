@@ -15,10 +15,10 @@ from pathlib import Path
 import redis
 from sqlalchemy import text
 
-from bot.escalations.database import make_engine
 from bot.launcher import ServerProcesses, answers, free_port
 from bot.settings import PROJECT_ROOT, settings
 from bot.staff.model import Role
+from bot.store.engine import make_engine
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
 from tests.integration.staff_server import (
     escalation_for,

@@ -16,7 +16,7 @@ from bot.channels.deliveries import (
     delivery_key,
     purge_expired_deliveries,
 )
-from bot.escalations.database import make_engine, migrate
+from bot.store.engine import make_engine, migrate
 from tests.integration.databases import DATABASE_KINDS, database_url
 
 KEY = "integration-test-key"

@@ -11,13 +11,13 @@ from http.server import ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from bot.escalations.database import migrate
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
 from bot.launcher import free_port
 from bot.notify import SIGNATURE_HEADER, Notification, Notifier, verify
 from bot.risk.levels import RiskLevel
 from bot.settings import Settings
+from bot.store.engine import migrate
 from tests.integration.conftest import Inbox, WebhookReceiver
 
 SECRET = "webhook-test-secret"

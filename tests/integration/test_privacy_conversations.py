@@ -115,7 +115,6 @@ async def test_after_radera_and_after_retention_nothing_of_the_conversation_is_l
     write-ahead log included), retry file or log holds its words or its id."""
     import asyncio
 
-    from bot.escalations.database import make_engine
     from bot.escalations.escalator import RetryFile
     from bot.escalations.presence import presence
     from bot.escalations.service import Signal
@@ -125,6 +124,7 @@ async def test_after_radera_and_after_retention_nothing_of_the_conversation_is_l
     from bot.staff.accounts import Accounts
     from bot.staff.model import Role
     from bot.staff.review import Review
+    from bot.store.engine import make_engine
     from tests.integration.test_web_sessions import close, session
 
     words = "Lingonblomman"

@@ -180,8 +180,8 @@ def test_sqlite_overwrites_what_it_deletes(tmp_path):
     every connection of both stores sets it, whatever the build's default."""
     from sqlalchemy import event
 
-    from bot.escalations.database import _sqlite_pragmas, make_engine
     from bot.privacy.tracker_store import _secure_delete
+    from bot.store.engine import _sqlite_pragmas, make_engine
 
     store = RedactingSQLTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path / 'rasa.db'}")
     escalations = make_engine(f"sqlite:///{tmp_path / 'escalations.db'}")

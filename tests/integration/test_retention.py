@@ -12,7 +12,6 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
-from bot.escalations.database import make_engine, migrate, session_factory
 from bot.escalations.model import Escalation, Status
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
@@ -23,6 +22,7 @@ from bot.retention import (
     purge_inactive_conversations,
 )
 from bot.risk.levels import RiskLevel
+from bot.store.engine import make_engine, migrate, session_factory
 from tests.integration.databases import DATABASE_KINDS, database_url
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nintents: [greet]")

@@ -19,15 +19,16 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select, text, update
 
-from bot.escalations.database import make_engine, session_factory
 from bot.escalations.model import utcnow
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.tracker_store import RedactingSQLTrackerStore
 from bot.pseudonym import conversation_ref
 from bot.risk.levels import RiskLevel
-from bot.staff.model import Role, staff_audit, staff_sessions
+from bot.staff.model import Role
 from bot.staff.security import totp_now
+from bot.store.engine import make_engine, session_factory
+from bot.store.tables import staff_audit, staff_sessions
 from tests.integration.staff_server import (
     PASSWORD,
     TEST_PSEUDONYM_KEY,

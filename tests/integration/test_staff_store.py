@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from bot.escalations.database import make_engine, migrate, session_factory
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.risk.levels import RiskLevel
@@ -18,9 +17,11 @@ from bot.staff.accounts import (
     AccountError,
     Accounts,
 )
-from bot.staff.model import Role, staff_audit
+from bot.staff.model import Role
 from bot.staff.review import Review, ReviewError
 from bot.staff.security import TotpKeyMissing, totp_now
+from bot.store.engine import make_engine, migrate, session_factory
+from bot.store.tables import staff_audit
 from tests.integration.databases import DATABASE_KINDS, database_url
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)

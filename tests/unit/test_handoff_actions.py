@@ -15,13 +15,14 @@ from actions.handoff import (
     ActionHandoffStart,
     ActionRequestHuman,
 )
-from bot.escalations.database import migrate, session_factory, shared_engine
 from bot.escalations.model import Escalation, utcnow
 from bot.pseudonym import conversation_ref
 from bot.settings import settings
 from bot.staff.accounts import Accounts
 from bot.staff.availability import set_available
-from bot.staff.model import Role, staff_sessions
+from bot.staff.model import Role
+from bot.store.engine import migrate, session_factory, shared_engine
+from bot.store.tables import staff_sessions
 from tests.conftest import response_names
 
 KEY = "unit-test-pseudonym-key"

@@ -9,13 +9,13 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 
 from actions import privacy
 from actions.privacy import ActionCheckDeleteRequest, ActionDeleteConversation, is_deletion_request
-from bot.escalations.database import migrate, session_factory
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.tracker_store import DELETE_ACTION, deletion_requested, redacted_event
 from bot.pseudonym import conversation_ref
 from bot.risk.levels import RiskLevel
 from bot.settings import settings
+from bot.store.engine import migrate, session_factory
 from tests.conftest import response_names
 
 KEY = "unit-test-key"

@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from actions.answers import ActionAnswerOutOfScope, ActionAnswerTopic
 from actions.risk import ActionValidateSlotMappings, excerpt
-from bot.escalations.database import migrate, session_factory
 from bot.escalations.escalator import Escalator
 from bot.escalations.model import Escalation
 from bot.notify import Notifier
 from bot.risk import RiskDetector, RiskLevel
 from bot.risk.screening import RiskScreen
 from bot.settings import Settings, settings
+from bot.store.engine import migrate, session_factory
 from tests.conftest import response_names
 
 

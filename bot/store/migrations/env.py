@@ -1,12 +1,11 @@
-"""Alembic environment: the URL comes from the Config built in bot/escalations/database.py."""
+"""Alembic environment: the URL comes from the Config built in bot/store/engine.py."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from bot.escalations.model import metadata
-from bot.staff import model as _staff_tables  # noqa: F401 (registers the staff tables)
+from bot.store.tables import metadata
 
 config = context.config
 

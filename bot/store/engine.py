@@ -1,8 +1,8 @@
-"""Engines and migrations for the escalation store.
+"""Engines and migrations for Vägvisaren's own database (the escalation store).
 
 SQLite (a file under var/) is the default; PostgreSQL is the production option:
 ESCALATION_DATABASE_URL=postgresql+psycopg2://user:password@host:5432/dbname. The schema
-is created and upgraded by Alembic (bot/escalations/migrations), never by create_all, so
+is created and upgraded by Alembic (bot/store/migrations), never by create_all, so
 every installation has the same, versioned schema.
 """
 

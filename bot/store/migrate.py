@@ -1,6 +1,6 @@
 """`make migrate`: create or upgrade the escalation store's tables (Alembic).
 
-Usage: python -m bot.escalations.migrate [REVISION]   (default: head)
+Usage: python -m bot.store.migrate [REVISION]   (default: head)
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import sys
 
 from sqlalchemy.engine import make_url
 
-from bot.escalations.database import migrate
 from bot.settings import settings
+from bot.store.engine import migrate
 
 
 def main(argv: list[str]) -> int:
