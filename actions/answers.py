@@ -61,7 +61,6 @@ from bot.person_profile import (
     profile_of_conversation,
 )
 from bot.rasa_client import RasaParser
-from bot.settings import settings
 from bot.text import fold
 from bot.topics import (
     TOPIC_INTENTS,
@@ -89,7 +88,13 @@ class ActionAnswerTopic(ResponseAction):
     which would cost one more call to the action server on every message."""
 
     def __init__(self, classify: Classifier | None = None):
-        self.classify = classify or RasaParser(settings.rasa_internal_url, settings.rasa_jwt_secret)
+        self._classify = classify
+
+    @property
+    def classify(self) -> Classifier:
+        if self._classify is None:
+            self._classify = RasaParser(self.config.rasa_internal_url, self.config.rasa_jwt_secret)
+        return self._classify
 
     keeps_safety_in_focus = True
 

@@ -25,10 +25,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.bootstrap import services
 from bot.contacts import Contact, ContactDirectory, load_directory
 from bot.conversation import HANDOFF_SLOT, PARTS_KEY, responses_of
 from bot.dialogue.safety_focus import SAFETY_FOCUS_SLOT, reminder_response
-from bot.settings import settings
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +86,22 @@ class ResponseAction(Action, ABC):
     # Whether the first message this action sends in a session carries the privacy notice.
     carries_the_opening = True
 
+    @property
+    def config(self) -> Settings:
+        """The action server builds its actions without arguments: their configuration is
+        this process's (bot/bootstrap.py)."""
+        return services().settings
+
     def directory(self) -> ContactDirectory:
-        return load_directory(settings.contacts_file)
+        return load_directory(self.config.contacts_file)
 
     def template_values(self) -> dict[str, Any]:
+        config = self.config
         return {
             **self.directory().phone_placeholders(),
-            "retention_days": settings.conversation_retention_days,
-            "escalation_retention_days": settings.escalation_retention_days,
-            "staff_hours": f" ({settings.staff_hours})" if settings.staff_hours else "",
+            "retention_days": config.conversation_retention_days,
+            "escalation_retention_days": config.escalation_retention_days,
+            "staff_hours": f" ({config.staff_hours})" if config.staff_hours else "",
         }
 
     def utter(self, dispatcher: CollectingDispatcher, response: str, **values: Any) -> None:

@@ -27,14 +27,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import ResponseAction, user_texts
+from bot.bootstrap import services
 from bot.conversation import HANDOFF_SLOT
 from bot.dialogue.writer import writer_is_minor
 from bot.escalations.service import request_person
-from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.pseudonym import conversation_ref
-from bot.settings import settings
 from bot.staff.availability import handler_available
-from bot.store.engine import session_factory, shared_engine
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +114,12 @@ def answer_request_for_a_person(
 
 def _queue_for_a_handler(sender_id: str) -> bool:
     """Whether a handler is available (and the relative is now in their queue)."""
-    url = settings.escalation_database_url
+    parts = services()
     try:
-        if not handler_available(shared_engine(url)):
+        if not handler_available(parts.escalation_engine):
             return False
-        reference = conversation_ref(sender_id, settings.pseudonym_key)
-        request_person(SqlAlchemyUnitOfWork(session_factory(url)), reference)
+        reference = conversation_ref(sender_id, parts.settings.pseudonym_key)
+        request_person(parts.unit_of_work(), reference)
         return True
     except (SQLAlchemyError, ValueError) as error:
         # Nobody can be reached through a store we cannot write: give the contacts.

@@ -30,16 +30,13 @@ from actions.base import (
     for_channel,
     sent_last_turn,
 )
-from actions.risk import default_escalator
+from bot.bootstrap import services
 from bot.conversation import DELETE_PAYLOAD
 from bot.escalations import presence
 from bot.escalations.service import forget_conversation
-from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.tracker_store import DELETE_ACTION
 from bot.pseudonym import conversation_ref
-from bot.settings import settings
 from bot.staff.review import erase_notes
-from bot.store.engine import session_factory, shared_engine
 
 logger = logging.getLogger(__name__)
 
@@ -103,14 +100,13 @@ class ActionDeleteConversation(ResponseAction):
         """Whether the conversation had an escalation (now without its excerpt). Everything
         else kept of it under its keyed reference goes too: the staff's notes, whether the
         chat was open, a signal waiting in the retry file (issue 17)."""
-        reference = conversation_ref(sender_id, settings.pseudonym_key)
-        default_escalator().retries.drop(reference)
+        parts = services()
+        reference = conversation_ref(sender_id, parts.settings.pseudonym_key)
+        parts.escalator.retries.drop(reference)
         try:
-            engine = shared_engine(settings.escalation_database_url)
-            erase_notes(engine, reference)
-            presence.forget(engine, reference)
-            uow = SqlAlchemyUnitOfWork(session_factory(settings.escalation_database_url))
-            return forget_conversation(uow, reference)
+            erase_notes(parts.escalation_engine, reference)
+            presence.forget(parts.escalation_engine, reference)
+            return forget_conversation(parts.unit_of_work(), reference)
         except (SQLAlchemyError, ValueError) as error:
             # The conversation itself is still deleted by the tracker store; the excerpt
             # goes with the escalation's retention.

@@ -20,7 +20,6 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -37,6 +36,7 @@ from actions.base import (
     person_button,
     risk_answered_this_turn,
 )
+from bot.bootstrap import services
 from bot.conversation import HANDOFF_SLOT
 from bot.dialogue import (
     CHECK_ANSWERED_SLOT,
@@ -49,14 +49,13 @@ from bot.dialogue.safety_focus import SAFETY_FOCUS_SLOT, focus_of, most_serious
 from bot.dialogue.situations import SITUATIONS_WITH_THEIR_OWN_ROUTE, situation_of
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
-from bot.notify import Notifier
-from bot.privacy.redaction import default_redactor, mask
+from bot.privacy.redaction import Redactor, mask
 from bot.pseudonym import conversation_ref, message_key
 from bot.risk import safety_check
 from bot.risk.detector import Screening
 from bot.risk.levels import RiskLevel, in_category_order, in_subject_order
-from bot.risk.screening import RiskScreen, default_screen
-from bot.settings import Settings, settings
+from bot.risk.screening import RiskScreen
+from bot.settings import Settings
 from bot.staff.availability import handler_available
 from bot.store.engine import shared_engine
 from bot.text import fold
@@ -205,13 +204,6 @@ def _earlier_texts(tracker: Tracker) -> list[str]:
     return earlier[-EARLIER_MESSAGES:]
 
 
-@lru_cache(maxsize=1)
-def default_escalator() -> Escalator:
-    return Escalator(
-        settings.escalation_database_url, Notifier(settings), settings.escalation_retry_file
-    )
-
-
 class ActionValidateSlotMappings(ResponseAction):
     """Screens the latest message; see the module docstring."""
 
@@ -219,12 +211,16 @@ class ActionValidateSlotMappings(ResponseAction):
         self,
         screen: RiskScreen | None = None,
         escalator: Escalator | None = None,
-        config: Settings = settings,
+        config: Settings | None = None,
         person_available: Callable[[], bool] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
+        # The action server builds its actions without arguments: what is not given comes
+        # from this process's parts (bot/bootstrap.py), when first needed.
         self._screen = screen
         self._escalator = escalator
-        self.config = config
+        self._config = config
+        self._redactor = redactor
         self._person_available = person_available
         self._retry_loop: asyncio.Task | None = None
 
@@ -232,12 +228,20 @@ class ActionValidateSlotMappings(ResponseAction):
         return "action_validate_slot_mappings"
 
     @property
+    def config(self) -> Settings:
+        return self._config or services().settings
+
+    @property
     def screen(self) -> RiskScreen:
-        return self._screen or default_screen()
+        return self._screen or services().screen
 
     @property
     def escalator(self) -> Escalator:
-        return self._escalator or default_escalator()
+        return self._escalator or services().escalator
+
+    @property
+    def redactor(self) -> Redactor:
+        return self._redactor or services().redactor
 
     def person_available(self) -> bool:
         """Whether a handler can join the chat now: what the answer promises follows it."""
@@ -561,7 +565,7 @@ class ActionValidateSlotMappings(ResponseAction):
             conversation_ref=conversation_ref(sender, self.config.pseudonym_key),
             level=screening.level,
             categories=screening.categories,
-            excerpt=excerpt(text, screening),
+            excerpt=excerpt(text, screening, self.redactor),
             message_key=message_key(sender, text, self.config.pseudonym_key),
             subjects=screening.subjects,
             confirmed=confirmed,
@@ -584,13 +588,13 @@ async def _retry_forever(escalator: Escalator, interval_seconds: float) -> None:
             logger.error("Escalation retry failed: %s", type(error).__name__)
 
 
-def excerpt(text: str, screening: Screening, context_chars: int = 80) -> str:
+def excerpt(text: str, screening: Screening, redactor: Redactor, context_chars: int = 80) -> str:
     """The redacted words around each signal, so staff see why without the whole message.
 
     The whole message is redacted first and the windows are cut from that: a window cut
     before redaction left the ends of names and numbers that straddle its edges unmasked
     ("…eter Qendrim Berisha", "…-123 45 67"; issue 17)."""
-    findings = default_redactor().find(text)
+    findings = redactor.find(text)
     windows = [
         (max(0, match.start - context_chars), min(len(text), match.end + context_chars))
         for match in screening.matches

@@ -204,12 +204,10 @@ def load_directory(path: Path) -> ContactDirectory:
 EMERGENCY_NUMBERS = ("112", "114 14", "1177", "90101", "116 111", "116 006")
 
 
-def public_phone_numbers(path: Path | None = None) -> tuple[str, ...]:
+def public_phone_numbers(path: Path) -> tuple[str, ...]:
     """The numbers the bot itself gives out: the redactor must leave them in place."""
-    from bot.settings import settings
-
     try:
-        contacts = load_contacts(path or settings.contacts_file)
+        contacts = load_contacts(path)
     except (OSError, ContactsError):
         contacts = []
     return EMERGENCY_NUMBERS + tuple(contact.phone for contact in contacts if contact.phone)
@@ -217,8 +215,9 @@ def public_phone_numbers(path: Path | None = None) -> tuple[str, ...]:
 
 def main() -> int:
     """`python -m bot.contacts`: validate the configured file and list stale entries."""
-    from bot.settings import settings
+    from bot.settings import Settings
 
+    settings = Settings.from_environment()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     directory = load_directory(settings.contacts_file)
     stale = warn_about_stale_contacts(directory, settings.contacts_max_age_days)

@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.channels.widget.assets import SCRIPT_PATH
 from bot.contacts import check_at_startup
 from bot.retention import purge
-from bot.settings import PROJECT_ROOT, Settings, settings
+from bot.settings import PROJECT_ROOT, Settings, environment
 
 logger = logging.getLogger("vagvisaren")
 
@@ -105,7 +105,8 @@ class ServerProcesses:
     """The action server and the Rasa server as child processes.
 
     `overrides` are environment variables for the children (ports, database path), which
-    bot.settings in the children turns into their configuration.
+    Settings.from_environment() in the children turns into their configuration, over
+    `.env`'s values.
     """
 
     def __init__(
@@ -115,9 +116,9 @@ class ServerProcesses:
         with_staff: bool = False,
         with_demo: bool = False,
     ):
-        environment = {**os.environ, **(overrides or {})}
-        child_settings = Settings.from_environment_mapping(environment)
-        self.environment = {**environment, **child_settings.rasa_environment()}
+        overrides = dict(overrides or {})
+        child_settings = Settings.from_environment_mapping({**environment(), **overrides})
+        self.environment = {**os.environ, **overrides, **child_settings.rasa_environment()}
         self.rasa_url = f"http://127.0.0.1:{child_settings.rasa_port}"
         self.action_url = f"http://127.0.0.1:{child_settings.action_server_port}"
         self.staff_url = f"http://{child_settings.staff_host}:{child_settings.staff_port}"
@@ -224,7 +225,7 @@ def _purge_periodically(config: Settings, stop: threading.Event) -> None:
         stop.wait(PURGE_INTERVAL_SECONDS)
 
 
-def _print_banner(servers: ServerProcesses) -> None:
+def _print_banner(servers: ServerProcesses, settings: Settings) -> None:
     print(
         "\nVägvisaren is running.\n"
         f"  Talk to the bot (REST channel): POST {servers.rasa_url}/webhooks/rest/webhook\n"
@@ -242,6 +243,7 @@ def _print_banner(servers: ServerProcesses) -> None:
 
 
 def main() -> int:
+    settings = Settings.from_environment()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
     preflight(settings)
     servers = ServerProcesses(with_staff=True, with_demo=True)
@@ -255,7 +257,7 @@ def main() -> int:
     try:
         servers.start()
         threading.Thread(target=_purge_periodically, args=(settings, stop), daemon=True).start()
-        _print_banner(servers)
+        _print_banner(servers, settings)
         while not stop.is_set():
             if any(process.poll() is not None for process in servers.processes.values()):
                 logger.error("A server stopped unexpectedly; stopping the others.")

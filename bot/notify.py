@@ -28,7 +28,7 @@ import ssl
 import time
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
@@ -44,7 +44,6 @@ TEMPLATES_FILE = PROJECT_ROOT / "data/texts/notifications.yml"
 SIGNATURE_HEADER = "X-Vagvisaren-Signature"
 TIMEOUT_SECONDS = 10
 ATTEMPTS = 3
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def email_message(
     values = {
         "level": templates["levels"].get(notification.level, notification.level),
         "categories": ", ".join(templates["categories"].get(c, c) for c in notification.categories),
-        "time": notification.at.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M"),
+        "time": _local_time(notification.at, config),
         "link": notification.link(config.dashboard_url),
     }
     message = EmailMessage()
@@ -155,12 +154,17 @@ def email_message(
     return message
 
 
+def _local_time(moment: datetime, config: Settings) -> str:
+    """A time as staff read it: in STAFF_TIME_ZONE, as the dashboard shows it."""
+    return moment.astimezone(ZoneInfo(config.staff_time_zone)).strftime("%Y-%m-%d %H:%M")
+
+
 def _digest_message(digest: Digest, config: Settings, templates: dict) -> EmailMessage:
     values = {
         "count": digest.count,
         "acute": digest.acute,
         "minutes": digest.minutes,
-        "time": digest.at.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M"),
+        "time": _local_time(digest.at, config),
         "link": f"{config.dashboard_url}/",
     }
     message = EmailMessage()
@@ -230,7 +234,7 @@ class Notifier:
         if count:
             logger.info("Staff notified of %d further escalations in one digest", count)
             minutes = round(self.window.seconds / 60)
-            await self._send(Digest(count, acute, minutes, datetime.now(LOCAL_TIME)))
+            await self._send(Digest(count, acute, minutes, datetime.now(timezone.utc)))
 
     async def _send(self, notification: Notification | Digest) -> dict[str, bool]:
         results: dict[str, bool] = {}

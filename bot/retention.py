@@ -46,7 +46,7 @@ from bot.channels.deliveries import purge_expired_deliveries
 from bot.escalations import presence
 from bot.escalations.model import Status
 from bot.staff.accounts import Accounts
-from bot.staff.review import Review
+from bot.staff.review import purge_audit
 from bot.store.engine import make_engine
 from bot.store.events import ConversationEvents
 from bot.store.tables import escalation_notes, escalations
@@ -106,7 +106,7 @@ def purge_staff_and_presence_records(engine: Engine, config, now: datetime | Non
     return {
         "staff sessions": sessions,
         "login failures": failures,
-        "audit entries": Review(engine).purge_audit(config.audit_retention_days, now),
+        "audit entries": purge_audit(engine, config.audit_retention_days, now),
         "presence rows": presence.purge_stale(
             engine, timedelta(days=config.conversation_retention_days), now
         ),
@@ -149,8 +149,9 @@ def purge(config) -> tuple[int, int]:
 
 
 def main() -> int:
-    from bot.settings import settings
+    from bot.settings import Settings
 
+    settings = Settings.from_environment()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     conversations, excerpts = purge(settings)
     print(

@@ -1,7 +1,8 @@
 """Entry points for the two server processes, started by bot.launcher.
 
 Both run in-process (not through the `rasa` CLI) so that the JWT secret is passed as an
-argument from bot.settings and never appears on a command line, where `ps` would show it.
+argument from the settings and never appears on a command line, where `ps` would show it.
+Each builds its parts through bot/bootstrap.py, from one Settings read at start.
 
     python -m bot.servers rasa      # Rasa server: REST channel + JWT-protected HTTP API
     python -m bot.servers actions   # rasa_sdk action server
@@ -12,22 +13,25 @@ from __future__ import annotations
 import logging
 import sys
 
+from bot.bootstrap import Services, services
 from bot.sanic_compat import allow_websockets_on_python_311
-from bot.settings import PROJECT_ROOT, settings
+from bot.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
 
-def _configure_logging() -> None:
+def _configure_logging(parts: Services) -> None:
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level=parts.settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     from bot.privacy import log_filter
 
-    log_filter.install()
+    log_filter.install(parts.redactor)
 
 
 def run_rasa_server() -> None:
+    parts = services()
+    settings = parts.settings
     settings.export_for_rasa()
     for directory in settings.sqlite_directories():
         directory.mkdir(parents=True, exist_ok=True)
@@ -39,20 +43,20 @@ def run_rasa_server() -> None:
     # What `rasa run` sets up, minus telemetry and error reporting to third parties.
     # Without configure_structlog, Rasa's debug events (with message text) reach stdout.
     level = logging.getLevelName(settings.log_level)
-    _configure_logging()
+    _configure_logging(parts)
     configure_logging_and_warnings(level)
     configure_structlog(level)
     from bot.privacy import log_filter
 
-    log_filter.install()  # again: Rasa's set-up may have added handlers
+    log_filter.install(parts.redactor)  # again: Rasa's set-up may have added handlers
     log_filter.keep_rasa_structlog_free_of_message_text()
     if not settings.rasa_jwt_secret:
         raise SystemExit("RASA_JWT_SECRET is empty: run `make env` or set it in .env")
     validate_action_results_with_a_compiled_schema()
     require_expiring_tokens(settings.rasa_jwt_secret)
     allow_websockets_on_python_311()  # the web widget's socket (bot/sanic_compat.py)
-    answer_malformed_input_with_400(rasa.core.run)
-    watch_the_event_loop(rasa.core.run, "configure_app", "rasa")
+    answer_malformed_input_with_400(rasa.core.run, settings.max_message_chars)
+    watch_the_event_loop(rasa.core.run, "configure_app", "rasa", settings.loop_stall_file)
     from bot.nlu.long_messages import classify_the_beginning_of_long_messages
 
     classify_the_beginning_of_long_messages()  # DIET on 4 000 tokens held the loop
@@ -99,7 +103,7 @@ def require_expiring_tokens(secret: str) -> None:
     _after_creating(rasa.core.run, "configure_app", require_exp)
 
 
-def answer_malformed_input_with_400(run_module) -> None:
+def answer_malformed_input_with_400(run_module, max_message_chars: int) -> None:
     """/model/parse bodies, engine.io packets and websocket frames that Rasa met with a
     500 or a hang (bot/rasa_guards.py, issue 17)."""
     from bot.rasa_guards import (
@@ -117,7 +121,7 @@ def answer_malformed_input_with_400(run_module) -> None:
     _after_creating(
         run_module,
         "configure_app",
-        lambda app: refuse_malformed_parse_requests(app, settings.max_message_chars),
+        lambda app: refuse_malformed_parse_requests(app, max_message_chars),
     )
 
 
@@ -147,6 +151,8 @@ def validate_action_results_with_a_compiled_schema() -> None:
 
 
 def run_action_server() -> None:
+    parts = services()
+    settings = parts.settings
     settings.export_for_rasa()
     # spaCy's machine-learning layer (thinc) imports TensorFlow whenever it is installed,
     # which costs the action server about half a gigabyte; nothing here uses it.
@@ -155,33 +161,31 @@ def run_action_server() -> None:
 
     from bot.contacts import check_at_startup
 
-    _configure_logging()
+    _configure_logging(parts)
     check_at_startup(settings.contacts_file, settings.contacts_max_age_days)
-    prepare_risk_screening()
-    answer_what_is_not_an_action_call(endpoint)
-    watch_the_event_loop(endpoint, "create_app", "actions")
+    prepare_risk_screening(parts)
+    answer_what_is_not_an_action_call(endpoint, settings.max_request_bytes)
+    watch_the_event_loop(endpoint, "create_app", "actions", settings.loop_stall_file)
     endpoint.run("actions", port=settings.action_server_port, cors_origins=[])
 
 
-def answer_what_is_not_an_action_call(endpoint) -> None:
+def answer_what_is_not_an_action_call(endpoint, max_request_bytes: int) -> None:
     """rasa_sdk answers every exception with a 500 that echoes the request body: malformed
     calls get a 400, oversized bodies a 413, and no answer carries the body (issue 17;
     bot/action_calls.py)."""
     from bot.action_calls import guard_action_server
 
-    _after_creating(
-        endpoint, "create_app", lambda app: guard_action_server(app, settings.max_request_bytes)
-    )
+    _after_creating(endpoint, "create_app", lambda app: guard_action_server(app, max_request_bytes))
 
 
-def watch_the_event_loop(module, factory: str, name: str) -> None:
+def watch_the_event_loop(module, factory: str, name: str, stall_file: str) -> None:
     """With LOOP_STALL_FILE set (the hostile phase of `make bench`), each server records the
     longest time its event loop was held (bot/loop_monitor.py)."""
-    if not settings.loop_stall_file:
+    if not stall_file:
         return
     from bot.loop_monitor import watch_app
 
-    path = f"{settings.loop_stall_file}.{name}.json"
+    path = f"{stall_file}.{name}.json"
     _after_creating(module, factory, lambda app: watch_app(app, path, name))
 
 
@@ -198,36 +202,34 @@ def _after_creating(module, factory: str, configure) -> None:
     setattr(module, factory, build_and_configure)
 
 
-def prepare_risk_screening() -> None:
+def prepare_risk_screening(parts: Services) -> None:
     """Migrates the escalation store and loads the screening before the first message.
 
     A database that cannot be reached is logged, not fatal: the relative still gets the
     safety answers, and escalations wait in the retry file until the database is back and
     `make migrate` (or a restart) has created the tables."""
-    from bot.risk.screening import default_screen
     from bot.store.engine import migrate
 
+    settings = parts.settings
     if not settings.pseudonym_key:
         logger.error("PSEUDONYM_KEY is empty: escalations cannot be stored. Run `make env`.")
     try:
         migrate(settings.escalation_database_url)
         logger.info("Escalation store ready")
-        _store_waiting_escalations()
+        _store_waiting_escalations(parts)
     except Exception as error:
         logger.error(
             "Escalation store not reachable at start-up (%s): escalations will be retried",
             type(error).__name__,
         )
-    default_screen()  # loads the spaCy pipeline, patterns and risk model now, not mid-conversation
+    _ = parts.screen  # loads the spaCy pipeline, patterns and risk model now, not mid-conversation
 
 
-def _store_waiting_escalations() -> None:
+def _store_waiting_escalations(parts: Services) -> None:
     """Escalations a previous run could not store are stored before the first message."""
     import asyncio
 
-    from actions.risk import default_escalator
-
-    stored = asyncio.run(default_escalator().retry_pending())
+    stored = asyncio.run(parts.escalator.retry_pending())
     if stored:
         logger.info("Stored %d escalation(s) left over from an earlier failure", stored)
 

@@ -1,18 +1,24 @@
 """The one place where environment variables are read.
 
-Values come from the process environment, falling back to `.env` in the project root
-(python-dotenv). Every other module imports `settings` from here instead of touching
-`os.environ`, so configuration is explicit and testable.
+`Settings.from_environment()` reads the process environment, falling back to `.env` in the
+project root (python-dotenv), when it is called, never on import. bot/bootstrap.py calls it
+once per process and hands the result to everything it builds, so configuration is
+explicit and testable.
+
+Each setting is the field below, with its default written once: the variable is the
+field's name in capitals (`rasa_port` is RASA_PORT) unless the field names another, and its
+text is parsed by the default's type. `.env.example` documents them; a unit test checks it
+against these defaults (tests/unit/test_settings.py).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,11 +30,10 @@ def _env_path() -> Path:
     return Path(os.environ.get("VAGVISAREN_ENV_FILE", PROJECT_ROOT / ".env"))
 
 
-def _getter(environment: Mapping[str, str]):
-    def get(name: str, default: str) -> str:
-        return environment.get(name, default)
-
-    return get
+def environment() -> dict[str, str]:
+    """The process's environment over the values in `.env` (the environment wins)."""
+    from_file = {name: value for name, value in dotenv_values(_env_path()).items() if value}
+    return {**from_file, **os.environ}
 
 
 def _resolve(path: str) -> Path:
@@ -48,6 +53,42 @@ def _comma_separated(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
+def _without_trailing_slash(value: str) -> str:
+    return value.rstrip("/")
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    # An origin has no path: "https://www.kommun.se/" is "https://www.kommun.se".
+    return tuple(origin.rstrip("/") for origin in _comma_separated(value))
+
+
+def _setting(default, env: str | None = None, parse=None):
+    """A setting whose variable is not its name in capitals, or whose text needs more than
+    its type to be read."""
+    return field(default=default, metadata={"env": env, "parse": parse})
+
+
+def _variable(setting: Field) -> str:
+    return setting.metadata.get("env") or setting.name.upper()
+
+
+def _parse(setting: Field, text: str):
+    """The variable's text as the setting's value, by the type of its default."""
+    custom = setting.metadata.get("parse")
+    if custom is not None:
+        return custom(text)
+    default = setting.default
+    if isinstance(default, bool):
+        return text.strip().lower() in {"1", "true", "yes"}
+    if isinstance(default, int | float):
+        return type(default)(text)
+    if isinstance(default, Path):
+        return _resolve(text)
+    if isinstance(default, tuple):
+        return _comma_separated(text)
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     rasa_host: str = "127.0.0.1"
@@ -55,8 +96,10 @@ class Settings:
     action_server_port: int = 5055
     rasa_jwt_secret: str = ""
     # Rasa's conversations (tracker store), redacted: SQLite or PostgreSQL.
-    tracker_database_url: str = f"sqlite:///{PROJECT_ROOT / 'var/tracker.db'}"
-    contacts_file: Path = field(default_factory=lambda: PROJECT_ROOT / "deployment/contacts.yml")
+    tracker_database_url: str = _setting(
+        _database_url("sqlite:///var/tracker.db"), parse=_database_url
+    )
+    contacts_file: Path = PROJECT_ROOT / "deployment/contacts.yml"
     contacts_max_age_days: int = 365
     conversation_retention_days: int = 30
     # Escalation excerpts are erased this many days after the escalation was resolved.
@@ -83,26 +126,24 @@ class Settings:
     max_message_chars: int = 4000
     # The largest HTTP body any server accepts (bytes); a message at the limit is a few KB.
     max_request_bytes: int = 1_000_000
-    model_path: Path = field(default_factory=lambda: PROJECT_ROOT / "models/vagvisaren.tar.gz")
+    model_path: Path = _setting(PROJECT_ROOT / "models/vagvisaren.tar.gz", env="RASA_MODEL")
     log_level: str = "INFO"
     # How the action server reaches Rasa's HTTP API (to classify each question of a
     # multi-question message). Behind a load balancer, point it at the balancer.
     rasa_internal_url: str = "http://127.0.0.1:5005"
-    spacy_model: Path = field(default_factory=lambda: PROJECT_ROOT / "models/spacy/sv_vagvisaren")
-    risk_patterns_file: Path = field(
-        default_factory=lambda: PROJECT_ROOT / "data/risk/patterns.yml"
+    spacy_model: Path = PROJECT_ROOT / "models/spacy/sv_vagvisaren"
+    risk_patterns_file: Path = PROJECT_ROOT / "data/risk/patterns.yml"
+    risk_model_dir: Path = PROJECT_ROOT / "models/risk"
+    escalation_database_url: str = _setting(
+        _database_url("sqlite:///var/escalations.db"), parse=_database_url
     )
-    risk_model_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "models/risk")
-    escalation_database_url: str = f"sqlite:///{PROJECT_ROOT / 'var/escalations.db'}"
-    escalation_retry_file: Path = field(
-        default_factory=lambda: PROJECT_ROOT / "var/escalation-retry.jsonl"
-    )
+    escalation_retry_file: Path = PROJECT_ROOT / "var/escalation-retry.jsonl"
     escalation_retry_seconds: float = 30.0
     # Key for the pseudonymous conversation reference (HMAC-SHA256 of the sender id).
     pseudonym_key: str = ""
     # Key that seals staff members' TOTP secrets in the database (bot/staff/security.py).
     staff_totp_key: str = ""
-    dashboard_url: str = "http://127.0.0.1:8080"
+    dashboard_url: str = _setting("http://127.0.0.1:8080", parse=_without_trailing_slash)
     # The staff dashboard (bot/staff): where it listens. DASHBOARD_URL is how staff reach it.
     staff_host: str = "127.0.0.1"
     staff_port: int = 8080
@@ -113,9 +154,9 @@ class Settings:
     staff_time_zone: str = "Europe/Stockholm"
     # The web widget (bot/channels/widget): the sites allowed to embed it (origins; empty: any), the
     # neutral page its quick exit goes to, and the Rasa server's address as browsers see it.
-    widget_origins: tuple[str, ...] = ()
+    widget_origins: tuple[str, ...] = _setting((), parse=_origins)
     widget_exit_url: str = "https://www.smhi.se/"
-    bot_public_url: str = "http://127.0.0.1:5005"
+    bot_public_url: str = _setting("http://127.0.0.1:5005", parse=_without_trailing_slash)
     # The demo municipality page `make run` serves (bot/channels/widget/demo.py).
     demo_host: str = "127.0.0.1"
     demo_port: int = 8000
@@ -151,101 +192,24 @@ class Settings:
     notify_webhook_secret: str = ""
     # `make bench`'s hostile phase: where each server writes its longest event-loop stall.
     loop_stall_file: str = ""
-    # A PostgreSQL server where the test suite may create throw-away databases.
-    test_postgres_url: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
     @classmethod
     def from_environment(cls) -> Settings:
-        load_dotenv(_env_path(), override=False)
-        os.environ.update(TELEMETRY_ENV)
-        return cls.from_environment_mapping(os.environ)
+        os.environ.update(TELEMETRY_ENV)  # before anything imports Rasa
+        return cls.from_environment_mapping(environment())
 
     @classmethod
     def from_environment_mapping(cls, environment: Mapping[str, str]) -> Settings:
-        _get = _getter(environment)
-        return cls(
-            rasa_host=_get("RASA_HOST", "127.0.0.1"),
-            rasa_port=int(_get("RASA_PORT", "5005")),
-            action_server_port=int(_get("ACTION_SERVER_PORT", "5055")),
-            rasa_jwt_secret=_get("RASA_JWT_SECRET", ""),
-            tracker_database_url=_database_url(
-                _get("TRACKER_DATABASE_URL", "sqlite:///var/tracker.db")
-            ),
-            contacts_file=_resolve(_get("CONTACTS_FILE", "deployment/contacts.yml")),
-            contacts_max_age_days=int(_get("CONTACTS_MAX_AGE_DAYS", "365")),
-            conversation_retention_days=int(_get("CONVERSATION_RETENTION_DAYS", "30")),
-            escalation_retention_days=int(_get("ESCALATION_RETENTION_DAYS", "30")),
-            audit_retention_days=int(_get("AUDIT_RETENTION_DAYS", "365")),
-            notify_digest_after=int(_get("NOTIFY_DIGEST_AFTER", "10")),
-            limit_messages_per_conversation=int(_get("LIMIT_MESSAGES_PER_CONVERSATION", "20")),
-            limit_messages_per_source=int(_get("LIMIT_MESSAGES_PER_SOURCE", "60")),
-            limit_new_chats_per_source=int(_get("LIMIT_NEW_CHATS_PER_SOURCE", "30")),
-            trusted_proxies=int(_get("TRUSTED_PROXIES", "0")),
-            notify_digest_minutes=float(_get("NOTIFY_DIGEST_MINUTES", "10")),
-            staff_hours=_get("STAFF_HOURS", ""),
-            max_message_chars=int(_get("MAX_MESSAGE_CHARS", "4000")),
-            max_request_bytes=int(_get("MAX_REQUEST_BYTES", "1000000")),
-            model_path=_resolve(_get("RASA_MODEL", "models/vagvisaren.tar.gz")),
-            log_level=_get("LOG_LEVEL", "INFO"),
-            rasa_internal_url=_get(
-                "RASA_INTERNAL_URL", f"http://127.0.0.1:{_get('RASA_PORT', '5005')}"
-            ),
-            spacy_model=_resolve(_get("SPACY_MODEL", "models/spacy/sv_vagvisaren")),
-            risk_patterns_file=_resolve(_get("RISK_PATTERNS_FILE", "data/risk/patterns.yml")),
-            risk_model_dir=_resolve(_get("RISK_MODEL_DIR", "models/risk")),
-            escalation_database_url=_database_url(
-                _get("ESCALATION_DATABASE_URL", "sqlite:///var/escalations.db")
-            ),
-            escalation_retry_file=_resolve(
-                _get("ESCALATION_RETRY_FILE", "var/escalation-retry.jsonl")
-            ),
-            escalation_retry_seconds=float(_get("ESCALATION_RETRY_SECONDS", "30")),
-            pseudonym_key=_get("PSEUDONYM_KEY", ""),
-            staff_totp_key=_get("STAFF_TOTP_KEY", ""),
-            dashboard_url=_get("DASHBOARD_URL", "http://127.0.0.1:8080").rstrip("/"),
-            staff_host=_get("STAFF_HOST", "127.0.0.1"),
-            staff_port=int(_get("STAFF_PORT", "8080")),
-            socket_redis_url=_get("SOCKET_REDIS_URL", ""),
-            staff_time_zone=_get("STAFF_TIME_ZONE", "Europe/Stockholm"),
-            # An origin has no path: "https://www.kommun.se/" is "https://www.kommun.se".
-            widget_origins=tuple(
-                origin.rstrip("/") for origin in _comma_separated(_get("WIDGET_ORIGINS", ""))
-            ),
-            widget_exit_url=_get("WIDGET_EXIT_URL", "https://www.smhi.se/"),
-            bot_public_url=_get(
-                "BOT_PUBLIC_URL", f"http://127.0.0.1:{_get('RASA_PORT', '5005')}"
-            ).rstrip("/"),
-            demo_host=_get("DEMO_HOST", "127.0.0.1"),
-            demo_port=int(_get("DEMO_PORT", "8000")),
-            telegram_bot_token=_get("TELEGRAM_BOT_TOKEN", ""),
-            telegram_secret_token=_get("TELEGRAM_SECRET_TOKEN", ""),
-            telegram_api_url=_get("TELEGRAM_API_URL", "https://api.telegram.org"),
-            telegram_webhook_url=_get("TELEGRAM_WEBHOOK_URL", ""),
-            twilio_account_sid=_get("TWILIO_ACCOUNT_SID", ""),
-            twilio_auth_token=_get("TWILIO_AUTH_TOKEN", ""),
-            twilio_api_url=_get("TWILIO_API_URL", "https://api.twilio.com"),
-            twilio_webhook_url=_get("TWILIO_WEBHOOK_URL", ""),
-            sms_max_chars=int(_get("SMS_MAX_CHARS", "459")),
-            messaging_address_hours=float(_get("MESSAGING_ADDRESS_HOURS", "48")),
-            messaging_delivery_days=float(_get("MESSAGING_DELIVERY_DAYS", "7")),
-            smtp_host=_get("SMTP_HOST", ""),
-            smtp_port=int(_get("SMTP_PORT", "25")),
-            smtp_user=_get("SMTP_USER", ""),
-            smtp_password=_get("SMTP_PASSWORD", ""),
-            smtp_starttls=_get("SMTP_STARTTLS", "false").strip().lower() in {"1", "true", "yes"},
-            smtp_ssl=_get("SMTP_SSL", "false").strip().lower() in {"1", "true", "yes"},
-            smtp_ca_file=_get("SMTP_CA_FILE", ""),
-            smtp_allow_plain_login=_get("SMTP_ALLOW_PLAIN_LOGIN", "false").strip().lower()
-            in {"1", "true", "yes"},
-            notify_email_from=_get("NOTIFY_EMAIL_FROM", ""),
-            notify_email_to=_comma_separated(_get("NOTIFY_EMAIL_TO", "")),
-            notify_webhook_url=_get("NOTIFY_WEBHOOK_URL", ""),
-            notify_webhook_secret=_get("NOTIFY_WEBHOOK_SECRET", ""),
-            loop_stall_file=_get("LOOP_STALL_FILE", ""),
-            test_postgres_url=_get(
-                "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-            ),
-        )
+        values = {
+            setting.name: _parse(setting, environment[_variable(setting)])
+            for setting in fields(cls)
+            if _variable(setting) in environment
+        }
+        # Rasa's own address follows RASA_PORT unless it is given.
+        rasa_here = f"http://127.0.0.1:{values.get('rasa_port', cls.rasa_port)}"
+        values.setdefault("rasa_internal_url", rasa_here)
+        values.setdefault("bot_public_url", rasa_here)
+        return cls(**values)
 
     def rasa_environment(self) -> dict[str, str]:
         """Variables that Rasa itself and endpoints.yml (`${...}`) read."""
@@ -283,6 +247,3 @@ class Settings:
 
     def export_for_rasa(self) -> None:
         os.environ.update(self.rasa_environment())
-
-
-settings = Settings.from_environment()

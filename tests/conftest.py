@@ -10,6 +10,12 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.privacy.redaction import Redactor, load_redactor
+from tests.support.settings import (
+    configure,  # noqa: F401 (a fixture for every suite)
+    settings,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -17,6 +23,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def domain() -> dict[str, Any]:
     """The project's real domain, as the action server receives it."""
     return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def redactor() -> Redactor:
+    """The redactor as the servers build it, with the configured contacts' numbers."""
+    return load_redactor(settings.contacts_file)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ import psutil
 
 from bot import loop_monitor
 from bot.launcher import ServerProcesses, answers, free_port, throwaway_overrides
-from bot.settings import PROJECT_ROOT, settings
+from bot.settings import PROJECT_ROOT, Settings
 
 BASELINE_DIR = PROJECT_ROOT / "models/bench-baseline"
 RESULTS = PROJECT_ROOT / "results/bench.json"
@@ -153,7 +153,7 @@ async def relative(
 
 async def attacker(session: aiohttp.ClientSession, url: str, stop: asyncio.Event, result):
     """One client sending hostile messages back to back until the relatives are done."""
-    shapes = hostile_messages(settings.max_message_chars)
+    shapes = hostile_messages(Settings.from_environment().max_message_chars)
     number = 0
     while not stop.is_set():
         message = shapes[number % len(shapes)]
@@ -231,7 +231,7 @@ class HostileResult:
 
 
 def rasa_env() -> dict[str, str]:
-    return {**os.environ, **settings.rasa_environment()}
+    return {**os.environ, **Settings.from_environment().rasa_environment()}
 
 
 def bench_vagvisaren(

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT, settings
+from bot.settings import PROJECT_ROOT, Settings
 
 TARGET_MACRO_F1 = 0.90
 RESULTS = PROJECT_ROOT / "results/nlu-cross-validation"
@@ -31,9 +31,8 @@ def run_cross_validation(folds: int, out: Path) -> None:
         "--nlu", "data/nlu", "--config", "config.yml",
         "--cross-validation", "--folds", str(folds), "--out", str(out),
     ]  # fmt: skip
-    subprocess.run(
-        command, cwd=PROJECT_ROOT, env={**os.environ, **settings.rasa_environment()}, check=True
-    )
+    environment = {**os.environ, **Settings.from_environment().rasa_environment()}
+    subprocess.run(command, cwd=PROJECT_ROOT, env=environment, check=True)
 
 
 def summarise(report_path: Path) -> tuple[float, dict[str, float]]:
@@ -54,7 +53,7 @@ def score_held_out(path: Path) -> tuple[float, dict[str, float], list[tuple[str,
     from rasa.core.agent import Agent
 
     messages = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["messages"]
-    agent = Agent.load(str(settings.model_path))
+    agent = Agent.load(str(Settings.from_environment().model_path))
 
     async def predict_all() -> list[str]:
         return [

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.privacy.redaction import Redactor, default_redactor
-from bot.settings import PROJECT_ROOT
+from bot.privacy.redaction import Redactor, load_redactor
+from bot.settings import PROJECT_ROOT, Settings
 
 CORPUS = PROJECT_ROOT / "tests/data/privacy/redaction_corpus.yml"
 CLEAN = PROJECT_ROOT / "tests/data/privacy/clean_messages.yml"
@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cases = yaml.safe_load(args.corpus.read_text(encoding="utf-8"))["cases"]
     clean = yaml.safe_load(args.clean.read_text(encoding="utf-8"))["messages"]
-    report = evaluate(default_redactor(), cases, clean)
+    redactor = load_redactor(Settings.from_environment().contacts_file)
+    report = evaluate(redactor, cases, clean)
     print_report(report, args.verbose)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "redaction.json").write_text(

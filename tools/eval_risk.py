@@ -45,7 +45,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.risk import RiskDetector
 from bot.risk.classifier import TRAINING_FILES, RiskClassifier, load_items
 from bot.risk.screening import RiskScreen
-from bot.settings import PROJECT_ROOT, Settings, settings
+from bot.settings import PROJECT_ROOT, Settings
 
 # The blind rounds not yet folded into training, then those folded (and the earlier
 # held-out set v4, folded too).
@@ -376,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         help="labelled set to measure (repeatable; default: v4 and the blind rounds)",
     )
     args = parser.parse_args(argv)
-    detector = RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file)
+    config = Settings.from_environment()
+    detector = RiskDetector.from_files(config.spacy_model, config.risk_patterns_file)
     training = load_items(TRAINING_FILES)
     screen = RiskScreen(detector, RiskClassifier.train(training))
     results = asyncio.get_event_loop().run_until_complete(measure(screen, args.sets or SETS))

@@ -28,8 +28,9 @@ from functools import lru_cache
 
 from rasa.core.channels.channel import UserMessage
 
+from bot.bootstrap import services
 from bot.channels.input_limits import channel_answer
-from bot.settings import Settings, settings
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class AbuseLimits:
 def process_limits() -> AbuseLimits:
     """The limits of this process, shared by every channel (a source counts across REST
     and the web chat)."""
-    return AbuseLimits.from_settings(settings)
+    return AbuseLimits.from_settings(services().settings)
 
 
 def paced(on_new_message: OnNewMessage, window: SlidingWindow) -> OnNewMessage:

@@ -18,9 +18,9 @@ from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 
+from bot.bootstrap import services
 from bot.channels.rendering import texts
 from bot.contacts import load_directory
-from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def usable_id(sender_id: str | None) -> bool:
 def channel_answer(kind: str, **values) -> str:
     """An answer the channels give on their own (data/texts/messaging.yml: too_long, too_fast,
     too_many_chats, unavailable), with the deployment's phone numbers filled in."""
-    numbers = load_directory(settings.contacts_file).phone_placeholders()
+    numbers = load_directory(services().settings.contacts_file).phone_placeholders()
     return texts()[kind].format(**values, **numbers)
 
 

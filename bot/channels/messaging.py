@@ -100,9 +100,11 @@ class MessagingInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> MessagingInput:
-        from bot.settings import settings
+        # Rasa builds the channel from credentials.yml: it is configured from this
+        # process's settings (bot/bootstrap.py), which hold the provider's secrets.
+        from bot.bootstrap import services
 
-        return cls(settings)
+        return cls(services().settings)
 
     @property
     def configured(self) -> bool:

@@ -64,8 +64,9 @@ class CheckedRestInput(RestInput):
                 message.output_channel.__class__ = WholeMessagesCollector
             await on_new_message(message)
 
-        from bot.settings import settings
+        from bot.bootstrap import services
 
+        settings = services().settings
         limits = process_limits()
         blueprint = super().blueprint(
             paced(bounded(whole_messages, settings.max_message_chars), limits.per_conversation)

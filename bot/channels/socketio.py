@@ -74,8 +74,9 @@ class PrivateSocketIOInput(SocketIOInput):
         return StaffAwareSocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message):
-        from bot.settings import settings
+        from bot.bootstrap import services
 
+        settings = services().settings
         limits = process_limits()
         blueprint = super().blueprint(
             paced(bounded(on_new_message, settings.max_message_chars), limits.per_conversation)
@@ -161,13 +162,12 @@ def _share_rooms_through_redis(sio, url: str) -> None:
 
 
 async def _record_presence(session_id: str, key: str, joined: bool) -> None:
+    from bot.bootstrap import services
     from bot.escalations import presence
-    from bot.settings import settings
-    from bot.store.engine import shared_engine
 
     try:
         reference = conversation_ref(session_id, key)
-        engine = shared_engine(settings.escalation_database_url)
+        engine = services().escalation_engine
         change = presence.joined if joined else presence.left
         await asyncio.to_thread(change, engine, reference)
     except Exception as error:  # presence is a convenience; the chat must go on without it

@@ -25,7 +25,7 @@ from bot.channels.addresses import Address, AddressBook
 from bot.channels.messaging import MessagingInput, MessagingOutput, ProviderError
 from bot.conversation import START_PAYLOAD
 from bot.pseudonym import channel_sender_id
-from bot.settings import Settings, settings
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class TelegramInput(MessagingInput):
             logger.warning("telegram: button press not acknowledged (%s)", error)
 
 
-async def set_webhook(config: Settings = settings) -> str:
+async def set_webhook(config: Settings) -> str:
     """Registers TELEGRAM_WEBHOOK_URL with the secret token; returns the bot's username."""
     if not (config.telegram_bot_token and config.telegram_secret_token):
         raise SystemExit("Set TELEGRAM_BOT_TOKEN and TELEGRAM_SECRET_TOKEN in .env first.")
@@ -191,5 +191,6 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["set-webhook"]:
         print("usage: python -m bot.channels.telegram set-webhook", file=sys.stderr)
         raise SystemExit(2)
-    username = asyncio.run(set_webhook())
+    settings = Settings.from_environment()
+    username = asyncio.run(set_webhook(settings))
     print(f"Webhook set for @{username}: {settings.telegram_webhook_url}")

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import logging
 
-from bot.privacy.redaction import redact
+from bot.privacy.redaction import Redactor
 
 _FORMATTER = logging.Formatter()
 
 
 class RedactingFilter(logging.Filter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
     def filter(self, record: logging.LogRecord) -> bool:
+        redact = self.redactor.redact
         message = record.getMessage()
         redacted = redact(message)
         if redacted != message:
@@ -32,7 +37,7 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install() -> None:
+def install(redactor: Redactor) -> None:
     """On the handlers of the root logger and of every logger that has its own."""
     loggers = [logging.getLogger()] + [
         logger
@@ -42,7 +47,7 @@ def install() -> None:
     for logger in loggers:
         for handler in logger.handlers:
             if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
-                handler.addFilter(RedactingFilter())
+                handler.addFilter(RedactingFilter(redactor))
 
 
 # Keys of Rasa's structured log events that can hold what a relative wrote (the list Rasa's

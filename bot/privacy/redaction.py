@@ -29,7 +29,6 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from bot.conversation import OTHER_PEOPLE, RELATIONS
@@ -406,13 +405,9 @@ def read_names(path: Path = NAMES_FILE) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-@lru_cache(maxsize=1)
-def default_redactor() -> Redactor:
+def load_redactor(contacts_file: Path) -> Redactor:
+    """The redactor with the name list and the public numbers of the deployment's contact
+    directory, which it leaves in place (bot/bootstrap.py builds one per process)."""
     from bot.contacts import public_phone_numbers
 
-    return Redactor(read_names(), public_phone_numbers())
-
-
-def redact(text: str) -> str:
-    """Masks identifiers in text with the default name list and public numbers."""
-    return default_redactor().redact(text)
+    return Redactor(read_names(), public_phone_numbers(contacts_file))

@@ -34,9 +34,6 @@ from sqlalchemy import delete
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import make_url
 
-from bot.privacy.redaction import redact
-from bot.settings import settings
-
 logger = logging.getLogger(__name__)
 
 SECONDS_PER_DAY = 86_400
@@ -50,6 +47,14 @@ def deletion_requested(tracker: DialogueStateTracker) -> bool:
         isinstance(event, ActionExecuted) and event.action_name == DELETE_ACTION
         for event in tracker.events
     )
+
+
+def redact(text: str) -> str:
+    """Rasa builds the tracker store from endpoints.yml: it masks with this process's
+    redactor (bot/bootstrap.py)."""
+    from bot.bootstrap import services
+
+    return services().redactor.redact(text)
 
 
 def redacted_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +182,9 @@ class RedactingRedisTrackerStore(RedisTrackerStore):
 
     def __init__(self, domain=None, record_exp: float | None = None, **kwargs) -> None:
         if not record_exp:
-            record_exp = settings.conversation_retention_days * SECONDS_PER_DAY
+            from bot.bootstrap import services
+
+            record_exp = services().settings.conversation_retention_days * SECONDS_PER_DAY
         super().__init__(domain=domain, record_exp=record_exp, **kwargs)
 
     async def save(self, tracker: DialogueStateTracker, timeout: float | None = None) -> None:

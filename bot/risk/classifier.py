@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from bot.risk.levels import CATEGORIES, RiskLevel
-from bot.settings import PROJECT_ROOT, settings
+from bot.settings import PROJECT_ROOT, Settings
 from bot.text import fold
 
 TRAINING_FILES = sorted((PROJECT_ROOT / "data/risk").glob("train*.yml"))
@@ -164,7 +164,7 @@ def is_current(directory: Path, paths: list[Path]) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    directory = settings.risk_model_dir
+    directory = Settings.from_environment().risk_model_dir
     if "--force" not in argv and is_current(directory, TRAINING_FILES):
         print(f"Risk model in {directory} is up to date.")
         return 0

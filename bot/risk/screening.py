@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from functools import lru_cache
 
 from bot.risk.classifier import ACUTE_THRESHOLD, ELEVATED_THRESHOLD, Prediction, RiskClassifier
 from bot.risk.detector import RiskDetector, Screening
 from bot.risk.levels import RiskLevel, in_category_order, in_subject_order
-from bot.settings import Settings, settings
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +140,9 @@ def _model_level(
     return RiskLevel.NONE, False
 
 
-@lru_cache(maxsize=1)
-def default_screen(config: Settings = settings) -> RiskScreen:
+def load_screen(config: Settings) -> RiskScreen:
+    """The screening with the deployment's spaCy pipeline, patterns and trained risk model
+    (bot/bootstrap.py loads one per process, before the first message)."""
     detector = RiskDetector.from_files(config.spacy_model, config.risk_patterns_file)
     classifier = RiskClassifier.load(config.risk_model_dir)
     if classifier is None:

@@ -13,8 +13,8 @@ import getpass
 import logging
 import sys
 
+from bot.bootstrap import services
 from bot.privacy import log_filter
-from bot.settings import settings
 from bot.staff.accounts import AccountError, Accounts
 from bot.staff.security import TotpKeyMissing, totp_uri
 from bot.store.engine import make_engine, migrate
@@ -23,8 +23,10 @@ from bot.store.engine import make_engine, migrate
 def serve() -> int:
     from bot.staff.app import create_app
 
+    parts = services()
+    settings = parts.settings
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
-    log_filter.install()
+    log_filter.install(parts.redactor)
     app = create_app(settings)
     # access_log off: Sanic's access log would record client IP addresses.
     app.run(
@@ -37,6 +39,7 @@ def serve() -> int:
 
 
 def create_admin(username: str, password_stdin: bool) -> int:
+    settings = services().settings
     migrate(settings.escalation_database_url)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")

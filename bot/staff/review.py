@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bot.escalations.lifecycle import Actor, State, Step, changes, refusal
 from bot.escalations.model import Status, as_utc, utcnow
-from bot.privacy.redaction import redact
+from bot.privacy.redaction import Redactor
 from bot.staff.accounts import StaffError, User
 from bot.staff.model import OUTCOMES
 from bot.store.tables import escalation_notes, escalations, staff_audit, staff_users
@@ -134,8 +134,12 @@ def _selection():
 
 
 class Review:
-    def __init__(self, engine: Engine) -> None:
+    """The dashboard's reading of escalations and its audit log and notes. A note is masked
+    with `redactor` before it is stored."""
+
+    def __init__(self, engine: Engine, redactor: Redactor) -> None:
         self.engine = engine
+        self.redactor = redactor
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -206,13 +210,6 @@ class Review:
             ]
 
     # -- acting ------------------------------------------------------------------------------
-
-    def purge_audit(self, retention_days: int, now: datetime | None = None) -> int:
-        """Audit entries older than AUDIT_RETENTION_DAYS (longer than the cases they record:
-        long enough to answer for how a case was handled)."""
-        cutoff = (now or utcnow()) - timedelta(days=retention_days)
-        with self.engine.begin() as connection:
-            return connection.execute(delete(staff_audit).where(staff_audit.c.at < cutoff)).rowcount
 
     def log(
         self,
@@ -339,11 +336,19 @@ class Review:
                     username=user.username,
                     # Masked like the conversation: a note is about a relative, and a
                     # phone number or name written there outlives the chat (issue 17).
-                    body=redact(body),
+                    body=self.redactor.redact(body),
                     created_at=now,
                 )
             )
         self.log(user, "add_note", escalation_id, now=now)
+
+
+def purge_audit(engine: Engine, retention_days: int, now: datetime | None = None) -> int:
+    """Audit entries older than AUDIT_RETENTION_DAYS (longer than the cases they record:
+    long enough to answer for how a case was handled). The retention job runs it."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    with engine.begin() as connection:
+        return connection.execute(delete(staff_audit).where(staff_audit.c.at < cutoff)).rowcount
 
 
 def erase_notes(engine: Engine, conversation_ref: str) -> int:

@@ -9,11 +9,12 @@ import sys
 
 from sqlalchemy.engine import make_url
 
-from bot.settings import settings
+from bot.settings import Settings
 from bot.store.engine import migrate
 
 
 def main(argv: list[str]) -> int:
+    settings = Settings.from_environment()
     revision = argv[1] if len(argv) > 1 else "head"
     migrate(settings.escalation_database_url, revision)
     safe_url = make_url(settings.escalation_database_url).render_as_string(hide_password=True)

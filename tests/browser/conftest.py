@@ -12,7 +12,6 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from bot.launcher import NO_TRAFFIC_LIMITS, ServerProcesses, free_port
-from bot.settings import settings
 from tests.integration.conftest import (  # noqa: F401 (bot, staff: the running servers)
     TEST_JWT_SECRET,
     TEST_PSEUDONYM_KEY,
@@ -21,6 +20,7 @@ from tests.integration.conftest import (  # noqa: F401 (bot, staff: the running 
     messaging_apis,
     staff,
 )
+from tests.support.settings import settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium tries to reach Google's servers at start.

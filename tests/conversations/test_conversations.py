@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, settings
+from bot.settings import PROJECT_ROOT
+from tests.support.settings import settings
 
 pytestmark = pytest.mark.slow
 

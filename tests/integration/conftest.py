@@ -19,7 +19,6 @@ from aiosmtpd.controller import Controller
 
 from bot.conversation import responses_of
 from bot.launcher import NO_TRAFFIC_LIMITS, ServerProcesses, free_port
-from bot.settings import settings
 from tests.integration.messaging_apis import (
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
@@ -27,6 +26,7 @@ from tests.integration.messaging_apis import (
     TWILIO_TOKEN,
     start_messaging_apis,
 )
+from tests.support.settings import settings
 
 TEST_JWT_SECRET = "integration-test-secret-that-is-long-enough-for-hs256"
 TEST_PSEUDONYM_KEY = "integration-test-pseudonym-key"

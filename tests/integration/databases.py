@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.settings import settings
+from tests.support.settings import TEST_POSTGRES_URL
 
-SERVER_URL = settings.test_postgres_url
+SERVER_URL = TEST_POSTGRES_URL
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import redis
 from sqlalchemy import text
 
 from bot.launcher import ServerProcesses, answers, free_port
-from bot.settings import PROJECT_ROOT, settings
+from bot.settings import PROJECT_ROOT
 from bot.staff.model import Role
 from bot.store.engine import make_engine
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
@@ -26,6 +26,7 @@ from tests.integration.staff_server import (
     staff_server,
 )
 from tests.integration.test_web_sessions import close, session
+from tests.support.settings import settings
 
 REPLY_SECONDS = 60
 

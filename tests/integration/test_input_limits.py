@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from bot.channels.input_limits import too_long_answer
-from bot.settings import settings
 from tests.integration.conftest import admin_token
+from tests.support.settings import settings
 
 pytestmark = pytest.mark.slow
 

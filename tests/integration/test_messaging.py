@@ -540,7 +540,7 @@ def test_without_a_handler_the_sms_answer_promises_no_person_now(bot, messaging_
 
 def test_an_over_long_telegram_message_is_answered_politely_and_not_kept(bot, messaging_apis):
     from bot.channels.input_limits import too_long_answer
-    from bot.settings import settings
+    from tests.support.settings import settings
 
     apis = messaging_apis
     chat_id = new_chat(apis)
@@ -554,7 +554,7 @@ def test_an_over_long_telegram_message_is_answered_politely_and_not_kept(bot, me
 
 def test_an_over_long_sms_is_answered_politely(bot, messaging_apis):
     from bot.channels.input_limits import too_long_answer
-    from bot.settings import settings
+    from tests.support.settings import settings
 
     phone = "+46701110099"
     said = twilio_turn(bot, messaging_apis, phone, "b " * settings.max_message_chars)

@@ -109,7 +109,7 @@ def test_radera_mitt_samtal_deletes_the_conversation_at_once(bot):
     assert any(notice in reply.get("text", "") for reply in bot.say(sender, "hej"))
 
 
-async def test_after_radera_and_after_retention_nothing_of_the_conversation_is_left(bot):
+async def test_after_radera_and_after_retention_nothing_of_the_conversation_is_left(bot, redactor):
     """Issue 17: "radera" also took the conversation's presence row, the staff's notes, a
     signal waiting in the retry file; afterwards no table, database file (journal and
     write-ahead log included), retry file or log holds its words or its id."""
@@ -144,7 +144,9 @@ async def test_after_radera_and_after_retention_nothing_of_the_conversation_is_l
         assert presence(engine, reference) is not None
         Accounts(engine).create_user("notetaker", Role.HANDLER)
         writer = next(user for user in Accounts(engine).users() if user.username == "notetaker")
-        Review(engine).add_note(writer, escalation["id"], f"Ringde om {words}, 070-123 45 67")
+        Review(engine, redactor).add_note(
+            writer, escalation["id"], f"Ringde om {words}, 070-123 45 67"
+        )
         retry_file = RetryFile(bot.database.parent / "escalation-retry.jsonl")
         retry_file.append(Signal(reference, RiskLevel.ACUTE, ("travel",), words, "k"))
         assert words in dump(bot.escalation_database) + retry_file.path.read_text()

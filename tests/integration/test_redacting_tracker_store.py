@@ -20,8 +20,8 @@ from bot.privacy.tracker_store import (
     RedactingRedisTrackerStore,
     RedactingSQLTrackerStore,
 )
-from bot.settings import settings
 from tests.integration.databases import DATABASE_KINDS, database_url
+from tests.support.settings import settings
 
 DOMAIN = Domain.from_yaml(
     "version: '3.1'\nintents: [share_worry, delete_conversation]\n"

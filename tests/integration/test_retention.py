@@ -112,7 +112,7 @@ def count(url: str, table: str) -> int:
         return connection.exec_driver_sql(f"select count(*) from {table}").scalar()
 
 
-def test_sessions_failures_audit_presence_and_delivery_ids_have_their_own_retention(url):
+def test_sessions_failures_audit_presence_and_delivery_ids_have_their_own_retention(url, redactor):
     """Issue 17: these tables grew forever (a flood of logins, of chats opened)."""
     from datetime import datetime, timezone
 
@@ -127,7 +127,7 @@ def test_sessions_failures_audit_presence_and_delivery_ids_have_their_own_retent
     migrate(url)
     engine = make_engine(url)
     now = datetime.now(timezone.utc)
-    accounts, review = Accounts(engine), Review(engine)
+    accounts, review = Accounts(engine), Review(engine, redactor)
     accounts.create_user("anna", Role.HANDLER, now=now)
     anna = accounts.users()[0]
     accounts.start_session(anna, now=now - timedelta(hours=13))  # past the 12 hours

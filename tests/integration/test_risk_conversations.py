@@ -12,8 +12,8 @@ import pytest
 
 from bot.channels.input_limits import too_long_answer
 from bot.notify import SIGNATURE_HEADER, verify
-from bot.settings import settings
 from tests.integration.conftest import TEST_WEBHOOK_SECRET
+from tests.support.settings import settings
 
 ACUTE = "min son har köpt biljett och ska åka till syrien ikväll"
 ELEVATED = "min bror pratar mer och mer om att resa till syrien"

@@ -255,40 +255,40 @@ def two_users(engine):
     return users["admin"], users["anna"], users["bo"]
 
 
-def test_the_queue_lists_acute_first_then_oldest(engine):
+def test_the_queue_lists_acute_first_then_oldest(engine, redactor):
     old_elevated = escalate(engine, "a" * 32, RiskLevel.ELEVATED, T0)
     new_acute = escalate(engine, "b" * 32, RiskLevel.ACUTE, T0 + timedelta(hours=2))
     old_acute = escalate(engine, "c" * 32, RiskLevel.ACUTE, T0 + timedelta(hours=1))
-    review = Review(engine)
+    review = Review(engine, redactor)
     assert [item.id for item in review.queue()] == [old_acute, new_acute, old_elevated]
     assert [item.id for item in review.queue(level="elevated")] == [old_elevated]
     counts = review.counts()
     assert (counts["open"], counts["acute"], counts["elevated"], counts["new"]) == (3, 2, 1, 3)
 
 
-def test_the_queue_puts_confirmed_signals_first_within_a_level(engine):
+def test_the_queue_puts_confirmed_signals_first_within_a_level(engine, redactor):
     old_elevated = escalate(engine, "a" * 32, RiskLevel.ELEVATED, T0)
     confirmed = escalate(
         engine, "b" * 32, RiskLevel.ELEVATED, T0 + timedelta(hours=1), True, ("self",)
     )
     acute = escalate(engine, "c" * 32, RiskLevel.ACUTE, T0 + timedelta(hours=2))
-    queue = Review(engine).queue()
+    queue = Review(engine, redactor).queue()
     assert [item.id for item in queue] == [acute, confirmed, old_elevated]
     assert (queue[1].subjects, queue[1].confirmed) == (("self",), True)
     assert queue[1].as_json()["subjects"] == ["self"] and queue[1].as_json()["confirmed"]
 
 
-def test_subjects_add_up_and_a_confirmation_is_kept(engine):
+def test_subjects_add_up_and_a_confirmation_is_kept(engine, redactor):
     escalation = escalate(engine, "d" * 32, RiskLevel.ELEVATED, T0, False, ("person",))
     escalate(engine, "d" * 32, RiskLevel.ELEVATED, T0 + timedelta(minutes=5), True, ("self",))
-    [item] = Review(engine).queue()
+    [item] = Review(engine, redactor).queue()
     assert item.id == escalation
     assert (item.subjects, item.confirmed) == (("self", "person"), True)
 
 
-def test_claim_release_resolve_and_the_rules_between_them(engine):
+def test_claim_release_resolve_and_the_rules_between_them(engine, redactor):
     admin, anna, bo = two_users(engine)
-    review = Review(engine)
+    review = Review(engine, redactor)
     escalation = escalate(engine, "a" * 32)
     with pytest.raises(ReviewError, match="cannot_resolve"):
         review.resolve(anna, escalation, "advice_given")
@@ -310,9 +310,9 @@ def test_claim_release_resolve_and_the_rules_between_them(engine):
     assert [item.id for item in review.queue(status="resolved")] == [escalation]
 
 
-def test_a_new_signal_reopens_a_resolved_escalation_for_anyone(engine):
+def test_a_new_signal_reopens_a_resolved_escalation_for_anyone(engine, redactor):
     _, anna, _ = two_users(engine)
-    review = Review(engine)
+    review = Review(engine, redactor)
     escalation = escalate(engine, "a" * 32, RiskLevel.ELEVATED)
     review.claim(anna, escalation)
     review.resolve(anna, escalation, "advice_given")
@@ -321,9 +321,9 @@ def test_a_new_signal_reopens_a_resolved_escalation_for_anyone(engine):
     assert (detail.item.status, detail.claimed_by_id, detail.item.outcome) == ("new", None, None)
 
 
-def test_every_action_is_audited_without_message_text(engine):
+def test_every_action_is_audited_without_message_text(engine, redactor):
     _, anna, _ = two_users(engine)
-    review = Review(engine)
+    review = Review(engine, redactor)
     escalation = escalate(engine, "a" * 32)
     review.log(anna, "view_escalation", escalation)
     review.claim(anna, escalation)
@@ -340,9 +340,9 @@ def test_every_action_is_audited_without_message_text(engine):
     ]
 
 
-def test_an_empty_or_huge_note_is_refused_and_nothing_is_stored(engine):
+def test_an_empty_or_huge_note_is_refused_and_nothing_is_stored(engine, redactor):
     _, anna, _ = two_users(engine)
-    review = Review(engine)
+    review = Review(engine, redactor)
     escalation = escalate(engine, "a" * 32)
     with pytest.raises(ReviewError, match="note_empty"):
         review.add_note(anna, escalation, "   ")
@@ -353,11 +353,11 @@ def test_an_empty_or_huge_note_is_refused_and_nothing_is_stored(engine):
     assert review.notes(escalation) == []
 
 
-def test_a_note_is_masked_when_written_and_erased_with_the_conversation(engine):
+def test_a_note_is_masked_when_written_and_erased_with_the_conversation(engine, redactor):
     from bot.staff.review import erase_notes
 
     _, anna, _ = two_users(engine)
-    review = Review(engine)
+    review = Review(engine, redactor)
     escalation = escalate(engine, "b" * 32)
     review.add_note(anna, escalation, "Ringde mamman på 070-123 45 67, bor på Storgatan 3")
     [note] = review.notes(escalation)

@@ -76,7 +76,7 @@ async def test_a_message_without_a_valid_session_id_is_ignored(bot):
 async def test_an_over_long_message_is_answered_politely_and_not_kept(bot):
     """Issue 17: the widget's limit is the browser's; the server enforces its own."""
     from bot.channels.input_limits import too_long_answer
-    from bot.settings import settings
+    from tests.support.settings import settings
 
     client, session_id, replies = await session(bot)
     try:

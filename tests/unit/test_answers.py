@@ -251,15 +251,9 @@ async def test_slots_from_an_earlier_session_are_used(dispatcher, domain):
 
 
 async def test_the_anonymity_answer_gives_the_configured_retention(
-    monkeypatch, dispatcher, make_tracker, domain
+    configure, dispatcher, make_tracker, domain
 ):
-    from dataclasses import replace
-
-    from actions import base
-    from bot.settings import settings
-
-    configured = replace(settings, conversation_retention_days=7, escalation_retention_days=90)
-    monkeypatch.setattr(base, "settings", configured)
+    configure(conversation_retention_days=7, escalation_retention_days=90)
     tracker = make_tracker("vad sparas om mig och hur länge", "ask_anonymity")
     await ActionAnswerTopic().run(dispatcher, tracker, domain)
     # One message: what is stored on this channel, then who reads.

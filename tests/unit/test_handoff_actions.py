@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-import actions.handoff as handoff
 from actions.handoff import (
     ActionHandoffClose,
     ActionHandoffEnd,
@@ -17,7 +15,6 @@ from actions.handoff import (
 )
 from bot.escalations.model import Escalation, utcnow
 from bot.pseudonym import conversation_ref
-from bot.settings import settings
 from bot.staff.accounts import Accounts
 from bot.staff.availability import set_available
 from bot.staff.model import Role
@@ -29,12 +26,10 @@ KEY = "unit-test-pseudonym-key"
 
 
 @pytest.fixture
-def database(tmp_path, monkeypatch) -> str:
+def database(tmp_path, configure) -> str:
     url = f"sqlite:///{tmp_path / 'escalations.db'}"
     migrate(url)
-    monkeypatch.setattr(
-        handoff, "settings", replace(settings, escalation_database_url=url, pseudonym_key=KEY)
-    )
+    configure(escalation_database_url=url, pseudonym_key=KEY)
     return url
 
 
@@ -113,14 +108,12 @@ async def test_asking_for_a_person_when_one_is_there_says_nothing_more(
 
 
 async def test_a_broken_store_still_gives_the_contacts(
-    dispatcher, make_tracker, domain, monkeypatch, tmp_path
+    dispatcher, make_tracker, domain, configure, tmp_path
 ):
-    broken = replace(
-        settings,
+    configure(
         escalation_database_url=f"sqlite:///{tmp_path}/no/such/dir/x.db",
         pseudonym_key=KEY,
     )
-    monkeypatch.setattr(handoff, "settings", broken)
     await ActionRequestHuman().run(
         dispatcher, make_tracker("kan jag prata med någon", "request_human"), domain
     )

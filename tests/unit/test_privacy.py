@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from rasa.shared.core.events import ActionExecuted, UserUttered
 
-from actions import privacy
 from actions.privacy import ActionCheckDeleteRequest, ActionDeleteConversation, is_deletion_request
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.tracker_store import DELETE_ACTION, deletion_requested, redacted_event
 from bot.pseudonym import conversation_ref
 from bot.risk.levels import RiskLevel
-from bot.settings import settings
 from bot.store.engine import migrate, session_factory
 from tests.conftest import response_names
 
@@ -22,12 +18,10 @@ KEY = "unit-test-key"
 
 
 @pytest.fixture
-def config(tmp_path, monkeypatch):
+def config(tmp_path, configure):
     url = f"sqlite:///{tmp_path / 'escalations.db'}"
     migrate(url)
-    changed = replace(settings, escalation_database_url=url, pseudonym_key=KEY)
-    monkeypatch.setattr(privacy, "settings", changed)
-    return changed
+    return configure(escalation_database_url=url, pseudonym_key=KEY)
 
 
 def escalate(url: str, sender: str) -> None:
@@ -63,14 +57,12 @@ async def test_deleting_erases_the_escalation_excerpt_and_tells_what_stays(
 
 
 async def test_a_database_failure_still_deletes_and_answers(
-    tmp_path, monkeypatch, dispatcher, make_tracker, domain
+    tmp_path, configure, dispatcher, make_tracker, domain
 ):
-    broken = replace(
-        settings,
+    configure(
         escalation_database_url="postgresql+psycopg2://nobody@127.0.0.1:1/none",
         pseudonym_key=KEY,
     )
-    monkeypatch.setattr(privacy, "settings", broken)
     tracker = make_tracker("radera mitt samtal", "delete_conversation")
     await ActionDeleteConversation().run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == ["utter_conversation_deleted_web"]
@@ -108,19 +100,19 @@ def test_deletion_is_requested_by_the_delete_action_only():
     assert deletion_requested(tracker)
 
 
-def test_log_lines_are_masked_by_the_filter(caplog):
+def test_log_lines_are_masked_by_the_filter(caplog, redactor):
     import logging
 
     from bot.privacy.log_filter import RedactingFilter
 
     logger = logging.getLogger("vagvisaren.test")
-    caplog.handler.addFilter(RedactingFilter())
+    caplog.handler.addFilter(RedactingFilter(redactor))
     with caplog.at_level(logging.INFO):
         logger.error("failed for %s", "ring 070-123 45 67")
     assert "070-123" not in caplog.text and "[telefon]" in caplog.text
 
 
-def test_tracebacks_and_loggers_with_their_own_handlers_are_masked():
+def test_tracebacks_and_loggers_with_their_own_handlers_are_masked(redactor):
     """Issue 17: only the message was masked; an exception's text in the traceback was
     written as it was, and loggers with handlers of their own (Sanic's) had no filter."""
     import io
@@ -132,7 +124,7 @@ def test_tracebacks_and_loggers_with_their_own_handlers_are_masked():
     logger = logging.getLogger("vagvisaren.test.own_handler")
     logger.propagate = False
     logger.addHandler(logging.StreamHandler(stream))
-    log_filter.install()
+    log_filter.install(redactor)
     try:
         raise ValueError("kunde inte spara: ring 070-123 45 67, personnummer 19121212-1212")
     except ValueError:

@@ -15,9 +15,10 @@ from bot.escalations.model import Escalation
 from bot.notify import Notifier
 from bot.risk import RiskDetector, RiskLevel
 from bot.risk.screening import RiskScreen
-from bot.settings import Settings, settings
+from bot.settings import Settings
 from bot.store.engine import migrate, session_factory
 from tests.conftest import response_names
+from tests.support.settings import settings
 
 
 @pytest.fixture(scope="module")
@@ -348,12 +349,12 @@ async def test_a_repeated_signal_labelled_out_of_scope_gets_the_acknowledgement(
     assert response_names(dispatcher) == ["utter_share_worry"]
 
 
-def test_excerpt_is_the_redacted_words_around_the_signal(screen):
+def test_excerpt_is_the_redacted_words_around_the_signal(screen, redactor):
     text = (
         "Hej. Jag heter Lena och bor på Storgatan 5. " * 5
         + "Min son Omar ska åka till Syrien imorgon."
     )
-    result = excerpt(text, screen.screen(text))
+    result = excerpt(text, screen.screen(text), redactor)
     assert "Syrien" in result and "Omar" not in result and "Lena" not in result
     assert len(result) < len(text)
 
@@ -914,7 +915,7 @@ async def test_a_doubt_beside_a_question_lets_the_question_be_answered(
     assert bool(said) is asked, said
 
 
-def test_no_part_of_an_identifier_survives_at_the_edges_of_an_excerpt(screen):
+def test_no_part_of_an_identifier_survives_at_the_edges_of_an_excerpt(screen, redactor):
     """Issue 17: the window was cut before redaction, so the tails of names and numbers
     that straddle its edges were stored unmasked."""
     text = (
@@ -924,7 +925,7 @@ def test_no_part_of_an_identifier_survives_at_the_edges_of_an_excerpt(screen):
     screening = screen.screen(text)
     [match] = screening.matches[:1]
     for context_chars in range(1, match.start + 1):
-        result = excerpt(text, screening, context_chars)
+        result = excerpt(text, screening, redactor, context_chars)
         # "Peter" cut to "eter" (not the "eter" of "heter"), and the other tails.
         assert not re.search(r"(?<!h)eter\b", result), (context_chars, result)
         for tail in ("endrim", "erisha", "123", "45 67", " 67"):

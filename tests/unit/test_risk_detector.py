@@ -6,7 +6,7 @@ import pytest
 
 from bot.risk import RiskDetector, RiskLevel
 from bot.risk.patterns import load_patterns
-from bot.settings import settings
+from tests.support.settings import settings
 
 # One everyday message per rule in data/risk/patterns.yml. A new rule needs a line here:
 # test_every_rule_has_an_example fails until it has one.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.risk.patterns import PatternError, load_patterns, parse_patterns
-from bot.settings import settings
+from tests.support.settings import settings
 
 
 def minimal(**changes) -> dict:

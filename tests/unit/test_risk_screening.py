@@ -7,7 +7,7 @@ import pytest
 from bot.risk import RiskDetector, RiskLevel
 from bot.risk.classifier import TRAINING_FILES, Prediction, RiskClassifier, is_current, load_items
 from bot.risk.screening import RiskScreen, combine
-from bot.settings import settings
+from tests.support.settings import settings
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.channels.widget.assets import SCRIPT_PATH
-from bot.settings import Settings, settings
+from bot.settings import Settings
 
 DEMO_DIR = Path(__file__).parent / "demo"
 
@@ -78,7 +78,7 @@ class DemoHandler(BaseHTTPRequestHandler):
         pass  # access logs would hold visitors' IP addresses
 
 
-def serve(config: Settings = settings) -> None:
+def serve(config: Settings) -> None:
     handler = partial(DemoHandler, config=config)
     server = ThreadingHTTPServer((config.demo_host, config.demo_port), handler)
     logger.info("Demo page on http://%s:%d/", config.demo_host, config.demo_port)
@@ -91,5 +91,6 @@ def serve(config: Settings = settings) -> None:
 
 
 if __name__ == "__main__":
+    settings = Settings.from_environment()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
-    serve()
+    serve(settings)

@@ -1,0 +1,1 @@
+"""What the tests share: settings, fakes, database and server fixtures, protocol stand-ins."""
