@@ -1,6 +1,6 @@
 """A person from staff in the conversation (live handoff), and the relative's request for one.
 
-The staff dashboard (bot/staff/handoff.py) runs the first three through Rasa's HTTP API
+The staff dashboard (bot/rasa_client.py) runs the first three through Rasa's HTTP API
 (`POST /conversations/<id>/execute?output_channel=latest`), so their messages reach the
 relative in the channel they use:
 
@@ -30,9 +30,9 @@ from actions.base import ResponseAction, user_texts
 from bot.bootstrap import services
 from bot.conversation import HANDOFF_SLOT
 from bot.dialogue.writer import writer_is_minor
+from bot.escalations.availability import handler_available
 from bot.escalations.service import request_person
 from bot.pseudonym import conversation_ref
-from bot.staff.availability import handler_available
 
 logger = logging.getLogger(__name__)
 

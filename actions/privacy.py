@@ -36,7 +36,6 @@ from bot.escalations import presence
 from bot.escalations.service import forget_conversation
 from bot.privacy.tracker_store import DELETE_ACTION
 from bot.pseudonym import conversation_ref
-from bot.staff.review import erase_notes
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +103,6 @@ class ActionDeleteConversation(ResponseAction):
         reference = conversation_ref(sender_id, parts.settings.pseudonym_key)
         parts.escalator.retries.drop(reference)
         try:
-            erase_notes(parts.escalation_engine, reference)
             presence.forget(parts.escalation_engine, reference)
             return forget_conversation(parts.unit_of_work(), reference)
         except (SQLAlchemyError, ValueError) as error:

@@ -47,6 +47,7 @@ from bot.dialogue import (
 from bot.dialogue.next_steps import next_steps
 from bot.dialogue.safety_focus import SAFETY_FOCUS_SLOT, focus_of, most_serious
 from bot.dialogue.situations import SITUATIONS_WITH_THEIR_OWN_ROUTE, situation_of
+from bot.escalations.availability import handler_available
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
 from bot.privacy.redaction import Redactor, mask
@@ -56,7 +57,6 @@ from bot.risk.detector import Screening
 from bot.risk.levels import RiskLevel, in_category_order, in_subject_order
 from bot.risk.screening import RiskScreen
 from bot.settings import Settings
-from bot.staff.availability import handler_available
 from bot.store.engine import shared_engine
 from bot.text import fold
 

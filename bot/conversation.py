@@ -26,7 +26,7 @@ HANDOFF_SLOT = "handoff"
 
 # Why a handler's message did not reach a messaging relative: the words a strict output
 # channel raises with (bot/channels/messaging.py), which reach the dashboard in Rasa's
-# error answer (bot/staff/handoff.py).
+# error answer (bot/rasa_client.py).
 UNREACHABLE = "relative_unreachable"
 NOT_DELIVERED = "not_delivered"
 

@@ -33,23 +33,18 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (
-    and_,
-    delete,
-    func,
     inspect,
-    select,
-    update,
 )
 from sqlalchemy.engine import Engine
 
 from bot.channels.deliveries import purge_expired_deliveries
 from bot.escalations import presence
-from bot.escalations.model import Status
+from bot.escalations.service import erase_resolved
+from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.staff.accounts import Accounts
 from bot.staff.review import purge_audit
 from bot.store.engine import make_engine
 from bot.store.events import ConversationEvents
-from bot.store.tables import escalation_notes, escalations
 
 logger = logging.getLogger(__name__)
 
@@ -70,25 +65,13 @@ def purge_inactive_conversations(
 def erase_resolved_excerpts(
     engine: Engine, retention_days: int, now: datetime | None = None
 ) -> int:
-    """Erases the excerpt of escalations resolved more than retention_days ago."""
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
-    expired = and_(
-        escalations.c.status == Status.RESOLVED.value,
-        func.coalesce(escalations.c.resolved_at, escalations.c.updated_at) < cutoff,
-    )
-    with engine.begin() as connection:
-        if not engine.dialect.has_table(connection, "escalations"):
-            return 0
-        if engine.dialect.has_table(connection, "escalation_notes"):
-            expired_ids = select(escalations.c.id).where(expired)
-            connection.execute(
-                delete(escalation_notes).where(escalation_notes.c.escalation_id.in_(expired_ids))
-            )
-        erased = connection.execute(
-            update(escalations)
-            .where(and_(expired, escalations.c.excerpt != ""))
-            .values(excerpt="", last_message_key=None)
-        ).rowcount
+    """Erases the excerpt (and the notes) of escalations resolved more than retention_days
+    ago, through the escalation's use cases."""
+    with engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+    if not {"escalations", "escalation_notes"} <= tables:
+        return 0  # not migrated yet: nothing was ever stored
+    erased = erase_resolved(SqlAlchemyUnitOfWork.on(engine), retention_days, now)
     if erased:
         logger.info("Retention: erased the excerpts of %d resolved escalations", erased)
     return erased

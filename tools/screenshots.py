@@ -14,8 +14,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from bot.channels.widget.assets import load_texts
 from bot.launcher import ServerProcesses, free_port
+from bot.rasa_client import RasaConversations
 from bot.settings import PROJECT_ROOT
-from bot.staff.handoff import RasaConversations
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.test_widget import FRAME, run
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY

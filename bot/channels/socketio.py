@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 class StaffAwareSocketIOOutput(SocketIOOutput):
     """A message a handler wrote (a bot event marked `{"custom": {"sender": "staff"}}` by the
-    dashboard, bot/staff/handoff.py) goes to the browser as one message:
+    dashboard, bot/rasa_client.py) goes to the browser as one message:
     `{"text": ..., "sender": "staff"}`, so the widget can show it as a person's."""
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:

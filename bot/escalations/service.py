@@ -1,4 +1,6 @@
-"""Use case: record a risk signal as an escalation (one per conversation).
+"""The escalation's use cases: every change of an escalation goes through here.
+
+Recording a risk signal as an escalation (one per conversation):
 
 - No escalation yet: create one (status new).
 - The level rises: upgrade the same row (and reopen it if it was resolved).
@@ -7,17 +9,21 @@
 
 The caller learns which of these happened, so it notifies staff only for `created` and
 `upgraded`.
+
+A handler's step (claim, release, resolve, join, ... : `take_step`) follows the rules of
+lifecycle.py; so do the bot's own steps (a new signal reopens a resolved escalation; a
+deleted conversation is forgotten). Notes, and what retention erases, are here too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.escalations.lifecycle import State, Step, changes, refusal
+from bot.escalations.lifecycle import Actor, State, Step, changes, refusal
 from bot.escalations.model import (
     PRIORITY_BY_LEVEL,
     Escalation,
@@ -163,12 +169,14 @@ def _outcome(change: Change, escalation: Escalation) -> Outcome:
 
 def forget_conversation(uow: SqlAlchemyUnitOfWork, conversation_ref: str) -> bool:
     """The relative deleted the conversation: erase what the escalation holds of its words
-    (the excerpt). Level, categories and status stay, so staff who were already alerted
-    still see that there was a signal. Returns whether there was an escalation."""
+    (the excerpt, and the staff's notes on it, which are about them). Level, categories and
+    status stay, so staff who were already alerted still see that there was a signal.
+    Returns whether there was an escalation."""
     with uow:
         escalation = uow.escalations.for_conversation(conversation_ref)
         if escalation is None:
             return False
+        uow.escalations.erase_notes(conversation_ref)
         # The words go; the conversation is gone, so nobody can be in it any more.
         _apply(escalation, Step.FORGET, utcnow())
         uow.commit()
@@ -205,3 +213,66 @@ def request_person(
                 _reopen(escalation, now)
         uow.commit()
         return _outcome(change, escalation)
+
+
+class StepRefused(Exception):
+    """The step is not allowed now; `code` names why (lifecycle.refusal's codes,
+    "not_found", "changed_meanwhile")."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def take_step(
+    uow: SqlAlchemyUnitOfWork,
+    escalation_id: int,
+    step: Step,
+    actor: Actor,
+    now: datetime | None = None,
+    **given,
+) -> tuple[State, dict]:
+    """A handler's step, if lifecycle.py allows it now: returns the state before it and
+    the columns it changed; StepRefused if it may not be taken."""
+    now = now or utcnow()
+    with uow:
+        before = uow.escalations.state_for_update(escalation_id)
+        if before is None:
+            raise StepRefused("not_found")
+        if problem := refusal(step, before, actor):
+            raise StepRefused(problem)
+        values = changes(step, before, actor, now, **given)
+        if values:
+            values = {"updated_at": now, **values}
+            if not uow.escalations.change_unless_changed(escalation_id, before, values):
+                raise StepRefused("changed_meanwhile")
+            uow.commit()
+        return before, values
+
+
+def add_note(
+    uow: SqlAlchemyUnitOfWork,
+    escalation_id: int,
+    user_id: int,
+    username: str,
+    body: str,
+    now: datetime | None = None,
+) -> None:
+    """A handler's note on an escalation; `body` is masked already."""
+    with uow:
+        if uow.escalations.get(escalation_id) is None:
+            raise StepRefused("not_found")
+        uow.escalations.add_note(escalation_id, user_id, username, body, now or utcnow())
+        uow.commit()
+
+
+def erase_resolved(
+    uow: SqlAlchemyUnitOfWork, retention_days: int, now: datetime | None = None
+) -> int:
+    """The retention job: the excerpts and notes of escalations resolved more than
+    `retention_days` ago. Returns how many excerpts were erased."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    with uow:
+        erased = uow.escalations.erase_resolved_before(cutoff)
+        uow.commit()
+        return erased

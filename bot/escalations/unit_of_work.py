@@ -10,6 +10,7 @@ half-written escalation is never stored.
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.escalations.repository import EscalationRepository
@@ -21,6 +22,11 @@ class SqlAlchemyUnitOfWork:
     def __init__(self, session_factory: sessionmaker) -> None:
         self.session_factory = session_factory
         self.session: Session | None = None
+
+    @classmethod
+    def on(cls, engine: Engine) -> SqlAlchemyUnitOfWork:
+        """A unit of work on an engine the caller holds (the dashboard, the retention job)."""
+        return cls(sessionmaker(bind=engine, future=True, expire_on_commit=False))
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
         self.session = self.session_factory()

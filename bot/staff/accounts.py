@@ -200,6 +200,14 @@ class Accounts:
             connection.execute(delete(staff_sessions).where(staff_sessions.c.user_id == user_id))
         return token
 
+    def set_available(self, user_id: int, available: bool) -> None:
+        """The handler's "tillgänglig för chatt" toggle (bot/escalations/availability.py
+        reads it)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(staff_users).where(staff_users.c.id == user_id).values(available=available)
+            )
+
     def set_active(self, user_id: int, active: bool) -> None:
         with self.engine.begin() as connection:
             connection.execute(

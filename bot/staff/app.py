@@ -30,10 +30,10 @@ from sanic.request import Request
 
 from bot.notify import category_labels
 from bot.privacy.redaction import load_redactor
+from bot.rasa_client import RasaConversations
 from bot.settings import Settings
 from bot.staff.accounts import Accounts
 from bot.staff.context import Dashboard
-from bot.staff.handoff import RasaConversations
 from bot.staff.model import OUTCOMES
 from bot.staff.review import LEVELS, STATUSES, Review
 from bot.staff.routes import admin, auth, escalation, handoff, queue

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from jinja2 import Environment
 from sqlalchemy.engine import Engine
 
+from bot.rasa_client import RasaConversations
 from bot.settings import Settings
 from bot.staff.accounts import Accounts
-from bot.staff.handoff import RasaConversations
 from bot.staff.review import Detail, Review
 from bot.staff.transcript import ConversationFinder
 from bot.store.events import ConversationEvents

@@ -2,9 +2,10 @@
 
 Rules:
 - The queue lists acute before elevated before the rest, oldest first within a level.
-- Every change of an escalation's state follows bot/escalations/lifecycle.py (who may
-  claim, release, resolve, join, write, hand back, end, take over); this module only applies
-  it to the database. Resolving needs an outcome (bot/store/tables.py OUTCOMES).
+  Reading (the queue, a detail, the notes) queries the tables directly, as the dashboard's
+  views; every change goes through the escalation's use cases (bot/escalations/service.py),
+  which follow bot/escalations/lifecycle.py (who may claim, release, resolve, join, write,
+  hand back, end, take over). Resolving needs an outcome (bot/staff/model.py OUTCOMES).
 - Every view and action is written to the audit log: who, what, which escalation, a code
   or status change. Never message text.
 """
@@ -14,11 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
 
-from bot.escalations.lifecycle import Actor, State, Step, changes, refusal
+from bot.escalations.lifecycle import Actor, State, Step, refusal
 from bot.escalations.model import Status, as_utc, utcnow
+from bot.escalations.service import StepRefused, add_note, take_step
+from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.redaction import Redactor
 from bot.staff.accounts import StaffError, User
 from bot.staff.model import OUTCOMES
@@ -123,10 +127,6 @@ def _actor(user: User) -> Actor:
     return Actor(user.id, user.is_admin)
 
 
-def _same(column, value):
-    return column.is_(None) if value is None else column == value
-
-
 def _selection():
     return select(escalations, staff_users.c.username.label("claimed_by_name")).outerjoin(
         staff_users, staff_users.c.id == escalations.c.claimed_by
@@ -140,6 +140,7 @@ class Review:
     def __init__(self, engine: Engine, redactor: Redactor) -> None:
         self.engine = engine
         self.redactor = redactor
+        self._sessions = sessionmaker(bind=engine, future=True, expire_on_commit=False)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -286,33 +287,16 @@ class Review:
         detail: str = "",
         **given,
     ) -> State:
-        """Takes the step if the rules of bot/escalations/lifecycle.py allow it, audited;
-        returns the state before it."""
+        """Takes the step if the rules of bot/escalations/lifecycle.py allow it (through the
+        escalation's use cases, bot/escalations/service.py), audited; returns the state
+        before it."""
         now = now or utcnow()
-        actor = _actor(user)
-        with self.engine.begin() as connection:
-            row = connection.execute(
-                select(escalations).where(escalations.c.id == escalation_id).with_for_update()
-            ).first()
-            if row is None:
-                raise ReviewError("not_found")
-            before = _state(row)
-            if problem := refusal(step, before, actor):
-                raise ReviewError(problem)
-            values = changes(step, before, actor, now, **given)
-            if values:
-                # The state read above in the WHERE clause makes two handlers' simultaneous
-                # claims or joins safe: the second one updates no row.
-                changed = connection.execute(
-                    update(escalations)
-                    .where(escalations.c.id == escalation_id)
-                    .where(escalations.c.status == before.status)
-                    .where(_same(escalations.c.claimed_by, before.claimed_by))
-                    .where(_same(escalations.c.handoff_by, before.handoff_by))
-                    .values(updated_at=now, **values)
-                ).rowcount
-                if not changed:
-                    raise ReviewError("changed_meanwhile")
+        try:
+            before, values = take_step(
+                self._unit_of_work(), escalation_id, step, _actor(user), now, **given
+            )
+        except StepRefused as refused:
+            raise ReviewError(refused.code) from None
         new_status = values.get("status", before.status)
         self.log(user, step.value, escalation_id, detail or f"{before.status} -> {new_status}", now)
         return before
@@ -325,22 +309,18 @@ class Review:
             raise ReviewError("note_empty")
         if len(body) > MAX_NOTE_CHARS:
             raise ReviewError("note_too_long")
-        if self.detail(escalation_id) is None:
-            raise ReviewError("not_found")
         now = now or utcnow()
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert(escalation_notes).values(
-                    escalation_id=escalation_id,
-                    user_id=user.id,
-                    username=user.username,
-                    # Masked like the conversation: a note is about a relative, and a
-                    # phone number or name written there outlives the chat (issue 17).
-                    body=self.redactor.redact(body),
-                    created_at=now,
-                )
-            )
+        # Masked like the conversation: a note is about a relative, and a phone number or
+        # name written there outlives the chat (issue 17).
+        masked = self.redactor.redact(body)
+        try:
+            add_note(self._unit_of_work(), escalation_id, user.id, user.username, masked, now)
+        except StepRefused as refused:
+            raise ReviewError(refused.code) from None
         self.log(user, "add_note", escalation_id, now=now)
+
+    def _unit_of_work(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self._sessions)
 
 
 def purge_audit(engine: Engine, retention_days: int, now: datetime | None = None) -> int:
@@ -349,16 +329,3 @@ def purge_audit(engine: Engine, retention_days: int, now: datetime | None = None
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     with engine.begin() as connection:
         return connection.execute(delete(staff_audit).where(staff_audit.c.at < cutoff)).rowcount
-
-
-def erase_notes(engine: Engine, conversation_ref: str) -> int:
-    """The relative deleted the conversation: the staff's notes on it go with its words."""
-    of_the_conversation = select(escalations.c.id).where(
-        escalations.c.conversation_ref == conversation_ref
-    )
-    with engine.begin() as connection:
-        return connection.execute(
-            delete(escalation_notes).where(
-                escalation_notes.c.escalation_id.in_(of_the_conversation)
-            )
-        ).rowcount

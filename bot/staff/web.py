@@ -15,9 +15,9 @@ from sanic import response
 from sanic.request import Request
 
 from bot.escalations.lifecycle import Step, ends_a_handoff
+from bot.rasa_client import HandoffError
 from bot.staff.accounts import StaffSession, User
 from bot.staff.context import Dashboard
-from bot.staff.handoff import HandoffError
 from bot.staff.review import Review, ReviewError
 
 COOKIE = "vv_staff"

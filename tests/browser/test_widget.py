@@ -21,7 +21,7 @@ from playwright.sync_api import BrowserContext, Frame, FrameLocator, Page, expec
 
 from bot.channels.widget.assets import load_texts
 from bot.pseudonym import is_web_session_id
-from bot.staff.handoff import RasaConversations
+from bot.rasa_client import RasaConversations
 from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, admin_token
 from tests.integration.staff_server import first_line
 
@@ -419,7 +419,7 @@ def test_a_message_from_staff_is_shown_as_a_person(chat_site, page):
     session_id = chat.session_id()
     expect(chat.locator(".vv-choices")).to_have_count(1)  # the menu
 
-    # What the dashboard does when a handler joins and writes (bot/staff/handoff.py).
+    # What the dashboard does when a handler joins and writes (bot/rasa_client.py).
     rasa = RasaConversations(chat_site.bot.url, TEST_JWT_SECRET)
     run(rasa.execute(session_id, "action_handoff_start"))
     joined = chat.frame.locator(

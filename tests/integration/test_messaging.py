@@ -20,8 +20,8 @@ from bot.channels.deliveries import delivery_key
 from bot.channels.rendering import split_for_sms, texts
 from bot.channels.telegram import set_webhook
 from bot.pseudonym import channel_sender_id
+from bot.rasa_client import HandoffError, RasaConversations
 from bot.settings import Settings
-from bot.staff.handoff import HandoffError, RasaConversations
 from tests.integration.conftest import (
     TEST_JWT_SECRET,
     TEST_PSEUDONYM_KEY,

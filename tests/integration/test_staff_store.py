@@ -354,7 +354,8 @@ def test_an_empty_or_huge_note_is_refused_and_nothing_is_stored(engine, redactor
 
 
 def test_a_note_is_masked_when_written_and_erased_with_the_conversation(engine, redactor):
-    from bot.staff.review import erase_notes
+    from bot.escalations.service import forget_conversation
+    from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 
     _, anna, _ = two_users(engine)
     review = Review(engine, redactor)
@@ -364,7 +365,7 @@ def test_a_note_is_masked_when_written_and_erased_with_the_conversation(engine, 
     assert "070-123 45 67" not in note.body and "[telefon]" in note.body
     other = escalate(engine, "c" * 32)
     review.add_note(anna, other, "Ingen risk")
-    assert erase_notes(engine, "b" * 32) == 1
+    assert forget_conversation(SqlAlchemyUnitOfWork.on(engine), "b" * 32)
     assert review.notes(escalation) == [] and len(review.notes(other)) == 1
 
 

@@ -16,7 +16,6 @@ from actions.handoff import (
 from bot.escalations.model import Escalation, utcnow
 from bot.pseudonym import conversation_ref
 from bot.staff.accounts import Accounts
-from bot.staff.availability import set_available
 from bot.staff.model import Role
 from bot.store.engine import migrate, session_factory, shared_engine
 from bot.store.tables import staff_sessions
@@ -38,7 +37,7 @@ def a_handler(url: str, available: bool, seen_minutes_ago: int = 0) -> None:
     accounts.create_user("anna", Role.HANDLER)
     user = accounts.users()[0]
     accounts.start_session(user)
-    set_available(shared_engine(url), user.id, available)
+    accounts.set_available(user.id, available)
     with shared_engine(url).begin() as connection:
         connection.execute(
             staff_sessions.update().values(

@@ -4,7 +4,7 @@ the live view's refresh (live.json).
 Joining claims the escalation first and then tells the relative through Rasa; when Rasa
 cannot be reached, the join is undone, since nobody was told. Handing back and ending tell
 the relative first and change the state only then (web.step_that_may_end_a_handoff).
-How the calls reach Rasa: bot/staff/handoff.py.
+How the calls reach Rasa: bot/rasa_client.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from sanic.request import Request
 
 from bot.escalations.lifecycle import Step
 from bot.escalations.presence import presence
+from bot.rasa_client import HandoffError
 from bot.staff.context import Dashboard
-from bot.staff.handoff import HandoffError
 from bot.staff.review import ReviewError
 from bot.staff.transcript import Line, transcript
 from bot.staff.web import back_to, refuse, step_that_may_end_a_handoff

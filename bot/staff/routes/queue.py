@@ -10,7 +10,6 @@ from __future__ import annotations
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.staff.availability import set_available
 from bot.staff.context import Dashboard
 from bot.staff.review import LEVELS, STATUSES
 from bot.staff.web import render
@@ -47,7 +46,7 @@ def register(app: Sanic, dashboard: Dashboard) -> None:
     async def availability(request: Request):
         user = request.ctx.session.user
         available = (request.form or {}).get("available") == "on"
-        set_available(dashboard.engine, user.id, available)
+        dashboard.accounts.set_available(user.id, available)
         review.log(user, "available" if available else "unavailable")
         back = _page_of_this_dashboard((request.form or {}).get("back", "/"))
         return response.redirect(back, status=303)

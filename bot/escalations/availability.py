@@ -3,27 +3,21 @@
 A handler is available when they switched "tillgänglig för chatt" on in the dashboard and
 their dashboard is open: a session used within the last two minutes (the queue page asks
 for updates every few seconds). The action server asks this when a relative asks for a
-person (actions/handoff.py).
+person (actions/handoff.py) and before it promises one (actions/risk.py). The dashboard's
+accounts (bot/staff/accounts.py) write what is read here.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, select
 from sqlalchemy.engine import Engine
 
 from bot.escalations.model import utcnow
 from bot.store.tables import staff_sessions, staff_users
 
 SEEN_WITHIN = timedelta(minutes=2)
-
-
-def set_available(engine: Engine, user_id: int, available: bool) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            update(staff_users).where(staff_users.c.id == user_id).values(available=available)
-        )
 
 
 def handler_available(engine: Engine, now: datetime | None = None) -> bool:
