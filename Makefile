@@ -24,27 +24,16 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install spacy env train run staff admin chromium test lint format eval-nlu eval-risk eval-privacy transcripts migrate bench bench-redaction fuzz purge lock clean screenshots telegram-webhook
+.PHONY: help install spacy env train run migrate staff admin telegram-webhook purge chromium test test-fast validate transcripts screenshots lint format eval-nlu eval-risk eval-privacy bench bench-redaction fuzz lock clean
 
-help:
-	@echo "make run       set up everything and start the bot (Ctrl-C stops it)"
-	@echo "make test      set up everything and run the whole test suite"
-	@echo "make eval-nlu  NLU cross-validation report (macro F1)"
-	@echo "make eval-risk risk screening per category, who is at risk and level (docs/risk.md)"
-	@echo "make eval-privacy redaction: leaks per identifier kind, false positives"
-	@echo "make transcripts  five test conversations as the relative reads them (docs/transcripts.md)"
-	@echo "make staff     the staff dashboard on its own (make run starts it too)"
-	@echo "make admin NAME=username  create the first staff admin (password + TOTP)"
-	@echo "make migrate   create or upgrade the escalation store's tables"
-	@echo "make bench     load benchmark against a minimal Rasa bot"
-	@echo "make bench-redaction  redaction time on hostile input (linear, no long stall)"
-	@echo "make fuzz      10 000 generated hostile inputs to every endpoint: no 5xx, no crash"
-	@echo "make purge     delete conversations past the retention period"
-	@echo "make lint      ruff"
+# Every target with a "## " comment is listed by `make help` (a test keeps it that way).
+help: ## this list
+	@echo "Vägvisaren. Start with 'make run' (set up and start the bot) or 'make test'."
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:[^=]*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --- set-up -------------------------------------------------------------------------
 # Rasa and rasa-sdk declare Requires-Python <3.11, so they are installed without their
-# dependency metadata; their dependencies come pinned from requirements/lock.txt.
+# dependency metadata; their dependencies come pinned from $(LOCK).
 $(VENV)/.installed: requirements/rasa.txt $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-deps --ignore-requires-python -r requirements/rasa.txt
@@ -52,19 +41,19 @@ $(VENV)/.installed: requirements/rasa.txt $(LOCK) pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed ## the virtual environment with the pinned dependencies
 
 $(SPACY_MODEL)/meta.json: bot/spacy_pipeline.py $(VENV)/.installed
 	$(BIN)/python -m bot.spacy_pipeline $(SPACY_MODEL)
 
-spacy: $(SPACY_MODEL)/meta.json
+spacy: $(SPACY_MODEL)/meta.json ## build the Swedish spaCy pipeline (no download)
 
 # Written on first run; settings added to .env.example later are appended, values kept.
 .env: .env.example | $(VENV)/.installed
 	$(BIN)/python -m bot.envfile
 	touch $@
 
-env: .env
+env: .env ## write .env from .env.example with fresh secrets (keeps your values)
 
 # Retrained only when the training data, domain or config changed.
 $(MODEL): $(TRAINING_DATA) $(SPACY_MODEL)/meta.json
@@ -74,29 +63,29 @@ $(MODEL): $(TRAINING_DATA) $(SPACY_MODEL)/meta.json
 $(RISK_MODEL): $(RISK_TRAINING) bot/risk/classifier.py | $(VENV)/.installed
 	$(BIN)/python -m bot.risk.classifier --force
 
-train: $(MODEL) $(RISK_MODEL)
+train: $(MODEL) $(RISK_MODEL) ## train the Rasa model and the risk model (only what changed)
 
 # --- running ------------------------------------------------------------------------
-run: $(MODEL) $(RISK_MODEL) .env
+run: $(MODEL) $(RISK_MODEL) .env ## set up everything and start the bot (Ctrl-C stops it)
 	$(BIN)/python -m bot.launcher
 
-migrate: .env
+migrate: .env ## create or upgrade the escalation store's tables
 	$(BIN)/python -m bot.store.migrate
 
 # The staff dashboard on its own (make run starts it with the bot).
-staff: .env
+staff: .env ## the staff dashboard on its own (make run starts it too)
 	$(BIN)/python -m bot.staff
 
 # The first admin account: make admin NAME=anna (asks for a password, prints the TOTP key).
-admin: .env
+admin: .env ## create the first staff admin: make admin NAME=username
 	@test -n "$(NAME)" || { echo "usage: make admin NAME=username"; exit 2; }
 	$(BIN)/python -m bot.staff create-admin "$(NAME)"
 
 # Registers TELEGRAM_WEBHOOK_URL and the secret token with Telegram (after setting them in .env).
-telegram-webhook: .env
+telegram-webhook: .env ## register TELEGRAM_WEBHOOK_URL with Telegram
 	$(BIN)/python -m bot.channels.telegram set-webhook
 
-purge: .env
+purge: .env ## delete what is past its retention period (the retention job)
 	$(BIN)/python -m bot.retention
 
 # --- checks -------------------------------------------------------------------------
@@ -110,7 +99,7 @@ $(CHROMIUM):
 	  echo "Chromium is needed for the browser tests: sudo apt-get install chromium"; exit 1; \
 	fi
 
-chromium: $(CHROMIUM)
+chromium: $(CHROMIUM) ## install Debian's Chromium for the browser tests
 
 # axe-core (the accessibility check of the web widget), from the npm registry, exactly as
 # tests/browser/package-lock.json pins it. Needs Node.js and npm.
@@ -120,47 +109,57 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) $(AXE)
+test: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) $(AXE) ## set up everything and run the whole suite, as CI does
 	$(BIN)/ruff check bot actions tools tests
 	$(BIN)/pytest
 
+# The unit tests and ruff: no database, no server, no browser, no Rasa model.
+test-fast: $(SPACY_MODEL)/meta.json $(RISK_MODEL) .env ## unit tests and ruff only (about a minute)
+	$(BIN)/ruff check bot actions tools tests
+	$(BIN)/ruff format --check bot actions tools tests
+	$(BIN)/pytest tests/unit -q
+
+# Rasa's own check of the training data and domain (intents, stories, rules, responses).
+validate: $(VENV)/.installed ## rasa data validate on data/nlu, data/stories and domain.yml
+	$(BIN)/rasa data validate --data $(RASA_DATA) --fail-on-warnings
+
 # The conversations of tests/data/dialogues.yml through the real bot; five of them, and
 # the messages per turn over all, in docs/transcripts.md.
-transcripts: $(MODEL) $(RISK_MODEL) .env
+transcripts: $(MODEL) $(RISK_MODEL) .env ## five test conversations as the relative reads them (docs/transcripts.md)
 	$(BIN)/python -m tools.transcripts
 
 # The web chat at desktop and phone size, for docs/ and the README.
-screenshots: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM)
+screenshots: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) ## the web chat at desktop and phone size, for docs/
 	$(BIN)/python -m tools.screenshots docs
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed ## ruff check and format check
 	$(BIN)/ruff check bot actions tools tests
 	$(BIN)/ruff format --check bot actions tools tests
 
-format: $(VENV)/.installed
+format: $(VENV)/.installed ## ruff format
 	$(BIN)/ruff format bot actions tools tests
 
-eval-nlu: $(SPACY_MODEL)/meta.json
+eval-nlu: $(SPACY_MODEL)/meta.json ## NLU cross-validation report (macro F1)
 	$(BIN)/python -m tools.eval_nlu
 
-eval-risk: $(SPACY_MODEL)/meta.json
+eval-risk: $(SPACY_MODEL)/meta.json ## risk screening per category, who is at risk and level (docs/risk.md)
 	$(BIN)/python -m tools.eval_risk --cross-validate
 
-eval-privacy: $(VENV)/.installed
+eval-privacy: $(VENV)/.installed ## redaction: leaks per identifier kind, false positives
 	$(BIN)/python -m tools.eval_privacy
 
-bench: $(MODEL) $(RISK_MODEL) .env
+bench: $(MODEL) $(RISK_MODEL) .env ## load benchmark against a minimal Rasa bot
 	$(BIN)/python -m tools.bench
 
 # Redaction on hostile input (long runs of one shape): linear time, no multi-second stall.
-bench-redaction: .env
+bench-redaction: .env ## redaction time on hostile input (linear, no long stall)
 	$(BIN)/python -m tools.bench_redaction
 
 # Generated hostile input against every endpoint (tools/fuzz.py): no answer of 500 or more, no
 # crashed server, a normal relative answered afterwards. SEED and COUNT replay or shorten it.
 SEED ?= 17
 COUNT ?= 10000
-fuzz: $(MODEL) $(RISK_MODEL) .env
+fuzz: $(MODEL) $(RISK_MODEL) .env ## 10 000 generated hostile inputs to every endpoint: no 5xx, no crash
 	$(BIN)/python -m tools.fuzz --seed $(SEED) --count $(COUNT)
 
 $(LOCK):
@@ -169,7 +168,7 @@ $(LOCK):
 	@exit 1
 
 # Re-resolve $(LOCK) from requirements/deps.in (maintainers only; needs the network).
-lock:
+lock: ## re-resolve the lock file from requirements/deps.in (maintainers; needs the network)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install --quiet --no-deps --ignore-requires-python -r requirements/rasa.txt
 	.venv-lock/bin/pip install --quiet -r requirements/deps.in
@@ -178,5 +177,5 @@ lock:
 	  .venv-lock/bin/pip freeze --exclude rasa --exclude rasa-sdk; } > $(LOCK)
 	rm -rf .venv-lock
 
-clean:
+clean: ## remove the environment, models, results and local databases
 	rm -rf $(VENV) models results var/*.db tests/browser/node_modules
