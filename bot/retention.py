@@ -44,7 +44,7 @@ from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.staff.accounts import Accounts
 from bot.staff.review import purge_audit
 from bot.store.engine import make_engine
-from bot.store.events import ConversationEvents
+from bot.store.events import ConversationEvents, Conversations, conversation_events
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +52,11 @@ SECONDS_PER_DAY = 86_400
 
 
 def purge_inactive_conversations(
-    engine: Engine, retention_days: int, now: float | None = None
+    conversations: Conversations, retention_days: int, now: float | None = None
 ) -> int:
-    """Deletes every conversation whose latest event is older than the retention period.
-    Returns how many conversations were deleted."""
-    deleted = ConversationEvents(engine).delete_inactive(retention_days, now)
+    """Deletes every conversation whose latest event is older than the retention period
+    (Redis: each expires on its own). Returns how many conversations were deleted."""
+    deleted = conversations.delete_inactive(retention_days, now)
     if deleted:
         logger.info("Retention: deleted %d inactive conversations", deleted)
     return deleted
@@ -112,22 +112,23 @@ def purge(config) -> tuple[int, int]:
     and logs the rest. The engines (make_engine: SQLite folder created, busy timeout while
     the servers write) are closed afterwards, so an hourly purge holds no connections in
     between."""
-    tracker_engine = make_engine(config.tracker_database_url)
+    tracker = conversation_events(config.tracker_database_url)
+    tracker_engine = tracker.engine if isinstance(tracker, ConversationEvents) else None
     escalation_engine = make_engine(config.escalation_database_url)
     try:
-        conversations = purge_inactive_conversations(
-            tracker_engine, config.conversation_retention_days
-        )
+        conversations = purge_inactive_conversations(tracker, config.conversation_retention_days)
         excerpts = erase_resolved_excerpts(escalation_engine, config.escalation_retention_days)
         records = purge_staff_and_presence_records(escalation_engine, config)
         for kind, number in records.items():
             if number:
                 logger.info("Retention: deleted %d %s", number, kind)
-        checkpoint_sqlite(tracker_engine)
-        checkpoint_sqlite(escalation_engine)
+        for engine in (tracker_engine, escalation_engine):
+            if engine is not None:
+                checkpoint_sqlite(engine)
     finally:
-        tracker_engine.dispose()
-        escalation_engine.dispose()
+        for engine in (tracker_engine, escalation_engine):
+            if engine is not None:
+                engine.dispose()
     return conversations, excerpts
 
 

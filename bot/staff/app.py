@@ -41,7 +41,7 @@ from bot.staff.security import same
 from bot.staff.transcript import ConversationFinder
 from bot.staff.web import COOKIE, refuse
 from bot.store.engine import make_engine, migrate
-from bot.store.events import ConversationEvents
+from bot.store.events import conversation_events
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def create_app(config: Settings) -> Sanic:
 
 def build_dashboard(config: Settings) -> Dashboard:
     engine = make_engine(config.escalation_database_url)
-    conversations = ConversationEvents(make_engine(config.tracker_database_url))
+    conversations = conversation_events(config.tracker_database_url)
     if not config.staff_totp_key:
         raise RuntimeError("STAFF_TOTP_KEY is not set: `make env` adds it to .env")
     pages = templates(config.staff_time_zone)

@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.staff.accounts import Accounts
 from bot.staff.review import Detail, Review
 from bot.staff.transcript import ConversationFinder
-from bot.store.events import ConversationEvents
+from bot.store.events import Conversations
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Dashboard:
     pages: Environment  # the templates
     problem_texts: dict[str, str]  # the pages' words for a refusal, for the live view's script
     rasa: RasaConversations  # Rasa's HTTP API: joining, writing, handing back
-    conversations: ConversationEvents  # Rasa's events, read-only: the transcript
+    conversations: Conversations  # Rasa's events, read-only: the transcript
     find_conversation: ConversationFinder
 
     @property

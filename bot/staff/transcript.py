@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from bot.conversation import START_PAYLOAD, is_from_staff
 from bot.pseudonym import conversation_ref
-from bot.store.events import ConversationEvents
+from bot.store.events import Conversations
 
 MAX_LINES = 2000
 
@@ -26,7 +26,7 @@ class Line:
     at: datetime
 
 
-def find_conversation(events: ConversationEvents, reference: str, key: str) -> str | None:
+def find_conversation(events: Conversations, reference: str, key: str) -> str | None:
     """The tracker's conversation id whose keyed hash is `reference`, if it still exists."""
     return next(
         (
@@ -43,7 +43,7 @@ class ConversationFinder:
     and hashing every conversation id each time would grow with the tracker store. A
     remembered conversation is checked to still exist (the relative may have deleted it)."""
 
-    def __init__(self, events: ConversationEvents, key: str) -> None:
+    def __init__(self, events: Conversations, key: str) -> None:
         self.events, self.key = events, key
         self._found: dict[str, str] = {}
 
@@ -61,7 +61,7 @@ class ConversationFinder:
 
 
 def transcript(
-    events: ConversationEvents, conversation_id: str, after_id: int = 0
+    events: Conversations, conversation_id: str, after_id: int = 0
 ) -> list[tuple[int, Line]]:
     """The relative's and the bot's (and staff's) messages, oldest first, with event ids
     so a live view can ask only for what came after the last one it showed.
@@ -87,7 +87,7 @@ def transcript(
     return lines
 
 
-def _last_user_text(events: ConversationEvents, conversation_id: str, before_id: int) -> str | None:
+def _last_user_text(events: Conversations, conversation_id: str, before_id: int) -> str | None:
     if before_id <= 0:
         return None
     event = events.last_of_type(conversation_id, "user", before_id)

@@ -23,6 +23,7 @@ from bot.retention import (
 )
 from bot.risk.levels import RiskLevel
 from bot.store.engine import make_engine, migrate, session_factory
+from bot.store.events import ConversationEvents
 from tests.integration.databases import DATABASE_KINDS, database_url
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nintents: [greet]")
@@ -47,7 +48,7 @@ async def test_only_conversations_past_retention_are_deleted(url):
     await store_conversation(store, "old", now - 31 * SECONDS_PER_DAY)
     await store_conversation(store, "recent", now - 29 * SECONDS_PER_DAY)
 
-    deleted = purge_inactive_conversations(make_engine(url), retention_days=30, now=now)
+    deleted = purge_inactive_conversations(ConversationEvents(make_engine(url)), 30, now=now)
 
     assert deleted == 1
     assert await store.retrieve("old") is None
@@ -63,12 +64,12 @@ async def test_a_conversation_with_recent_activity_is_kept_whole(url):
     tracker.update(UserUttered("hej igen", {"name": "greet"}, timestamp=now - SECONDS_PER_DAY))
     await store.save(tracker)
 
-    assert purge_inactive_conversations(make_engine(url), retention_days=30, now=now) == 0
+    assert purge_inactive_conversations(ConversationEvents(make_engine(url)), 30, now=now) == 0
     assert len((await store.retrieve("mixed")).events) == 2
 
 
 def test_an_empty_database_is_fine(url):
-    assert purge_inactive_conversations(make_engine(url), 30) == 0
+    assert purge_inactive_conversations(ConversationEvents(make_engine(url)), 30) == 0
     assert erase_resolved_excerpts(make_engine(url), 30) == 0
 
 
