@@ -5,7 +5,7 @@ The staff dashboard (bot/rasa_client.py) runs the first three through Rasa's HTT
 relative in the channel they use:
 
 - action_handoff_start: the relative is told a person has joined; slot `handoff` on. From
-  then on the bot answers nothing (bot/nlu/handoff_policy.py): the relative's messages go
+  then on the bot answers nothing (bot/dialogue/handoff_policy.py): the relative's messages go
   to the handler, and risk screening still runs (an acute message still gets 112 first).
 - action_handoff_end: back to the bot; the relative is told.
 - action_handoff_close: the handler ends the conversation; the relative is told.
