@@ -96,8 +96,10 @@ def test_escalation_answers_say_staff_can_read_join_and_call_112(domain):
         said = text(domain, name)
         assert "gå in i chatten" in said and "{phone_emergency}" in said, name
         assert "maskade" in said and "kan ändå säga något om vem du är" in said, name
+    # After "radera" the alert's kind stays; the staff's notes go with the messages
+    # (actions/privacy.py), so the answer must not say they stay.
     kept = text(domain, "utter_conversation_deleted_escalation_kept")
-    assert "anteckningar" in kept
+    assert "vilken sorts risk" in kept and "anteckningar" not in kept
 
 
 def test_no_answer_relies_on_a_button_or_a_window_that_sms_does_not_have(domain):
