@@ -94,41 +94,39 @@ def _config_json(config: dict) -> str:
     return json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
 
 
-def build_loader(config: dict) -> Asset:
+def _script(banner: str, config: dict, file: str, prelude: tuple[str, ...] = ()) -> Asset:
+    """A static script wrapped with its CONFIG, in a scope of its own."""
     source = "\n".join(
         [
-            "/*! Vägvisaren chat widget: the button and the frame the chat runs in. */",
+            banner,
             "(function () {",
+            *prelude,
             f"var CONFIG = {_config_json(config)};",
             "(function () {",
-            (STATIC / "widget.js").read_text(encoding="utf-8"),
+            (STATIC / file).read_text(encoding="utf-8"),
             "})();",
             "})();",
             "",
         ]
     )
     return Asset(source.encode("utf-8"), "application/javascript; charset=utf-8")
+
+
+def build_loader(config: dict) -> Asset:
+    banner = "/*! Vägvisaren chat widget: the button and the frame the chat runs in. */"
+    return _script(banner, config, "widget.js")
 
 
 def build_chat_script(config: dict) -> Asset:
     # `module` and `exports` make the client's UMD wrapper hand itself over instead of
     # setting window.io (or calling an AMD `define`).
-    source = "\n".join(
-        [
-            "/*! Vägvisaren chat. Includes the Socket.IO client 4.8.4 (MIT License). */",
-            "(function () {",
-            "var module = { exports: {} }; var exports = module.exports;",
-            SOCKET_IO_CLIENT.read_text(encoding="utf-8"),
-            "var io = module.exports;",
-            f"var CONFIG = {_config_json(config)};",
-            "(function () {",
-            (STATIC / "chat.js").read_text(encoding="utf-8"),
-            "})();",
-            "})();",
-            "",
-        ]
+    prelude = (
+        "var module = { exports: {} }; var exports = module.exports;",
+        SOCKET_IO_CLIENT.read_text(encoding="utf-8"),
+        "var io = module.exports;",
     )
-    return Asset(source.encode("utf-8"), "application/javascript; charset=utf-8")
+    banner = "/*! Vägvisaren chat. Includes the Socket.IO client 4.8.4 (MIT License). */"
+    return _script(banner, config, "chat.js", prelude)
 
 
 def build_chat_page(texts: dict[str, str]) -> Asset:
