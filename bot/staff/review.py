@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
 
 from bot.escalations.lifecycle import Actor, State, Step, refusal
 from bot.escalations.model import Status, as_utc, utcnow
@@ -140,7 +139,6 @@ class Review:
     def __init__(self, engine: Engine, redactor: Redactor) -> None:
         self.engine = engine
         self.redactor = redactor
-        self._sessions = sessionmaker(bind=engine, future=True, expire_on_commit=False)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -320,7 +318,7 @@ class Review:
         self.log(user, "add_note", escalation_id, now=now)
 
     def _unit_of_work(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._sessions)
+        return SqlAlchemyUnitOfWork.on(self.engine)
 
 
 def purge_audit(engine: Engine, retention_days: int, now: datetime | None = None) -> int:
