@@ -31,6 +31,15 @@ def redactor() -> Redactor:
     return load_redactor(settings.contacts_file)
 
 
+@pytest.fixture(scope="session")
+def detector():
+    """The risk patterns with the project's spaCy pipeline (bot.risk.RiskDetector), loaded
+    once for the run: it takes a few seconds."""
+    from bot.risk import RiskDetector
+
+    return RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file)
+
+
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()

@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from bot.launcher import NO_TRAFFIC_LIMITS, ServerProcesses, free_port
+from bot.launcher import free_port
 from tests.integration.conftest import (  # noqa: F401 (bot, staff: the running servers)
-    TEST_JWT_SECRET,
-    TEST_PSEUDONYM_KEY,
-    Bot,
     bot,
     messaging_apis,
     staff,
 )
+from tests.support.servers import Bot, private_bot
 from tests.support.settings import settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -98,42 +96,20 @@ class ChatSite:
 def chat_site(tmp_path_factory) -> ChatSite:
     assert settings.model_path.exists(), "run `make test`, which trains the model first"
     base = tmp_path_factory.mktemp("widget")
-    rasa_port, action_port, demo_port = free_port(), free_port(), free_port()
+    rasa_port, demo_port = free_port(), free_port()
     other = ThreadingHTTPServer(("127.0.0.1", free_port()), NeutralSite)
     other_url = f"http://127.0.0.1:{other.server_port}"
     other.script_url = f"http://127.0.0.1:{rasa_port}/webhooks/socketio/widget.js"
     threading.Thread(target=other.serve_forever, daemon=True).start()
     demo_url = f"http://127.0.0.1:{demo_port}"
-    processes = ServerProcesses(
-        {
-            "RASA_PORT": str(rasa_port),
-            "ACTION_SERVER_PORT": str(action_port),
-            "DEMO_PORT": str(demo_port),
-            "BOT_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
-            "WIDGET_ORIGINS": demo_url,
-            "WIDGET_EXIT_URL": f"{other_url}/weather",
-            "RASA_JWT_SECRET": TEST_JWT_SECRET,
-            "TRACKER_DATABASE_URL": f"sqlite:///{base / 'tracker.db'}",
-            "ESCALATION_DATABASE_URL": f"sqlite:///{base / 'escalations.db'}",
-            "ESCALATION_RETRY_FILE": str(base / "escalation-retry.jsonl"),
-            "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-            "NOTIFY_WEBHOOK_URL": "",
-            "SMTP_HOST": "",
-            "SOCKET_REDIS_URL": "",
-            "LOG_LEVEL": "INFO",
-            **NO_TRAFFIC_LIMITS,
-        },
-        log_dir=base / "logs",
-        with_demo=True,
-    )
-    processes.start()
-    site_bot = Bot(
-        f"http://127.0.0.1:{rasa_port}",
-        base / "tracker.db",
-        base / "logs",
-        processes,
-        base / "escalations.db",
-    )
-    yield ChatSite(site_bot, demo_url, other_url)
-    processes.stop()
+    overrides = {
+        "RASA_PORT": str(rasa_port),
+        "DEMO_PORT": str(demo_port),
+        "BOT_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+        "WIDGET_ORIGINS": demo_url,
+        "WIDGET_EXIT_URL": f"{other_url}/weather",
+        "SOCKET_REDIS_URL": "",
+    }
+    with private_bot(base, overrides, with_demo=True) as site_bot:
+        yield ChatSite(site_bot, demo_url, other_url)
     other.shutdown()

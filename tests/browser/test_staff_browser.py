@@ -19,8 +19,8 @@ from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.pseudonym import conversation_ref
 from bot.risk.levels import RiskLevel
 from bot.store.engine import session_factory
-from tests.integration.conftest import TEST_PSEUDONYM_KEY
-from tests.integration.staff_server import (
+from tests.support.servers import TEST_PSEUDONYM_KEY
+from tests.support.staff_server import (
     PASSWORD,
     XSS_PAYLOADS,
     escalation_for,

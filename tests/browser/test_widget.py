@@ -22,8 +22,8 @@ from playwright.sync_api import BrowserContext, Frame, FrameLocator, Page, expec
 from bot.channels.widget.assets import load_texts
 from bot.pseudonym import is_web_session_id
 from bot.rasa_client import RasaConversations
-from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, admin_token
-from tests.integration.staff_server import first_line
+from tests.support.servers import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, admin_token
+from tests.support.staff_server import first_line
 
 TEXTS = load_texts()
 AXE = Path(__file__).parent / "node_modules/axe-core/axe.min.js"

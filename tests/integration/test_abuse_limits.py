@@ -11,10 +11,9 @@ import pytest
 import socketio
 import yaml
 
-from bot.launcher import ServerProcesses, throwaway_overrides
 from bot.settings import PROJECT_ROOT
-from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, Bot, admin_token
-from tests.integration.test_web_sessions import close
+from tests.support.servers import Bot, admin_token, private_bot
+from tests.support.web_chat import close
 
 PER_CONVERSATION, PER_SOURCE, NEW_CHATS = 4, 8, 2
 TEXTS = yaml.safe_load((PROJECT_ROOT / "data/texts/messaging.yml").read_text(encoding="utf-8"))
@@ -24,24 +23,15 @@ TOO_MANY_CHATS = TEXTS["messaging"]["too_many_chats"].split(",")[0]
 
 @pytest.fixture(scope="module")
 def limited_bot(tmp_path_factory) -> Bot:
-    base = tmp_path_factory.mktemp("limits")
-    # throwaway_overrides: free ports, stores in `base`, nobody notified; limits back on.
-    processes = ServerProcesses(
-        {
-            **throwaway_overrides(base),
-            "RASA_JWT_SECRET": TEST_JWT_SECRET,
-            "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-            "LIMIT_MESSAGES_PER_CONVERSATION": str(PER_CONVERSATION),
-            "LIMIT_MESSAGES_PER_SOURCE": str(PER_SOURCE),
-            "LIMIT_NEW_CHATS_PER_SOURCE": str(NEW_CHATS),
-            "TRUSTED_PROXIES": "1",
-            "LOG_LEVEL": "INFO",
-        },
-        log_dir=base / "logs",
-    )
-    processes.start()
-    yield Bot(processes.rasa_url, base / "tracker.db", base / "logs", processes, base)
-    processes.stop()
+    # The test's own servers (tests/support/servers.py) with the limits back on.
+    overrides = {
+        "LIMIT_MESSAGES_PER_CONVERSATION": str(PER_CONVERSATION),
+        "LIMIT_MESSAGES_PER_SOURCE": str(PER_SOURCE),
+        "LIMIT_NEW_CHATS_PER_SOURCE": str(NEW_CHATS),
+        "TRUSTED_PROXIES": "1",
+    }
+    with private_bot(tmp_path_factory.mktemp("limits"), overrides) as bot:
+        yield bot
 
 
 def say_from(bot: Bot, source: str, sender: str, message: str):

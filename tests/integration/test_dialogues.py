@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogue import MAX_BUBBLES_PER_TURN
-from tests.integration.conftest import TEST_JWT_SECRET
+from tests.support.servers import TEST_JWT_SECRET
 from tools.transcripts import RestConversations, load_dialogues, run_dialogue
 
 pytestmark = pytest.mark.slow

@@ -8,28 +8,22 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, text
 
 from bot.escalations.model import Escalation, Status
 from bot.escalations.service import Change, Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.risk.levels import RiskLevel
 from bot.store.engine import downgrade, make_engine, migrate, session_factory
-from tests.integration.databases import postgres_database
+from tests.support.databases import escalation_rows
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        database = f"sqlite:///{tmp_path / 'escalations.db'}"
-        migrate(database)
-        yield database
-    else:
-        with postgres_database() as database:
-            migrate(database)
-            yield database
+@pytest.fixture
+def url(migrated_url: str) -> str:
+    """The escalation store migrated, on SQLite and on PostgreSQL."""
+    return migrated_url
 
 
 def uow(url: str) -> SqlAlchemyUnitOfWork:
@@ -52,11 +46,6 @@ def signal(
     )
 
 
-def rows(url: str) -> list[Escalation]:
-    with session_factory(url)() as session:
-        return list(session.execute(select(Escalation).order_by(Escalation.id)).scalars())
-
-
 def test_migrations_create_the_table_and_can_be_reversed(url):
     engine = make_engine(url)
     assert "escalations" in inspect(engine).get_table_names()
@@ -69,7 +58,7 @@ def test_migrations_create_the_table_and_can_be_reversed(url):
 def test_a_new_signal_creates_one_escalation_with_every_field(url):
     outcome = record_signal(uow(url), signal(), now=T0)
     assert outcome.change is Change.CREATED
-    [row] = rows(url)
+    [row] = escalation_rows(url)
     assert (row.level, row.categories, row.status, row.priority) == ("elevated", "travel", "new", 2)
     assert (
         row.created_at.replace(tzinfo=timezone.utc)
@@ -84,7 +73,7 @@ def test_a_higher_level_upgrades_the_same_escalation(url):
     later = T0 + timedelta(minutes=3)
     outcome = record_signal(uow(url), signal("acute", ("weapons",), excerpt="…pistol…"), now=later)
     assert outcome.change is Change.UPGRADED and outcome.change.notifies_staff
-    [row] = rows(url)
+    [row] = escalation_rows(url)
     assert (row.level, row.categories, row.priority) == ("acute", "travel,weapons", 1)
     assert row.updated_at.replace(tzinfo=timezone.utc) == later
     assert row.excerpt == "…resa till Syrien…\n…pistol…"
@@ -94,27 +83,27 @@ def test_a_lower_or_equal_level_never_downgrades(url):
     record_signal(uow(url), signal("acute"), now=T0)
     outcome = record_signal(uow(url), signal("elevated"), now=T0)
     assert outcome.change is Change.UNCHANGED
-    assert rows(url)[0].level == "acute"
+    assert escalation_rows(url)[0].level == "acute"
 
 
 def test_new_categories_at_the_same_level_are_added_without_paging_staff(url):
     record_signal(uow(url), signal(), now=T0)
     outcome = record_signal(uow(url), signal(categories=("suicide",)), now=T0)
     assert outcome.change is Change.UPDATED and not outcome.change.notifies_staff
-    assert rows(url)[0].categories == "travel,suicide"
+    assert escalation_rows(url)[0].categories == "travel,suicide"
 
 
 def test_retrying_the_same_message_creates_nothing_new(url):
     first = record_signal(uow(url), signal(key="same-message"), now=T0)
     again = record_signal(uow(url), signal("acute", key="same-message"), now=T0)
     assert again.change is Change.UNCHANGED and again.escalation_id == first.escalation_id
-    assert len(rows(url)) == 1 and rows(url)[0].level == "elevated"
+    assert len(escalation_rows(url)) == 1 and escalation_rows(url)[0].level == "elevated"
 
 
 def test_conversations_get_separate_escalations(url):
     record_signal(uow(url), signal(conversation="a"), now=T0)
     record_signal(uow(url), signal(conversation="b"), now=T0)
-    assert [row.conversation_ref for row in rows(url)] == ["a", "b"]
+    assert [row.conversation_ref for row in escalation_rows(url)] == ["a", "b"]
 
 
 def test_a_resolved_escalation_is_reopened_when_the_level_rises(url):
@@ -123,13 +112,13 @@ def test_a_resolved_escalation_is_reopened_when_the_level_rises(url):
         unit.escalations.for_conversation("conv-a").status = Status.RESOLVED.value
         unit.commit()
     record_signal(uow(url), signal("acute"), now=T0)
-    assert rows(url)[0].status == "new"
+    assert escalation_rows(url)[0].status == "new"
 
 
 def test_uncommitted_work_is_rolled_back(url):
     with uow(url) as unit:
         unit.escalations.add(Escalation("x", "acute", "", 1, T0, T0))
-    assert rows(url) == []
+    assert escalation_rows(url) == []
 
 
 def test_an_error_inside_the_unit_of_work_rolls_back(url):
@@ -137,7 +126,7 @@ def test_an_error_inside_the_unit_of_work_rolls_back(url):
     with pytest.raises(RuntimeError), uow(url) as unit:
         unit.escalations.for_conversation("conv-a").level = "acute"
         raise RuntimeError("boom")
-    assert rows(url)[0].level == "elevated"
+    assert escalation_rows(url)[0].level == "elevated"
 
 
 def test_simultaneous_first_signals_give_one_escalation(url):
@@ -153,7 +142,7 @@ def test_simultaneous_first_signals_give_one_escalation(url):
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(rows(url)) == 1
+    assert len(escalation_rows(url)) == 1
     assert sum(outcome.change is Change.CREATED for outcome in outcomes) == 1
 
 

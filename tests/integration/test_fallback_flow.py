@@ -22,7 +22,7 @@ def parsed_intents(bot, sender: str) -> list[str]:
 
 
 def _admin_token() -> str:
-    from tests.integration.conftest import admin_token
+    from tests.support.servers import admin_token
 
     return admin_token()
 

@@ -10,13 +10,12 @@ import uuid
 
 import pytest
 import socketio
-from sqlalchemy import create_engine, text
 
-from bot.launcher import ServerProcesses, throwaway_overrides
 from bot.pseudonym import conversation_ref
-from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, Bot
-from tests.integration.private_services import private_postgres, private_redis
-from tests.integration.test_web_sessions import close
+from tests.support.databases import escalation_of
+from tests.support.private_services import private_postgres, private_redis
+from tests.support.servers import TEST_PSEUDONYM_KEY, Bot, private_bot
+from tests.support.web_chat import close
 
 REDIS_DOWN = "Redis for socket.io (SOCKET_REDIS_URL) is unreachable"
 
@@ -30,44 +29,19 @@ def stores():
 @pytest.fixture(scope="module")
 def bot_on_stores(stores, tmp_path_factory) -> Bot:
     postgres, redis = stores
-    base = tmp_path_factory.mktemp("faults")
-    processes = ServerProcesses(
-        {
-            **throwaway_overrides(base),  # free ports, nobody notified, no traffic limits
-            "RASA_JWT_SECRET": TEST_JWT_SECRET,
-            "TRACKER_DATABASE_URL": postgres.url,
-            "ESCALATION_DATABASE_URL": postgres.url,
-            "ESCALATION_RETRY_SECONDS": "1",
-            "SOCKET_REDIS_URL": redis.url,
-            "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-            "LOG_LEVEL": "INFO",
-        },
-        log_dir=base / "logs",
-    )
-    processes.start()
-    yield Bot(processes.rasa_url, base / "none.db", base / "logs", processes, base)
-    processes.stop()
+    overrides = {
+        "TRACKER_DATABASE_URL": postgres.url,
+        "ESCALATION_DATABASE_URL": postgres.url,
+        "ESCALATION_RETRY_SECONDS": "1",
+        "SOCKET_REDIS_URL": redis.url,
+    }
+    with private_bot(tmp_path_factory.mktemp("faults"), overrides) as bot:
+        yield bot
 
 
 def escalation_level(url: str, sender: str, wait: float = 20) -> str | None:
-    reference = conversation_ref(sender, TEST_PSEUDONYM_KEY)
-    deadline = time.monotonic() + wait
-    engine = create_engine(url)
-    try:
-        while True:
-            try:
-                with engine.connect() as connection:
-                    level = connection.execute(
-                        text("select level from escalations where conversation_ref = :r"),
-                        {"r": reference},
-                    ).scalar()
-            except Exception:  # the server is still coming back
-                level = None
-            if level or time.monotonic() > deadline:
-                return level
-            time.sleep(0.3)
-    finally:
-        engine.dispose()
+    escalation = escalation_of(url, conversation_ref(sender, TEST_PSEUDONYM_KEY), wait)
+    return escalation["level"] if escalation else None
 
 
 def wait_for_level(url: str, sender: str, level: str, wait: float = 30) -> str | None:

@@ -16,8 +16,8 @@ import zlib
 import pytest
 
 from bot.staff.model import Role
-from tests.integration.conftest import TEST_JWT_SECRET, TWILIO_WEBHOOK_URL, admin_token
-from tests.integration.messaging_apis import TELEGRAM_SECRET, TWILIO_TOKEN
+from tests.support.messaging_apis import TELEGRAM_SECRET, TWILIO_TOKEN, TWILIO_WEBHOOK_URL
+from tests.support.servers import TEST_JWT_SECRET, admin_token
 from tools.fuzz import Targets, answers_a_relative, run_cases
 
 pytestmark = pytest.mark.slow

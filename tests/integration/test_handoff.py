@@ -6,27 +6,28 @@ the browser through Redis whichever server sends it.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import redis
 from sqlalchemy import text
 
-from bot.launcher import ServerProcesses, answers, free_port
+from bot.launcher import free_port
 from bot.settings import PROJECT_ROOT
 from bot.staff.model import Role
 from bot.store.engine import make_engine
-from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
-from tests.integration.staff_server import (
+from tests.support.servers import (
+    TEST_JWT_SECRET,
+    TEST_PSEUDONYM_KEY,
+    private_bot,
+    running_servers,
+    server_environment,
+)
+from tests.support.staff_server import (
     escalation_for,
     first_line,
     staff_server,
 )
-from tests.integration.test_web_sessions import close, session
-from tests.support.settings import settings
+from tests.support.web_chat import close, session
 
 REPLY_SECONDS = 60
 
@@ -304,47 +305,21 @@ async def test_an_admin_takes_over_a_conversation_only_by_saying_so(bot, dashboa
 # -- several Rasa servers behind a load balancer ---------------------------------------------------
 
 
-def start_second_rasa(base: Path, environment: dict[str, str], port: int) -> subprocess.Popen:
-    log = open(base / "rasa-b.log", "ab")  # noqa: SIM115 (kept open for the child)
-    child_settings = settings.from_environment_mapping({**os.environ, **environment})
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.servers", "rasa"],
-        cwd=PROJECT_ROOT,
-        env={
-            **os.environ,
-            **environment,
-            **child_settings.rasa_environment(),
-            "RASA_PORT": str(port),
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
 async def test_a_handler_message_reaches_a_browser_on_another_rasa_server(tmp_path):
     redis_db = 7
     redis.Redis.from_url(f"redis://127.0.0.1:6379/{redis_db}").flushdb()
     environment = {
-        "RASA_PORT": str(free_port()),
-        "ACTION_SERVER_PORT": str(free_port()),
-        "RASA_JWT_SECRET": TEST_JWT_SECRET,
-        "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-        "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
-        "ESCALATION_DATABASE_URL": f"sqlite:///{tmp_path / 'escalations.db'}",
-        "ESCALATION_RETRY_FILE": str(tmp_path / "retry.jsonl"),
+        **server_environment(tmp_path),
         "SOCKET_REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
-        "LOG_LEVEL": "INFO",
     }
-    server_a = ServerProcesses(environment, log_dir=tmp_path / "logs")
     port_b = free_port()
-    server_b = start_second_rasa(tmp_path, environment, port_b)
-    try:
-        server_a.start()
-        deadline = time.monotonic() + 240
-        while not answers(f"http://127.0.0.1:{port_b}/"):
-            assert server_b.poll() is None and time.monotonic() < deadline, "server B did not start"
-            time.sleep(0.5)
-        client, session_id, replies = await session(type("A", (), {"url": server_a.rasa_url}))
+    # Server B: a second Rasa server on the same stores, Redis and action server.
+    server_b = {**environment, "RASA_PORT": str(port_b)}
+    with (
+        private_bot(tmp_path, environment) as server_a,
+        running_servers(server_b, tmp_path / "logs-b", ("rasa",)),
+    ):
+        client, session_id, replies = await session(server_a)
         try:
             await client.emit(
                 "user_uttered",
@@ -373,7 +348,3 @@ async def test_a_handler_message_reaches_a_browser_on_another_rasa_server(tmp_pa
                 }
         finally:
             await close(client)
-    finally:
-        server_b.terminate()
-        server_a.stop()
-        server_b.wait(timeout=30)

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from bot.channels.input_limits import too_long_answer
-from tests.integration.conftest import admin_token
+from tests.support.servers import admin_token
 from tests.support.settings import settings
 
 pytestmark = pytest.mark.slow
@@ -55,7 +55,7 @@ def test_rasas_api_refuses_tokens_without_expiry_or_expired(bot):
 
     import jwt
 
-    from tests.integration.conftest import TEST_JWT_SECRET
+    from tests.support.servers import TEST_JWT_SECRET
 
     user = {"username": "someone", "role": "admin"}
     forever = jwt.encode({"user": user}, TEST_JWT_SECRET, algorithm="HS256")

@@ -22,20 +22,16 @@ from bot.channels.telegram import set_webhook
 from bot.pseudonym import channel_sender_id
 from bot.rasa_client import HandoffError, RasaConversations
 from bot.settings import Settings
-from tests.integration.conftest import (
-    TEST_JWT_SECRET,
-    TEST_PSEUDONYM_KEY,
-    TWILIO_WEBHOOK_URL,
-    admin_token,
-)
-from tests.integration.messaging_apis import (
+from tests.support.messaging_apis import (
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
     TWILIO_SMS_NUMBER,
     TWILIO_TOKEN,
+    TWILIO_WEBHOOK_URL,
     TWILIO_WHATSAPP_NUMBER,
 )
-from tests.integration.staff_server import escalation_for, first_line
+from tests.support.servers import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, admin_token
+from tests.support.staff_server import escalation_for, first_line
 
 
 @pytest.fixture

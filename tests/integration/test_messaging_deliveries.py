@@ -16,19 +16,17 @@ from bot.channels.deliveries import (
     delivery_key,
     purge_expired_deliveries,
 )
-from bot.store.engine import make_engine, migrate
-from tests.integration.databases import DATABASE_KINDS, database_url
+from bot.store.engine import make_engine
 
 KEY = "integration-test-key"
 SID = "SM5f3c1e0a9b8d7c6e5f4a3b2c1d0e9f8a"
 DAYS = 7
 
 
-@pytest.fixture(params=DATABASE_KINDS)
-def url(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        migrate(url)
-        yield url
+@pytest.fixture
+def url(migrated_url: str) -> str:
+    """The escalation store migrated, on SQLite and on PostgreSQL."""
+    return migrated_url
 
 
 class Clock:

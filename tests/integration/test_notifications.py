@@ -4,12 +4,9 @@ what is sent, that it is signed, and that it holds no message text or identifier
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime, timezone
-from http.server import ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from bot.escalations.escalator import Escalator
 from bot.escalations.service import Signal
@@ -17,8 +14,7 @@ from bot.launcher import free_port
 from bot.notify import SIGNATURE_HEADER, Notification, Notifier, verify
 from bot.risk.levels import RiskLevel
 from bot.settings import Settings
-from bot.store.engine import migrate
-from tests.integration.conftest import Inbox, WebhookReceiver
+from tests.support.staff_receivers import WebhookReceiver, smtp_inbox, webhook_receiver
 
 SECRET = "webhook-test-secret"
 AT = datetime(2026, 11, 21, 12, 30, tzinfo=timezone.utc)
@@ -26,11 +22,8 @@ AT = datetime(2026, 11, 21, 12, 30, tzinfo=timezone.utc)
 
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
+    with smtp_inbox() as (controller, inbox):
+        yield controller, inbox
 
 
 class Receiver(WebhookReceiver):
@@ -47,12 +40,8 @@ class Receiver(WebhookReceiver):
 
 @pytest.fixture
 def webhook():
-    handler = type("Handler", (Receiver,), {"calls": [], "status": 200})
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, handler
-    server.shutdown()
+    with webhook_receiver(Receiver, status=200) as (server, handler):
+        yield server, handler
 
 
 def config(smtp_port=None, webhook_port=None) -> Settings:
@@ -131,11 +120,12 @@ async def test_nothing_is_sent_when_nothing_is_configured():
     assert await Notifier(config()).notify(NOTIFICATION) == {}
 
 
-async def test_escalations_notify_once_per_new_or_upgraded_escalation(smtp, webhook, tmp_path):
+async def test_escalations_notify_once_per_new_or_upgraded_escalation(
+    smtp, webhook, tmp_path, escalation_store_url
+):
     controller, inbox = smtp
     server, handler = webhook
-    url = f"sqlite:///{tmp_path / 'e.db'}"
-    migrate(url)
+    url = escalation_store_url
     escalator = Escalator(
         url, Notifier(config(controller.port, server.server_port)), tmp_path / "retry.jsonl"
     )

@@ -12,7 +12,7 @@ import yaml
 
 from bot.pseudonym import conversation_ref
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import TEST_PSEUDONYM_KEY
+from tests.support.servers import TEST_PSEUDONYM_KEY
 
 CLIENT = {"X-Forwarded-For": "85.228.14.201", "User-Agent": "VagvisarenTestBrowser/9.9"}
 MESSAGES = [
@@ -125,7 +125,8 @@ async def test_after_radera_and_after_retention_nothing_of_the_conversation_is_l
     from bot.staff.model import Role
     from bot.staff.review import Review
     from bot.store.engine import make_engine
-    from tests.integration.test_web_sessions import close, session
+    from tests.support.databases import escalation_of
+    from tests.support.web_chat import close, session
 
     words = "Lingonblomman"
     client, session_id, replies = await session(bot)
@@ -139,7 +140,7 @@ async def test_after_radera_and_after_retention_nothing_of_the_conversation_is_l
         )
         await asyncio.wait_for(replies.get(), 60)
         reference = conversation_ref(session_id, TEST_PSEUDONYM_KEY)
-        escalation = next(r for r in bot.escalations() if r["conversation_ref"] == reference)
+        escalation = escalation_of(bot.escalation_url, reference)  # stored in the background
         engine = make_engine(f"sqlite:///{bot.escalation_database}")
         assert presence(engine, reference) is not None
         Accounts(engine).create_user("notetaker", Role.HANDLER)

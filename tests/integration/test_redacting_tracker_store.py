@@ -20,7 +20,6 @@ from bot.privacy.tracker_store import (
     RedactingRedisTrackerStore,
     RedactingSQLTrackerStore,
 )
-from tests.integration.databases import DATABASE_KINDS, database_url
 from tests.support.settings import settings
 
 DOMAIN = Domain.from_yaml(
@@ -61,10 +60,10 @@ def conversation(sender: str) -> DialogueStateTracker:
     return tracker
 
 
-@pytest.fixture(params=DATABASE_KINDS)
-def sql_url(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        yield url
+@pytest.fixture
+def sql_url(empty_url: str) -> str:
+    """An empty database, on SQLite and on PostgreSQL."""
+    return empty_url
 
 
 def _readable(value) -> str:

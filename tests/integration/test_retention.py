@@ -10,9 +10,8 @@ import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import select
 
-from bot.escalations.model import Escalation, Status
+from bot.escalations.model import Status
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.tracker_store import RedactingSQLTrackerStore
@@ -24,15 +23,15 @@ from bot.retention import (
 from bot.risk.levels import RiskLevel
 from bot.store.engine import make_engine, migrate, session_factory
 from bot.store.events import ConversationEvents
-from tests.integration.databases import DATABASE_KINDS, database_url
+from tests.support.databases import escalation_rows
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nintents: [greet]")
 
 
-@pytest.fixture(params=DATABASE_KINDS)
-def url(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        yield url
+@pytest.fixture
+def url(empty_url: str) -> str:
+    """An empty database, on SQLite and on PostgreSQL."""
+    return empty_url
 
 
 async def store_conversation(store, sender: str, last_activity: float) -> None:
@@ -98,8 +97,7 @@ def test_excerpts_are_erased_only_after_resolution_plus_retention(url):
 
     assert erase_resolved_excerpts(make_engine(url), retention_days=30, now=now) == 1
 
-    with session_factory(url)() as session:
-        rows = {e.conversation_ref: e for e in session.execute(select(Escalation)).scalars()}
+    rows = {e.conversation_ref: e for e in escalation_rows(url)}
     assert rows["resolved-long-ago"].excerpt == ""
     assert rows["resolved-long-ago"].level == "elevated"  # the statistics stay
     assert rows["resolved-long-ago"].categories == "travel"

@@ -11,8 +11,9 @@ import uuid
 import pytest
 
 from bot.channels.input_limits import too_long_answer
+from bot.launcher import free_port
 from bot.notify import SIGNATURE_HEADER, verify
-from tests.integration.conftest import TEST_WEBHOOK_SECRET
+from tests.support.servers import TEST_WEBHOOK_SECRET, private_bot
 from tests.support.settings import settings
 
 ACUTE = "min son har köpt biljett och ska åka till syrien ikväll"
@@ -154,36 +155,13 @@ def test_bad_input_after_an_escalation_is_answered_and_changes_nothing(bot, mess
 @pytest.fixture(scope="module")
 def bot_without_database(tmp_path_factory):
     """Both servers, with the escalation store pointing at a PostgreSQL port nobody serves."""
-    from bot.launcher import ServerProcesses, free_port
-    from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, Bot
-
     base = tmp_path_factory.mktemp("no-database")
-    rasa_port, action_port, dead_port = free_port(), free_port(), free_port()
-    processes = ServerProcesses(
-        {
-            "RASA_PORT": str(rasa_port),
-            "ACTION_SERVER_PORT": str(action_port),
-            "RASA_JWT_SECRET": TEST_JWT_SECRET,
-            "TRACKER_DATABASE_URL": f"sqlite:///{base / 'tracker.db'}",
-            "ESCALATION_DATABASE_URL": f"postgresql+psycopg2://nobody@127.0.0.1:{dead_port}/none",
-            "ESCALATION_RETRY_FILE": str(base / "retry.jsonl"),
-            "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-            "LOG_LEVEL": "INFO",
-        },
-        log_dir=base / "logs",
-    )
-    processes.start()
-    yield (
-        Bot(
-            f"http://127.0.0.1:{rasa_port}",
-            base / "tracker.db",
-            base / "logs",
-            processes,
-            base / "x.db",
-        ),
-        base,
-    )
-    processes.stop()
+    overrides = {
+        "ESCALATION_DATABASE_URL": f"postgresql+psycopg2://nobody@127.0.0.1:{free_port()}/none",
+        "ESCALATION_RETRY_FILE": str(base / "retry.jsonl"),
+    }
+    with private_bot(base, overrides) as bot:
+        yield bot, base
 
 
 def test_with_the_database_down_112_still_comes_first_and_the_escalation_waits(

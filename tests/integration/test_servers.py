@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from tests.integration.conftest import admin_token
+from tests.support.servers import admin_token
 
 pytestmark = pytest.mark.slow
 

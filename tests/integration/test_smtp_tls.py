@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from bot.launcher import free_port
 from bot.notify import Notification, Notifier
 from bot.settings import Settings
-from tests.integration.conftest import Inbox
+from tests.support.staff_receivers import Inbox
 
 NOTIFICATION = Notification("created", 7, "acute", ("travel",), dt.datetime.now(dt.timezone.utc))
 

@@ -29,7 +29,7 @@ from bot.staff.model import Role
 from bot.staff.security import totp_now
 from bot.store.engine import make_engine, session_factory
 from bot.store.tables import staff_audit, staff_sessions
-from tests.integration.staff_server import (
+from tests.support.staff_server import (
     PASSWORD,
     TEST_PSEUDONYM_KEY,
     XSS_PAYLOADS,

@@ -20,22 +20,20 @@ from bot.staff.accounts import (
 from bot.staff.model import Role
 from bot.staff.review import Review, ReviewError
 from bot.staff.security import TotpKeyMissing, totp_now
-from bot.store.engine import make_engine, migrate, session_factory
+from bot.store.engine import make_engine, session_factory
 from bot.store.tables import staff_audit
-from tests.integration.databases import DATABASE_KINDS, database_url
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 PASSWORD = "a long enough password"
 
 
-@pytest.fixture(params=DATABASE_KINDS)
-def engine(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        migrate(url)
-        engine = make_engine(url)
-        engine.url_for_tests = url
-        yield engine
-        engine.dispose()
+@pytest.fixture
+def engine(migrated_url):
+    """An engine on the escalation store migrated, on SQLite and on PostgreSQL."""
+    engine = make_engine(migrated_url)
+    engine.url_for_tests = migrated_url
+    yield engine
+    engine.dispose()
 
 
 def code_at(secret: str, moment: datetime) -> str:

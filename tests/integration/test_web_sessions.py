@@ -5,27 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-import socketio
-
 from bot.pseudonym import is_web_session_id
-from tests.integration.conftest import TEST_PSEUDONYM_KEY
-
-
-async def close(client: socketio.AsyncClient) -> None:
-    """Leave without waiting for the pending long-poll (the aiohttp that Rasa pins is too
-    old for the websocket transport of python-socketio's client)."""
-    await client.eio.disconnect(abort=True)
-
-
-async def session(bot, proposed=None) -> tuple[socketio.AsyncClient, str, asyncio.Queue]:
-    client = socketio.AsyncClient()
-    confirmed: asyncio.Future = asyncio.get_running_loop().create_future()
-    replies: asyncio.Queue = asyncio.Queue()
-    client.on("session_confirm", lambda session_id: confirmed.set_result(session_id))
-    client.on("bot_uttered", lambda message: replies.put_nowait(message))
-    await client.connect(bot.url, socketio_path="/socket.io", transports=["polling"])
-    await client.emit("session_request", {"session_id": proposed})
-    return client, await asyncio.wait_for(confirmed, 10), replies
+from tests.support.servers import TEST_PSEUDONYM_KEY
+from tests.support.web_chat import close, session
 
 
 async def test_the_server_issues_a_private_id_and_the_bot_answers_on_it(bot):

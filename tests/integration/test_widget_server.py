@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 from bot.channels.widget.assets import SOCKET_IO_CLIENT
-from tests.integration.conftest import WIDGET_ORIGIN
+from tests.support.servers import WIDGET_ORIGIN
 
 
 def get(url: str, headers: dict[str, str] | None = None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -23,12 +24,15 @@ TEST_POSTGRES_URL = os.environ.get(
 def configure():
     """`configure(**changes)` puts parts built from the test run's settings with these
     changes in place of the process's (bot/bootstrap.py), for one test: what the action
-    server's actions and the channels read. Returns the changed settings."""
+    server's actions and the channels read. Returns the changed settings.
+
+    `configure(parts, **changes)`: the parts are `parts(settings)` instead, a subclass of
+    bootstrap.Services with fakes in it (tests/support/fakes.py)."""
     replaced = []
 
-    def install(**changes) -> Settings:
+    def install(parts: Callable[[Settings], bootstrap.Services] = bootstrap.build, **changes):
         changed = replace(settings, **changes)
-        replaced.append(bootstrap.use(bootstrap.build(changed)))
+        replaced.append(bootstrap.use(parts(changed)))
         return changed
 
     yield install

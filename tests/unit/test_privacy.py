@@ -6,63 +6,19 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, UserUttered
 
 from actions.privacy import ActionCheckDeleteRequest, ActionDeleteConversation, is_deletion_request
-from bot.escalations.service import Signal, record_signal
-from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.tracker_store import DELETE_ACTION, deletion_requested, redacted_event
-from bot.pseudonym import conversation_ref
-from bot.risk.levels import RiskLevel
-from bot.store.engine import migrate, session_factory
 from tests.conftest import response_names
+from tests.support.fakes import UnreachableStore
 
 KEY = "unit-test-key"
 
-
-@pytest.fixture
-def config(tmp_path, configure):
-    url = f"sqlite:///{tmp_path / 'escalations.db'}"
-    migrate(url)
-    return configure(escalation_database_url=url, pseudonym_key=KEY)
-
-
-def escalate(url: str, sender: str) -> None:
-    signal = Signal(conversation_ref(sender, KEY), RiskLevel.ACUTE, ("travel",), "…[namn]…", "k")
-    record_signal(SqlAlchemyUnitOfWork(session_factory(url)), signal)
-
-
-def stored_excerpt(url: str, sender: str) -> str:
-    uow = SqlAlchemyUnitOfWork(session_factory(url))
-    with uow:
-        return uow.escalations.for_conversation(conversation_ref(sender, KEY)).excerpt
-
-
-async def test_deleting_says_so(config, dispatcher, make_tracker, domain):
-    tracker = make_tracker("radera mitt samtal", "delete_conversation")
-    events = await ActionDeleteConversation().run(dispatcher, tracker, domain)
-    assert events == []
-    assert response_names(dispatcher) == ["utter_conversation_deleted_web"]
-    assert ActionDeleteConversation().name() == DELETE_ACTION
-
-
-async def test_deleting_erases_the_escalation_excerpt_and_tells_what_stays(
-    config, dispatcher, make_tracker, domain
-):
-    escalate(config.escalation_database_url, "test-conversation")
-    tracker = make_tracker("radera allt nu", "delete_conversation")
-    await ActionDeleteConversation().run(dispatcher, tracker, domain)
-    assert response_names(dispatcher) == [
-        "utter_conversation_deleted_web",
-        "utter_conversation_deleted_escalation_kept",
-    ]
-    assert stored_excerpt(config.escalation_database_url, "test-conversation") == ""
+# What deleting does to a real escalation store: tests/integration/test_actions_on_the_store.py.
 
 
 async def test_a_database_failure_still_deletes_and_answers(
-    tmp_path, configure, dispatcher, make_tracker, domain
+    configure, dispatcher, make_tracker, domain
 ):
-    configure(
-        escalation_database_url="postgresql+psycopg2://nobody@127.0.0.1:1/none",
-        pseudonym_key=KEY,
-    )
+    configure(UnreachableStore, pseudonym_key=KEY)
     tracker = make_tracker("radera mitt samtal", "delete_conversation")
     await ActionDeleteConversation().run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == ["utter_conversation_deleted_web"]

@@ -6,50 +6,55 @@ import asyncio
 import re
 
 import pytest
-from sqlalchemy import select
 
 from actions.answers import ActionAnswerOutOfScope, ActionAnswerTopic
 from actions.risk import ActionValidateSlotMappings, excerpt
 from bot.escalations.escalator import Escalator
 from bot.escalations.model import Escalation
 from bot.notify import Notifier
-from bot.risk import RiskDetector, RiskLevel
+from bot.risk import RiskLevel
 from bot.risk.screening import RiskScreen
 from bot.settings import Settings
-from bot.store.engine import migrate, session_factory
 from tests.conftest import response_names
-from tests.support.settings import settings
+from tests.support.fakes import FakeEscalator, FakeUnitOfWork
 
 
 @pytest.fixture(scope="module")
-def screen() -> RiskScreen:
+def screen(detector) -> RiskScreen:
     # Patterns only: these tests are about the action, the model is tested on its own.
-    return RiskScreen(RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file))
+    return RiskScreen(detector)
 
 
 @pytest.fixture
-def database(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'escalations.db'}"
-    migrate(url)
-    return url
+def store() -> FakeUnitOfWork:
+    """The escalation store, in memory (tests/support/fakes.py); what the action's signals
+    amount to in a real one: tests/integration/test_actions_on_the_store.py."""
+    return FakeUnitOfWork()
 
 
 @pytest.fixture
-def escalator(database, tmp_path) -> Escalator:
-    return Escalator(database, Notifier(Settings()), tmp_path / "retry.jsonl")
+def escalator(store) -> FakeEscalator:
+    return FakeEscalator(store)
 
 
 CONFIG = Settings(pseudonym_key="unit-test-pseudonym-key")
 
 
+def nobody_available() -> bool:
+    """No handler can join now, as in a store without staff (read from a real one:
+    tests/integration/test_actions_on_the_store.py)."""
+    return False
+
+
 @pytest.fixture
 def action(screen, escalator) -> ActionValidateSlotMappings:
-    return ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
+    return ActionValidateSlotMappings(
+        screen=screen, escalator=escalator, config=CONFIG, person_available=nobody_available
+    )
 
 
-def stored(url: str) -> list[Escalation]:
-    with session_factory(url)() as session:
-        return list(session.execute(select(Escalation)).scalars())
+def stored(store: FakeUnitOfWork) -> list[Escalation]:
+    return store.stored()
 
 
 def slots_of(events) -> dict:
@@ -63,7 +68,7 @@ async def run(action, dispatcher, tracker, domain):
 
 
 async def test_acute_message_gets_112_first_then_the_offer_of_a_human(
-    action, dispatcher, make_tracker, domain, database
+    action, dispatcher, make_tracker, domain, store
 ):
     tracker = make_tracker("min son ska åka till syrien ikväll", "share_worry")
     events = await run(action, dispatcher, tracker, domain)
@@ -75,7 +80,7 @@ async def test_acute_message_gets_112_first_then_the_offer_of_a_human(
         "risk_subjects": ["person"],
         "safety_focus": "acute",
     }
-    [escalation] = stored(database)
+    [escalation] = stored(store)
     assert (escalation.level, escalation.categories, escalation.status, escalation.priority) == (
         "acute",
         "travel",
@@ -172,17 +177,17 @@ async def test_acute_is_answered_every_time_and_the_level_never_drops(
 
 @pytest.mark.parametrize("text", ["vad gör socialtjänsten", "/ask_police", "", "😀😀", "\x00\x1b"])
 async def test_messages_without_signals_only_reset_the_message_level(
-    action, dispatcher, make_tracker, domain, database, text
+    action, dispatcher, make_tracker, domain, store, text
 ):
     events = await run(action, dispatcher, make_tracker(text, "ask_social_services"), domain)
     assert events == [
         {"event": "slot", "timestamp": None, "name": "risk_in_message", "value": "none"}
     ]
-    assert dispatcher.messages == [] and stored(database) == []
+    assert dispatcher.messages == [] and stored(store) == []
 
 
 async def test_one_escalation_per_conversation_upgraded_not_duplicated(
-    action, dispatcher, make_tracker, domain, database
+    action, dispatcher, make_tracker, domain, store
 ):
     await run(
         action,
@@ -196,7 +201,7 @@ async def test_one_escalation_per_conversation_upgraded_not_duplicated(
         make_tracker("han pratar om att resa till syrien", "share_worry"),
         domain,
     )
-    [escalation] = stored(database)
+    [escalation] = stored(store)
     assert escalation.level == "elevated"
     await run(
         action,
@@ -204,16 +209,16 @@ async def test_one_escalation_per_conversation_upgraded_not_duplicated(
         make_tracker("nu har han köpt biljett, han reser till syrien imorgon", "share_worry"),
         domain,
     )
-    [escalation] = stored(database)
+    [escalation] = stored(store)
     assert escalation.level == "acute" and escalation.priority == 1
 
 
 async def test_stored_escalation_holds_no_identifier_and_a_redacted_excerpt(
-    action, dispatcher, make_tracker, domain, database
+    action, dispatcher, make_tracker, domain, store
 ):
     text = "Min son Ahmed, 0701234567, ska åka till Syrien imorgon"
     await run(action, dispatcher, make_tracker(text, "share_worry"), domain)
-    [escalation] = stored(database)
+    [escalation] = stored(store)
     assert (
         "test-conversation" not in escalation.conversation_ref
         and len(escalation.conversation_ref) == 32
@@ -222,44 +227,14 @@ async def test_stored_escalation_holds_no_identifier_and_a_redacted_excerpt(
     assert "Syrien" in escalation.excerpt
 
 
-async def test_database_failure_does_not_stop_the_safety_answer(
-    screen, dispatcher, make_tracker, domain, tmp_path
-):
-    broken = f"sqlite:///{tmp_path / 'missing-dir' / 'no-such-table.db'}"  # never migrated
-    escalator = Escalator(broken, Notifier(Settings()), tmp_path / "retry.jsonl")
-    action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
-    await run(
-        action, dispatcher, make_tracker("han ska åka till syrien ikväll", "share_worry"), domain
-    )
-    assert response_names(dispatcher)[0] == "utter_risk_acute"
-    assert len(escalator.retries) == 1
-    # The database comes back: the queued escalation is stored, once.
-    migrate(broken)
-    assert await escalator.retry_pending() == 1
-    assert len(escalator.retries) == 0
-    [escalation] = stored(broken)
-    assert escalation.level == "acute"
-
-
-async def test_failed_escalations_are_logged_without_message_text(
-    screen, dispatcher, make_tracker, domain, tmp_path, caplog
-):
-    escalator = Escalator(
-        f"sqlite:///{tmp_path / 'x.db'}", Notifier(Settings()), tmp_path / "retry.jsonl"
-    )
-    action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
-    await run(
-        action, dispatcher, make_tracker("han ska åka till syrien ikväll", "share_worry"), domain
-    )
-    assert "queued for retry" in caplog.text
-    assert "syrien" not in caplog.text.lower()
-
-
 async def test_a_missing_pseudonym_key_never_blocks_the_safety_answer(
     screen, escalator, dispatcher, make_tracker, domain, caplog
 ):
     action = ActionValidateSlotMappings(
-        screen=screen, escalator=escalator, config=Settings(pseudonym_key="")
+        screen=screen,
+        escalator=escalator,
+        config=Settings(pseudonym_key=""),
+        person_available=nobody_available,
     )
     await run(
         action, dispatcher, make_tracker("han ska åka till syrien ikväll", "share_worry"), domain
@@ -282,7 +257,9 @@ async def test_the_safety_answer_does_not_wait_for_the_database(
         await release.wait()
 
     escalator.escalate = slow_escalate
-    action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
+    action = ActionValidateSlotMappings(
+        screen=screen, escalator=escalator, config=CONFIG, person_available=nobody_available
+    )
     await action.run(
         dispatcher, make_tracker("han ska åka till syrien ikväll", "share_worry"), domain
     )
@@ -365,17 +342,17 @@ def test_levels_are_ordered():
 
 
 async def test_with_a_person_in_the_conversation_acute_gets_only_112(
-    action, dispatcher, make_tracker, domain, database
+    action, dispatcher, make_tracker, domain, store
 ):
     tracker = make_tracker("min son ska åka till syrien ikväll", "share_worry", {"handoff": True})
     events = await run(action, dispatcher, tracker, domain)
     assert response_names(dispatcher) == ["utter_risk_acute"]
     assert slots_of(events)["risk_level"] == "acute"
-    assert stored(database)  # still escalated: the handler sees it in the dashboard
+    assert stored(store)  # still escalated: the handler sees it in the dashboard
 
 
 async def test_with_a_person_in_the_conversation_elevated_gets_no_bot_answer(
-    action, dispatcher, make_tracker, domain, database
+    action, dispatcher, make_tracker, domain, store
 ):
     tracker = make_tracker(
         "min bror pratar om att resa till syrien", "share_worry", {"handoff": True}
@@ -383,7 +360,7 @@ async def test_with_a_person_in_the_conversation_elevated_gets_no_bot_answer(
     events = await run(action, dispatcher, tracker, domain)
     assert response_names(dispatcher) == []
     assert slots_of(events)["risk_level"] == "elevated"
-    assert stored(database)
+    assert stored(store)
 
 
 # -- issue 14: the safety check, the conversation's context, who is at risk ----------------
@@ -422,16 +399,16 @@ class Conversation:
         return response_names(dispatcher)
 
 
-async def test_unsure_words_get_one_direct_question_and_yes_is_acute(action, domain, database):
+async def test_unsure_words_get_one_direct_question_and_yes_is_acute(action, domain, store):
     chat = Conversation(action, domain)
     assert await chat.say("jag orkar inte mer") == ["utter_risk_check_suicide_self"]
-    assert chat.slots["risk_check"] == "suicide" and stored(database) == []
+    assert chat.slots["risk_check"] == "suicide" and stored(store) == []
     answer = await chat.say("ja")
     # The crisis line while they wait for a person, spoken to the relative.
     assert answer == ["utter_risk_acute_suicide_self", "utter_risk_offer_human_self"]
     assert chat.slots["risk_check"] is None and chat.slots["risk_check_answered"] is True
     assert chat.slots["risk_confirmed"] is True and chat.slots["risk_subjects"] == ["self"]
-    [escalation] = stored(database)
+    [escalation] = stored(store)
     assert (escalation.level, escalation.subjects, escalation.confirmed) == (
         "acute",
         "self",
@@ -439,12 +416,12 @@ async def test_unsure_words_get_one_direct_question_and_yes_is_acute(action, dom
     )
 
 
-async def test_no_to_the_question_records_nothing(action, domain, database):
+async def test_no_to_the_question_records_nothing(action, domain, store):
     chat = Conversation(action, domain)
     await chat.say("jag orkar inte mer")
     # Asked about their own thoughts of dying: warmth and where to talk, not "let us go on".
     assert await chat.say("nej") == ["utter_risk_check_no_suicide_self"]
-    assert chat.slots["risk_level"] == "none" and stored(database) == []
+    assert chat.slots["risk_level"] == "none" and stored(store) == []
     assert chat.slots.get("safety_focus") is None
 
 
@@ -475,12 +452,12 @@ async def test_an_elevated_signal_of_another_kind_sets_no_focus(action, domain):
 
 
 @pytest.mark.parametrize("reply", ["vet inte", "Inte nu"])
-async def test_dont_know_and_not_now_are_elevated(action, domain, database, reply):
+async def test_dont_know_and_not_now_are_elevated(action, domain, store, reply):
     chat = Conversation(action, domain)
     await chat.say("jag orkar inte mer")
     answer = await chat.say(reply)
     assert answer[:2] == ["utter_risk_elevated_self", "utter_risk_why_suicide_self"]
-    [escalation] = stored(database)
+    [escalation] = stored(store)
     assert escalation.level == "elevated" and escalation.confirmed is (reply == "Inte nu")
 
 
@@ -578,7 +555,7 @@ async def test_threats_against_the_relative_list_kvinnofridslinjen(
 
 
 async def test_a_model_signal_on_unsure_words_is_escalated_quietly_and_asked_about(
-    escalator, domain, database
+    detector, escalator, domain, store
 ):
     from bot.risk.classifier import Prediction
     from bot.risk.levels import RiskLevel as Level
@@ -589,13 +566,13 @@ async def test_a_model_signal_on_unsure_words_is_escalated_quietly_and_asked_abo
                 Level.ELEVATED, ("suicide",), {"none": 0.1, "elevated": 0.85, "acute": 0.05}
             )
 
-    screen = RiskScreen(
-        RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file), SureModel()
+    screen = RiskScreen(detector, SureModel())
+    action = ActionValidateSlotMappings(
+        screen=screen, escalator=escalator, config=CONFIG, person_available=nobody_available
     )
-    action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
     chat = Conversation(action, domain)
     assert await chat.say("jag orkar inte mer") == ["utter_risk_check_suicide_self"]
-    assert chat.slots["risk_level"] == "elevated" and len(stored(database)) == 1
+    assert chat.slots["risk_level"] == "elevated" and len(stored(store)) == 1
     answer = await chat.say("vet inte")
     assert answer[:2] == ["utter_risk_elevated_self", "utter_risk_why_suicide_self"]
 
@@ -607,7 +584,7 @@ async def test_a_plan_that_refers_back_to_pills_gets_the_suicide_line(action, do
     assert names[0] == "utter_risk_acute_suicide_self"
 
 
-async def test_the_reply_to_the_question_is_about_what_was_asked(escalator, domain):
+async def test_the_reply_to_the_question_is_about_what_was_asked(detector, escalator, domain):
     from bot.risk.classifier import Prediction
     from bot.risk.levels import RiskLevel as Level
 
@@ -616,10 +593,10 @@ async def test_the_reply_to_the_question_is_about_what_was_asked(escalator, doma
             probabilities = {"none": 0.1, "elevated": 0.85, "acute": 0.05}
             return Prediction(Level.ELEVATED, ("suicide",), probabilities)
 
-    screen = RiskScreen(
-        RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file), NoisyModel()
+    screen = RiskScreen(detector, NoisyModel())
+    action = ActionValidateSlotMappings(
+        screen=screen, escalator=escalator, config=CONFIG, person_available=nobody_available
     )
-    action = ActionValidateSlotMappings(screen=screen, escalator=escalator, config=CONFIG)
     chat = Conversation(action, domain)
     chat.slots.update({"risk_level": "elevated", "risk_signals": ["travel"]})
     chat.slots.update({"risk_check": "travel", "risk_check_subject": "person"})
@@ -693,10 +670,6 @@ async def test_what_is_promised_about_a_person_follows_staff_availability(
     contacts = next(m for m in dispatcher.messages if m["response"] == "utter_contact_list")
     person = [b for b in contacts.get("buttons") or [] if b["payload"] == "/request_human"]
     assert bool(person) == available
-
-
-async def test_without_staff_tables_nobody_is_promised(action):
-    assert action.person_available() is False
 
 
 async def test_on_the_first_message_the_question_joins_the_contacts_to_stay_within_three(
@@ -854,7 +827,9 @@ async def test_an_unsure_signal_asked_about_sets_no_focus_until_confirmed(
     screen, escalator, domain
 ):
     unsure = _ModelUnsureOfSuicide(screen.detector)
-    action = ActionValidateSlotMappings(screen=unsure, escalator=escalator, config=CONFIG)
+    action = ActionValidateSlotMappings(
+        screen=unsure, escalator=escalator, config=CONFIG, person_available=nobody_available
+    )
     chat = Conversation(action, domain)
     assert await chat.say("min son har förändrats och jag skäms") == [
         "utter_risk_check_suicide_self"
@@ -909,7 +884,9 @@ async def test_a_doubt_beside_a_question_lets_the_question_be_answered(
     screen, escalator, domain, category, text, asked
 ):
     doubt = _Doubt(screen.detector, category)
-    action = ActionValidateSlotMappings(screen=doubt, escalator=escalator, config=CONFIG)
+    action = ActionValidateSlotMappings(
+        screen=doubt, escalator=escalator, config=CONFIG, person_available=nobody_available
+    )
     chat = Conversation(action, domain)
     said = await chat.say(text)
     assert bool(said) is asked, said

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.risk import RiskDetector, RiskLevel
+from bot.risk import RiskLevel
 from bot.risk.patterns import load_patterns
 from tests.support.settings import settings
 
@@ -48,11 +48,6 @@ CHECK_EXAMPLES = {
     "check_own_despair": "jag orkar inte mer",
     "check_travel_talk": "han pratar om syrien hela tiden",
 }
-
-
-@pytest.fixture(scope="module")
-def detector() -> RiskDetector:
-    return RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file)
 
 
 def test_every_rule_has_an_example():

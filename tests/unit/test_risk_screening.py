@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.risk import RiskDetector, RiskLevel
+from bot.risk import RiskLevel
 from bot.risk.classifier import TRAINING_FILES, Prediction, RiskClassifier, is_current, load_items
 from bot.risk.screening import RiskScreen, combine
 from tests.support.settings import settings
-
-
-@pytest.fixture(scope="module")
-def detector() -> RiskDetector:
-    return RiskDetector.from_files(settings.spacy_model, settings.risk_patterns_file)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,8 @@ TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "twilio-auth-token-for-tests"
 TWILIO_SMS_NUMBER = "+46700000001"
 TWILIO_WHATSAPP_NUMBER = "whatsapp:+46700000002"
+# The public webhook address Twilio signs (what a municipality sets in Twilio's console).
+TWILIO_WEBHOOK_URL = "https://chatt.kommun.example/webhooks/twilio/webhook"
 
 
 @dataclass

@@ -4,10 +4,8 @@ the dashboard, handoff and browser tests share."""
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,16 +14,22 @@ from pathlib import Path
 
 import requests
 import yaml
-from sqlalchemy import text
 
-from bot.launcher import answers, free_port
+from bot.launcher import free_port
 from bot.pseudonym import conversation_ref
 from bot.settings import PROJECT_ROOT
 from bot.staff.accounts import Accounts
 from bot.staff.model import Role
 from bot.staff.security import TOTP_STEP_SECONDS, totp_now
 from bot.store.engine import make_engine, migrate
-from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, TEST_TOTP_KEY
+from tests.support.databases import escalation_of
+from tests.support.servers import (
+    TEST_JWT_SECRET,
+    TEST_PSEUDONYM_KEY,
+    TEST_TOTP_KEY,
+    running_servers,
+    server_environment,
+)
 
 PASSWORD = "a long enough password"
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
@@ -121,40 +125,22 @@ def staff_server(
     tracker_url = tracker_url or f"sqlite:///{directory / 'tracker.db'}"
     migrate(escalation_url)
     environment = {
-        **os.environ,
+        **server_environment(directory),
         "ESCALATION_DATABASE_URL": escalation_url,
         "TRACKER_DATABASE_URL": tracker_url,
         "STAFF_PORT": str(port),
         "DASHBOARD_URL": f"http://127.0.0.1:{port}",
-        "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
         "STAFF_TOTP_KEY": TEST_TOTP_KEY,
-        "LOG_LEVEL": "INFO",
         **(extra_env or {}),
     }
-    log = directory / "staff.log"
-    with open(log, "ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.staff"],
-            cwd=PROJECT_ROOT,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+    with running_servers(environment, directory, ("staff",), timeout=60) as processes:
+        yield StaffServer(
+            processes.staff_url,
+            escalation_url,
+            tracker_url,
+            processes.processes["staff"],
+            directory / "staff.log",
         )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while not answers(url + "/health"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the staff dashboard did not start:\n{log.read_text()}")
-        time.sleep(0.2)
-    try:
-        yield StaffServer(url, escalation_url, tracker_url, process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @contextmanager
@@ -181,15 +167,6 @@ def first_line(name: str) -> str:
 
 def escalation_for(database: str, session_id: str, wait: float = 15) -> dict:
     """The escalation of a conversation, waiting for the background write."""
-    reference = conversation_ref(session_id, TEST_PSEUDONYM_KEY)
-    deadline = time.monotonic() + wait
-    engine = make_engine(database)
-    while True:
-        with engine.connect() as connection:
-            row = connection.execute(
-                text("select * from escalations where conversation_ref = :ref"), {"ref": reference}
-            ).first()
-        if row is not None or time.monotonic() > deadline:
-            assert row is not None, "no escalation was stored"
-            return dict(row._mapping)
-        time.sleep(0.2)
+    escalation = escalation_of(database, conversation_ref(session_id, TEST_PSEUDONYM_KEY), wait)
+    assert escalation is not None, "no escalation was stored"
+    return escalation
