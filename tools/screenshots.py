@@ -1,7 +1,8 @@
 """`make screenshots`: the web chat on the demo page at desktop and phone size, in a
 conversation with a risk message and a message from a person on the staff, saved to docs/.
 
-Starts its own servers on free loopback ports with a throw-away database, like the tests.
+Starts its own servers on free loopback ports with throw-away stores, the way the tests do
+(tests/support/servers.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bot.rasa_client import RasaConversations
 from bot.settings import PROJECT_ROOT
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.test_widget import FRAME, run
-from tests.integration.conftest import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY
+from tests.support.servers import TEST_JWT_SECRET, private_bot
 
 TEXTS = load_texts()
 # Desktop: the answer to a risk message, 112 first. Phone: a person from the staff writes.
@@ -67,28 +68,18 @@ def take(page, servers: ServerProcesses, demo_url: str, path: Path, with_staff: 
 def main(out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as base:
-        rasa_port, demo_port = free_port(), free_port()
+        demo_port = free_port()
         demo_url = f"http://127.0.0.1:{demo_port}"
-        servers = ServerProcesses(
-            {
-                "RASA_PORT": str(rasa_port),
-                "ACTION_SERVER_PORT": str(free_port()),
-                "DEMO_PORT": str(demo_port),
-                "BOT_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
-                "WIDGET_ORIGINS": demo_url,
-                "RASA_JWT_SECRET": TEST_JWT_SECRET,
-                "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-                "TRACKER_DATABASE_URL": f"sqlite:///{base}/tracker.db",
-                "ESCALATION_DATABASE_URL": f"sqlite:///{base}/escalations.db",
-                "ESCALATION_RETRY_FILE": f"{base}/retry.jsonl",
-                "NOTIFY_WEBHOOK_URL": "",
-                "SMTP_HOST": "",
-            },
-            log_dir=Path(base) / "logs",
-            with_demo=True,
-        )
-        with servers, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
+        # The chat's page may be embedded by the demo page only; the Rasa server's port is
+        # free_port()'s, so the widget's address is set once it is known.
+        overrides = {"DEMO_PORT": str(demo_port), "WIDGET_ORIGINS": demo_url}
+        rasa_port = free_port()
+        overrides |= {
+            "RASA_PORT": str(rasa_port),
+            "BOT_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+        }
+        with private_bot(Path(base), overrides, with_demo=True) as bot, sync_playwright() as pw:
+            browser = pw.chromium.launch(
                 executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
             )
             for name, (options, with_staff) in SIZES.items():
@@ -96,7 +87,7 @@ def main(out_dir: Path) -> int:
                     locale="sv-SE", timezone_id="Europe/Stockholm", **options
                 )
                 path = out_dir / f"widget-{name}.png"
-                take(context.new_page(), servers, demo_url, path, with_staff)
+                take(context.new_page(), bot.processes, demo_url, path, with_staff)
                 context.close()
                 print(f"wrote {path}")
             browser.close()

@@ -22,8 +22,6 @@ from tests.support.messaging_apis import (
     start_messaging_apis,
 )
 from tests.support.servers import (
-    TEST_JWT_SECRET,  # noqa: F401 (tools/screenshots.py imports it from here)
-    TEST_PSEUDONYM_KEY,  # noqa: F401 (tools/screenshots.py imports it from here)
     TEST_WEBHOOK_SECRET,
     WIDGET_ORIGIN,
     Bot,
