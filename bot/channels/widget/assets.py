@@ -95,12 +95,14 @@ def _config_json(config: dict) -> str:
 
 
 def _script(banner: str, config: dict, file: str, prelude: tuple[str, ...] = ()) -> Asset:
-    """A static script wrapped with its CONFIG, in a scope of its own."""
+    """A static script wrapped with its CONFIG and the DOM helpers it shares (dom.js), in a
+    scope of its own."""
     source = "\n".join(
         [
             banner,
             "(function () {",
             *prelude,
+            (STATIC / "dom.js").read_text(encoding="utf-8"),
             f"var CONFIG = {_config_json(config)};",
             "(function () {",
             (STATIC / file).read_text(encoding="utf-8"),

@@ -132,21 +132,6 @@ var state = loadState();
 
 var ids = 0;
 
-function el(tag, attributes, children) {
-  var node = document.createElement(tag);
-  Object.keys(attributes || {}).forEach(function (name) {
-    var value = attributes[name];
-    if (value === false || value === null || value === undefined) return;
-    if (name === "text") node.textContent = value;
-    else if (name === "className") node.className = value;
-    else node.setAttribute(name, value === true ? "" : value);
-  });
-  (children || []).forEach(function (child) {
-    node.appendChild(child);
-  });
-  return node;
-}
-
 function uniqueId(name) {
   ids += 1;
   return "vv-" + name + "-" + ids;

@@ -25,21 +25,6 @@ var texts = CONFIG.texts;
 var serverOrigin = new URL(script.src, document.baseURI).origin;
 var exitUrl = (script.dataset && script.dataset.exitUrl) || CONFIG.exitUrl;
 
-function el(tag, attributes, children) {
-  var node = document.createElement(tag);
-  Object.keys(attributes || {}).forEach(function (name) {
-    var value = attributes[name];
-    if (value === false || value === null || value === undefined) return;
-    if (name === "text") node.textContent = value;
-    else if (name === "className") node.className = value;
-    else node.setAttribute(name, value === true ? "" : value);
-  });
-  (children || []).forEach(function (child) {
-    node.appendChild(child);
-  });
-  return node;
-}
-
 // A shadow root keeps the host page's styles off the button and the frame.
 var host = el("div", { id: "vagvisaren-chat", hidden: true });
 var shadow = host.attachShadow({ mode: "open" });
