@@ -93,7 +93,10 @@ class ActionDeleteConversation(ResponseAction):
         self.utter(dispatcher, for_channel("utter_conversation_deleted", tracker))
         if escalated:
             self.utter(dispatcher, "utter_conversation_deleted_escalation_kept")
-        return []
+        # The turn ends here. This action runs as a follow-up of the check, which no rule
+        # or story covers: the policies would otherwise predict the fallback, and the
+        # relative would read "Jag förstår tyvärr fortfarande inte" under "Klart".
+        return [FollowupAction("action_listen")]
 
     def _erase_escalation_excerpt(self, sender_id: str) -> bool:
         """Whether the conversation had an escalation (now without its excerpt). Everything

@@ -61,7 +61,8 @@ def stored_excerpt(url: str, sender: str) -> str:
 async def test_deleting_says_so(config, dispatcher, make_tracker, domain):
     tracker = make_tracker("radera mitt samtal", "delete_conversation")
     events = await ActionDeleteConversation().run(dispatcher, tracker, domain)
-    assert events == []
+    # The turn ends with the answer (no fallback predicted after this follow-up action).
+    assert events == [{"event": "followup", "name": "action_listen", "timestamp": None}]
     assert response_names(dispatcher) == ["utter_conversation_deleted_web"]
     assert ActionDeleteConversation().name() == DELETE_ACTION
 

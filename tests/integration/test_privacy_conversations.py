@@ -97,6 +97,9 @@ def test_radera_mitt_samtal_deletes_the_conversation_at_once(bot):
     texts = [reply.get("text", "") for reply in replies]
     assert any(text.startswith(deleted) for text in texts), texts
     assert kept in texts
+    # Deleting ends the turn: no "Jag förstår tyvärr fortfarande inte" after the answer.
+    fallback = domain["responses"]["utter_default"][0]["text"].split(".")[0]
+    assert not any(fallback in text for text in texts), texts
     with sqlite3.connect(bot.database) as connection:
         left = connection.execute("select count(*) from events where sender_id = ?", (sender,))
         assert left.fetchone()[0] == 0
