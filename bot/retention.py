@@ -67,9 +67,7 @@ def erase_resolved_excerpts(
 ) -> int:
     """Erases the excerpt (and the notes) of escalations resolved more than retention_days
     ago, through the escalation's use cases."""
-    with engine.connect() as connection:
-        tables = set(inspect(connection).get_table_names())
-    if not {"escalations", "escalation_notes"} <= tables:
+    if not _has_tables(engine, "escalations", "escalation_notes"):
         return 0  # not migrated yet: nothing was ever stored
     erased = erase_resolved(SqlAlchemyUnitOfWork.on(engine), retention_days, now)
     if erased:
@@ -81,9 +79,7 @@ def purge_staff_and_presence_records(engine: Engine, config, now: datetime | Non
     """Sessions, login failures, audit entries, presence rows and delivery ids past their
     time; how many of each were deleted."""
     now = now or datetime.now(timezone.utc)
-    with engine.connect() as connection:
-        tables = set(inspect(connection).get_table_names())
-    if not {"staff_sessions", "staff_audit", "conversation_presence"} <= tables:
+    if not _has_tables(engine, "staff_sessions", "staff_audit", "conversation_presence"):
         return {}  # not migrated yet: nothing was ever stored
     sessions, failures = Accounts(engine).purge_expired(now)
     return {
@@ -95,6 +91,11 @@ def purge_staff_and_presence_records(engine: Engine, config, now: datetime | Non
         ),
         "delivery ids": purge_expired_deliveries(engine, now),
     }
+
+
+def _has_tables(engine: Engine, *names: str) -> bool:
+    with engine.connect() as connection:
+        return set(names) <= set(inspect(connection).get_table_names())
 
 
 def checkpoint_sqlite(engine: Engine) -> None:

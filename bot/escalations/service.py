@@ -236,11 +236,7 @@ def take_step(
     the columns it changed; StepRefused if it may not be taken."""
     now = now or utcnow()
     with uow:
-        before = uow.escalations.state_for_update(escalation_id)
-        if before is None:
-            raise StepRefused("not_found")
-        if problem := refusal(step, before, actor):
-            raise StepRefused(problem)
+        before = _allowed(uow, escalation_id, step, actor)
         values = changes(step, before, actor, now, **given)
         if values:
             values = {"updated_at": now, **values}
@@ -248,6 +244,22 @@ def take_step(
                 raise StepRefused("changed_meanwhile")
             uow.commit()
         return before, values
+
+
+def check_step(uow: SqlAlchemyUnitOfWork, escalation_id: int, step: Step, actor: Actor) -> State:
+    """The escalation's state if `actor` may take `step` now (nothing changes);
+    StepRefused if not. The dashboard asks before it tells a relative anything."""
+    with uow:
+        return _allowed(uow, escalation_id, step, actor)
+
+
+def _allowed(uow: SqlAlchemyUnitOfWork, escalation_id: int, step: Step, actor: Actor) -> State:
+    before = uow.escalations.state_for_update(escalation_id)
+    if before is None:
+        raise StepRefused("not_found")
+    if problem := refusal(step, before, actor):
+        raise StepRefused(problem)
+    return before
 
 
 def add_note(

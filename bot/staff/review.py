@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.engine import Engine
 
-from bot.escalations.lifecycle import Actor, State, Step, refusal
+from bot.escalations.lifecycle import Actor, State, Step
 from bot.escalations.model import Status, as_utc, utcnow
-from bot.escalations.service import StepRefused, add_note, take_step
+from bot.escalations.service import StepRefused, add_note, check_step, take_step
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.redaction import Redactor
 from bot.staff.accounts import StaffError, User
@@ -116,10 +116,6 @@ def _item(row) -> QueueItem:
         subjects=tuple(subject for subject in (row.subjects or "").split(",") if subject),
         confirmed=bool(row.confirmed),
     )
-
-
-def _state(row) -> State:
-    return State(row.status, row.claimed_by, row.handoff_by)
 
 
 def _actor(user: User) -> Actor:
@@ -265,16 +261,10 @@ class Review:
         """The escalation's state if `user` may take `step` now; ReviewError if not."""
         if step is Step.RESOLVE and given.get("outcome") not in OUTCOMES:
             raise ReviewError("outcome_required")
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                select(escalations).where(escalations.c.id == escalation_id)
-            ).first()
-        if row is None:
-            raise ReviewError("not_found")
-        state = _state(row)
-        if problem := refusal(step, state, _actor(user)):
-            raise ReviewError(problem)
-        return state
+        try:
+            return check_step(self._unit_of_work(), escalation_id, step, _actor(user))
+        except StepRefused as refused:
+            raise ReviewError(refused.code) from None
 
     def take(
         self,
