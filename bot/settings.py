@@ -147,9 +147,23 @@ class Settings:
     # The staff dashboard (bot/staff): where it listens. DASHBOARD_URL is how staff reach it.
     staff_host: str = "127.0.0.1"
     staff_port: int = 8080
-    # With several Rasa servers: a Redis all their socket.io servers share, so a message for
-    # a relative's browser reaches it whichever server sends it (bot/channels/socketio.py).
+    # Several servers (docs/deployment.md): the Redis they share for Rasa's lock store, the
+    # socket.io message queue and the messaging address book (bot/store/shared.py). Empty:
+    # one Rasa server, all three in its memory.
+    redis_url: str = ""
+    # The socket.io queue alone elsewhere (default: REDIS_URL).
     socket_redis_url: str = ""
+    # How many Rasa servers (machines or processes) answer relatives on these stores, and
+    # Sanic workers per Rasa server: above 1, the start-up check demands REDIS_URL and
+    # PostgreSQL (Rasa itself would silently fall back to one worker).
+    rasa_servers: int = 1
+    sanic_workers: int = 1
+    # Seconds a Rasa server may hold a conversation's lock before another may take it
+    # (Rasa's TICKET_LOCK_LIFETIME; a message takes well under one second).
+    ticket_lock_lifetime: int = 60
+    # Encrypts the messaging address book in Redis (Fernet, key derived from this), so a
+    # dump of Redis alone reveals no phone number or chat id.
+    address_book_key: str = ""
     # The dashboard shows times in this zone (stored in UTC).
     staff_time_zone: str = "Europe/Stockholm"
     # The web widget (bot/channels/widget): the sites allowed to embed it (origins; empty: any), the
@@ -209,6 +223,7 @@ class Settings:
         rasa_here = f"http://127.0.0.1:{values.get('rasa_port', cls.rasa_port)}"
         values.setdefault("rasa_internal_url", rasa_here)
         values.setdefault("bot_public_url", rasa_here)
+        values.setdefault("socket_redis_url", values.get("redis_url", cls.redis_url))
         return cls(**values)
 
     def rasa_environment(self) -> dict[str, str]:
@@ -217,6 +232,9 @@ class Settings:
             **TELEMETRY_ENV,
             "ACTION_SERVER_PORT": str(self.action_server_port),
             "TRACKER_DATABASE_URL": self.tracker_database_url,
+            # Rasa reads both itself; bot/store/shared.py checks them at start-up.
+            "SANIC_WORKERS": str(self.sanic_workers),
+            "TICKET_LOCK_LIFETIME": str(self.ticket_lock_lifetime),
             # Sanic: the action server listens on loopback only; no access logs, which
             # would hold client IP addresses.
             "SANIC_HOST": "127.0.0.1",
