@@ -32,6 +32,9 @@ def _configure_logging(parts: Services) -> None:
 def run_rasa_server() -> None:
     parts = services()
     settings = parts.settings
+    from bot.store.several_servers import refuse_an_unsafe_set_up, use_the_configured_stores
+
+    refuse_an_unsafe_set_up(settings)  # before the model loads: fail in a second, not minutes
     settings.export_for_rasa()
     for directory in settings.sqlite_directories():
         directory.mkdir(parents=True, exist_ok=True)
@@ -60,6 +63,9 @@ def run_rasa_server() -> None:
     from bot.nlu.long_messages import classify_the_beginning_of_long_messages
 
     classify_the_beginning_of_long_messages()  # DIET on 4 000 tokens held the loop
+    _after_creating(rasa.core.run, "configure_app", answer_health_and_readiness_of_rasa)
+    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "endpoints.yml"))
+    use_the_configured_stores(endpoints, settings)
     rasa.core.run.serve_application(
         model_path=str(settings.model_path),
         interface=settings.rasa_host,
@@ -68,8 +74,47 @@ def run_rasa_server() -> None:
         enable_api=True,
         jwt_secret=settings.rasa_jwt_secret,
         jwt_method="HS256",
-        endpoints=AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "endpoints.yml")),
+        endpoints=endpoints,
     )
+
+
+def _innermost(store):
+    """Rasa wraps the tracker store (fail-safe, awaitable): the store that holds the data."""
+    while hasattr(store, "_tracker_store"):
+        store = store._tracker_store
+    return store
+
+
+def _store_check(store):
+    from bot.health import redis_reachable, sql_reachable
+
+    if hasattr(store, "engine"):
+        return sql_reachable(store.engine)
+    if hasattr(store, "red"):
+        return redis_reachable(store.red)
+    return None
+
+
+def answer_health_and_readiness_of_rasa(app) -> None:
+    """/ready fails while the model loads or the tracker store is unreachable; a Redis
+    lock store that is down is reported as degraded (bot/health.py)."""
+    from bot.health import add_health_routes, holds
+
+    def agent():
+        return getattr(app.ctx, "agent", None)
+
+    def required(_app) -> dict:
+        checks = {"model": holds(lambda: agent() is not None and agent().is_ready())}
+        tracker_store = _store_check(_innermost(getattr(agent(), "tracker_store", None)))
+        if tracker_store is not None:
+            checks["tracker_store"] = tracker_store
+        return checks
+
+    def optional(_app) -> dict:
+        lock_store = _store_check(getattr(agent(), "lock_store", None))
+        return {"lock_store": lock_store} if lock_store is not None else {}
+
+    add_health_routes(app, required, optional)
 
 
 def require_expiring_tokens(secret: str) -> None:
@@ -165,6 +210,7 @@ def run_action_server() -> None:
     check_at_startup(settings.contacts_file, settings.contacts_max_age_days)
     prepare_risk_screening(parts)
     answer_what_is_not_an_action_call(endpoint, settings.max_request_bytes)
+    _after_creating(endpoint, "create_app", lambda app: answer_readiness_of_actions(app, parts))
     watch_the_event_loop(endpoint, "create_app", "actions", settings.loop_stall_file)
     endpoint.run("actions", port=settings.action_server_port, cors_origins=[])
 
@@ -176,6 +222,20 @@ def answer_what_is_not_an_action_call(endpoint, max_request_bytes: int) -> None:
     from bot.action_calls import guard_action_server
 
     _after_creating(endpoint, "create_app", lambda app: guard_action_server(app, max_request_bytes))
+
+
+def answer_readiness_of_actions(app, parts: Services) -> None:
+    """rasa_sdk answers /health; /ready adds the risk screening (loaded before the server
+    listens) and reports the escalation store, without which escalations wait in the
+    retry file, as degraded."""
+    from bot.health import add_health_routes, holds, sql_reachable
+
+    add_health_routes(
+        app,
+        lambda _: {"risk_screening": holds(lambda: "screen" in vars(parts))},
+        lambda _: {"escalation_store": sql_reachable(parts.escalation_engine)},
+        with_health=False,
+    )
 
 
 def watch_the_event_loop(module, factory: str, name: str, stall_file: str) -> None:

@@ -94,6 +94,10 @@ class Settings:
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
     action_server_port: int = 5055
+    # Where the action server listens (loopback unless Rasa servers on other machines call
+    # it) and where Rasa calls actions: several action servers go behind the load balancer.
+    action_server_host: str = "127.0.0.1"
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
     rasa_jwt_secret: str = ""
     # Rasa's conversations (tracker store), redacted: SQLite or PostgreSQL.
     tracker_database_url: str = _setting(
@@ -223,7 +227,12 @@ class Settings:
         rasa_here = f"http://127.0.0.1:{values.get('rasa_port', cls.rasa_port)}"
         values.setdefault("rasa_internal_url", rasa_here)
         values.setdefault("bot_public_url", rasa_here)
-        values.setdefault("socket_redis_url", values.get("redis_url", cls.redis_url))
+        # Empty is "not given" for these two: they follow other settings.
+        if not values.get("socket_redis_url"):
+            values["socket_redis_url"] = values.get("redis_url", cls.redis_url)
+        if not values.get("action_server_url"):
+            port = values.get("action_server_port", cls.action_server_port)
+            values["action_server_url"] = f"http://127.0.0.1:{port}/webhook"
         return cls(**values)
 
     def rasa_environment(self) -> dict[str, str]:
@@ -231,13 +240,14 @@ class Settings:
         return {
             **TELEMETRY_ENV,
             "ACTION_SERVER_PORT": str(self.action_server_port),
+            "ACTION_SERVER_URL": self.action_server_url,
             "TRACKER_DATABASE_URL": self.tracker_database_url,
             # Rasa reads both itself; bot/store/shared.py checks them at start-up.
             "SANIC_WORKERS": str(self.sanic_workers),
             "TICKET_LOCK_LIFETIME": str(self.ticket_lock_lifetime),
-            # Sanic: the action server listens on loopback only; no access logs, which
+            # Sanic: where the action server listens (loopback by default); no access logs, which
             # would hold client IP addresses.
-            "SANIC_HOST": "127.0.0.1",
+            "SANIC_HOST": self.action_server_host,
             "SANIC_ACCESS_LOG": "False",
             # Every Sanic app (Rasa, the action server, the dashboard) refuses bodies over
             # this with 413, instead of Sanic's 100 MB (issue 17).

@@ -46,9 +46,9 @@ from bot.store.events import conversation_events
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-PUBLIC_PATHS = ("/login", "/setup/", "/health", "/static/")
+PUBLIC_PATHS = ("/login", "/setup/", "/health", "/ready", "/static/")
 # Served without looking at the cookie: no session lookup (a database write) per file.
-SESSIONLESS_PATHS = ("/health", "/static/")
+SESSIONLESS_PATHS = ("/health", "/ready", "/static/")
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"

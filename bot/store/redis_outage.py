@@ -52,9 +52,7 @@ class Outage:
         if self.down_since is not None:
             seconds = time.monotonic() - self.down_since
             self.down_since = None
-            logger.warning(
-                "Redis for %s is reachable again (after %.0f s).", self.purpose, seconds
-            )
+            logger.warning("Redis for %s is reachable again (after %.0f s).", self.purpose, seconds)
 
 
 def connection_options(url: str) -> dict:

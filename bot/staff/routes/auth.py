@@ -12,6 +12,7 @@ import asyncio
 from sanic import Sanic, response
 from sanic.request import Request
 
+from bot.health import add_health_routes, sql_reachable
 from bot.staff.accounts import AccountError, User
 from bot.staff.context import Dashboard
 from bot.staff.security import setup_totp_secret, totp_uri
@@ -24,6 +25,11 @@ def register(app: Sanic, dashboard: Dashboard) -> None:
     @app.get("/health")
     async def health(request: Request):
         return response.json({"status": "ok"})
+
+    # /ready: the dashboard cannot work without its database (bot/health.py).
+    add_health_routes(
+        app, lambda _: {"database": sql_reachable(dashboard.engine)}, with_health=False
+    )
 
     @app.get("/login")
     async def login_page(request: Request):
