@@ -24,7 +24,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install spacy env train run migrate staff admin telegram-webhook purge chromium test test-fast validate transcripts screenshots lint format eval-nlu eval-risk eval-privacy bench bench-redaction fuzz lock clean
+.PHONY: help install spacy env train run migrate staff admin telegram-webhook purge cluster chromium haproxy test test-fast validate transcripts screenshots lint format eval-nlu eval-risk eval-privacy bench bench-redaction fuzz lock clean
 
 # Every target with a "## " comment is listed by `make help` (a test keeps it that way).
 help: ## this list
@@ -88,6 +88,11 @@ telegram-webhook: .env ## register TELEGRAM_WEBHOOK_URL with Telegram
 purge: .env ## delete what is past its retention period (the retention job)
 	$(BIN)/python -m bot.retention
 
+# Two Rasa servers, two action servers, the dashboard and HAProxy on this machine, against
+# the local PostgreSQL and Redis (docs/deployment.md, "Try it on one machine").
+cluster: $(MODEL) $(RISK_MODEL) .env $(HAPROXY) ## two Rasa + two action servers, dashboard, HAProxy on loopback
+	$(BIN)/python -m tools.cluster
+
 # --- checks -------------------------------------------------------------------------
 # The browser tests drive Debian's Chromium through Playwright, which never downloads a
 # browser of its own. Installed here when missing (as root; otherwise the command to run).
@@ -101,6 +106,18 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM) ## install Debian's Chromium for the browser tests
 
+# HAProxy, the load balancer of a deployment of several servers (deployment/haproxy/), from
+# Debian's packages; `make cluster` and the cluster test run it on loopback ports.
+HAPROXY := /usr/sbin/haproxy
+$(HAPROXY):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; \
+	else \
+	  echo "HAProxy is needed for the cluster: sudo apt-get install haproxy"; exit 1; \
+	fi
+
+haproxy: $(HAPROXY) ## install Debian's HAProxy (the load balancer of several servers)
+
 # axe-core (the accessibility check of the web widget), from the npm registry, exactly as
 # tests/browser/package-lock.json pins it. Needs Node.js and npm.
 AXE := tests/browser/node_modules/axe-core/axe.min.js
@@ -109,7 +126,7 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) $(AXE) ## set up everything and run the whole suite, as CI does
+test: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) $(AXE) $(HAPROXY) ## set up everything and run the whole suite, as CI does
 	$(BIN)/ruff check bot actions tools tests
 	$(BIN)/pytest
 

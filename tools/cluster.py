@@ -92,8 +92,10 @@ class Cluster:
         redis_url: str,
         overrides: Mapping[str, str] | None = None,
         nodes: int = 2,
+        haproxy_overrides: Mapping[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
+        self.haproxy_overrides = dict(haproxy_overrides or {})
         self.ports = {
             name: free_port() for name in ("public", "internal", "actions", "staff_lb", "staff")
         }
@@ -173,6 +175,8 @@ class Cluster:
             "VV_ACTIONS_BIND": f"127.0.0.1:{self.ports['actions']}",
             "VV_STAFF_BIND": f"127.0.0.1:{self.ports['staff_lb']}",
             "VV_STAFF_1": f"127.0.0.1:{self.ports['staff']}",
+            "VV_RUN_AS": "",  # as whoever runs the cluster, without a chroot
+            **self.haproxy_overrides,
         }
         for index, node in enumerate(self.nodes[:2]):
             addresses[f"VV_RASA_{index + 1}"] = node.rasa_url.removeprefix("http://")
