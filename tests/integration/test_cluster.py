@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -29,12 +30,12 @@ import pytest
 from bot.launcher import NO_TRAFFIC_LIMITS
 from bot.pseudonym import channel_sender_id
 from bot.rasa_client import RasaConversations
+from bot.store.redis_outage import RETRY_AFTER_SECONDS
 from tests.support.databases import postgres_database
 from tests.support.messaging_apis import TELEGRAM_SECRET, TELEGRAM_TOKEN, start_messaging_apis
 from tests.support.servers import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, admin_token
-from tools.cluster import Cluster, haproxy_binary
+from tools.cluster import Cluster, PrivateRedis, haproxy_binary
 
-REDIS_URL = "redis://127.0.0.1:6379/6"
 # The turns of one conversation, all sent at once (distinct words, nothing the redaction masks).
 TURNS = [
     "hej",
@@ -59,13 +60,15 @@ def cluster(tmp_path_factory, messaging_apis):
     haproxy_binary()  # fails with how to install it, rather than skipping
     lock_store = os.environ.get("CLUSTER_LOCK_STORE", "redis")
     shared = (
-        {"REDIS_URL": REDIS_URL, "ADDRESS_BOOK_KEY": "cluster-test-address-book-key"}
+        {"ADDRESS_BOOK_KEY": "cluster-test-address-book-key"}
         if lock_store == "redis"
         # Rasa's in-memory lock store on each server: the start-up check would refuse two
         # servers without Redis, so each is told it is alone.
         else {"REDIS_URL": "", "RASA_SERVERS": "1"}
     )
     workdir = tmp_path_factory.mktemp("cluster")
+    redis = PrivateRedis(workdir)  # a Redis of its own, which a test stops and starts
+    redis.start()
     with postgres_database() as tracker, postgres_database() as escalations:
         overrides = {
             "RASA_JWT_SECRET": TEST_JWT_SECRET,
@@ -79,8 +82,13 @@ def cluster(tmp_path_factory, messaging_apis):
         }
         # Every request of the test comes from 127.0.0.1: HAProxy's limit per source is off.
         unlimited = {"VV_RATE_LIMIT": "1000000"}
-        with Cluster(workdir, tracker, escalations, REDIS_URL, overrides, 2, unlimited) as running:
-            yield running
+        cluster = Cluster(workdir, tracker, escalations, redis.url, overrides, 2, unlimited)
+        cluster.redis = redis
+        try:
+            with cluster:
+                yield cluster
+        finally:
+            redis.stop()
 
 
 def post(url: str, payload: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -149,11 +157,13 @@ def test_messages_of_one_conversation_on_both_servers_are_handled_one_after_anot
         assert turns_are_whole(events), "two turns of one conversation overlapped"
 
 
-def test_a_handlers_message_reaches_a_telegram_relative_through_the_other_server(
-    cluster, messaging_apis
-):
+def new_telegram_chat(messaging_apis) -> int:
     chat_id = 810_000_000 + uuid.uuid4().int % 1_000_000
     messaging_apis.telegram_chats.add(chat_id)
+    return chat_id
+
+
+def telegram_message(cluster: Cluster, node: int, chat_id: int, text: str) -> int:
     update = {
         "update_id": chat_id,
         "message": {
@@ -161,15 +171,22 @@ def test_a_handlers_message_reaches_a_telegram_relative_through_the_other_server
             "date": 0,
             "chat": {"id": chat_id, "type": "private", "first_name": "Anna"},
             "from": {"id": chat_id, "is_bot": False, "first_name": "Anna"},
-            "text": "hej",
+            "text": text,
         },
     }
     status, _ = post(
-        f"{cluster.rasa_url(1)}/webhooks/telegram/webhook",
+        f"{cluster.rasa_url(node)}/webhooks/telegram/webhook",
         update,
         {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
     )
-    assert status == 200
+    return status
+
+
+def test_a_handlers_message_reaches_a_telegram_relative_through_the_other_server(
+    cluster, messaging_apis
+):
+    chat_id = new_telegram_chat(messaging_apis)
+    assert telegram_message(cluster, 1, chat_id, "hej") == 200
     conversation = channel_sender_id("telegram", str(chat_id), TEST_PSEUDONYM_KEY)
     start = messaging_apis.telegram.count()
     handler = RasaConversations(cluster.rasa_url(2), TEST_JWT_SECRET)
@@ -193,6 +210,45 @@ def test_every_server_is_ready(cluster):
         assert get(f"{node.rasa_url}/health") == (200, {"status": "ok"})
         assert get(f"{node.action_url}/ready")[0] == 200
     assert get(f"{cluster.nodes[0].staff_url}/ready")[0] == 200
+
+
+def outage_lines(cluster: Cluster, purpose: str) -> dict[str, int]:
+    """Per Rasa server log: how often it said Redis for `purpose` is unreachable."""
+    return {
+        path.parent.name: path.read_text(errors="replace").count(
+            f"Redis (REDIS_URL) for {purpose} is unreachable"
+        )
+        for path in Path(cluster.workdir).glob("node*/rasa.log")
+    }
+
+
+def test_with_redis_down_both_servers_go_on_and_nothing_is_lost(cluster, messaging_apis):
+    senders = {node: f"cluster-{uuid.uuid4().hex[:12]}" for node in (1, 2)}
+    chat_id = new_telegram_chat(messaging_apis)
+    cluster.redis.stop()
+    try:
+        for text in TURNS[:3]:
+            for node, sender in senders.items():
+                assert say(cluster.rasa_url(node), sender, text) == 200
+        start = messaging_apis.telegram.count()
+        assert telegram_message(cluster, 1, chat_id, "hej") == 200
+        assert messaging_apis.telegram.since(start, "sendMessage"), "no answer over Telegram"
+        status, body = get(f"{cluster.rasa_url(1)}/ready")
+        assert status == 200 and body["degraded"] == ["lock_store"]
+    finally:
+        cluster.redis.start()
+    assert outage_lines(cluster, "Rasa's lock store") == {"node1": 1, "node2": 1}
+    time.sleep(RETRY_AFTER_SECONDS + 1)  # the servers try Redis again after this pause
+    for text in TURNS[3:]:
+        for node, sender in senders.items():
+            assert say(cluster.rasa_url(3 - node), sender, text) == 200
+    for sender in senders.values():
+        events = tracker_events(cluster, sender)
+        assert user_texts(events) == TURNS
+        assert turns_are_whole(events)
+    logs = "".join(p.read_text(errors="replace") for p in Path(cluster.workdir).glob("node*/*.log"))
+    assert "Redis for Rasa's lock store is reachable again" in logs
+    assert get(f"{cluster.rasa_url(1)}/ready") == (200, {"status": "ready", "degraded": []})
 
 
 def test_a_rasa_server_killed_mid_conversation_the_other_goes_on(cluster):
