@@ -145,12 +145,20 @@ class ServerProcesses:
         )
 
     def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        self.spawn()
+        self.wait_until_ready(timeout)
+
+    def spawn(self) -> None:
+        """Starts the servers without waiting for them. From the thread that will outlive
+        them: a child gets SIGTERM when the thread that started it ends (_die_with_parent)."""
         names = ["actions", "rasa"]
         names += ["staff"] if self.with_staff else []
         names += ["demo"] if self.with_demo else []
         for name in names:
             self.processes[name] = self._spawn(name)
-        self._wait_for({name: self._health_url(name) for name in names}, timeout)
+
+    def wait_until_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        self._wait_for({name: self._health_url(name) for name in self.processes}, timeout)
 
     def start_one(self, name: str, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
         """Starts a server stopped with stop_one again, on the same port (tests: the

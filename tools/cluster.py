@@ -203,13 +203,15 @@ class Cluster:
     def _start_nodes(self, timeout: float) -> None:
         errors: list[BaseException] = []
 
-        def start(node: ServerProcesses) -> None:
+        def wait(node: ServerProcesses) -> None:
             try:
-                node.start(timeout)
+                node.wait_until_ready(timeout)
             except BaseException as error:  # reported below, after every node was tried
                 errors.append(error)
 
-        threads = [threading.Thread(target=start, args=(node,)) for node in self.nodes]
+        for node in self.nodes:
+            node.spawn()  # here: a child dies with the thread that started it
+        threads = [threading.Thread(target=wait, args=(node,)) for node in self.nodes]
         for thread in threads:
             thread.start()
         for thread in threads:
