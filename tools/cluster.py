@@ -49,6 +49,17 @@ def haproxy_binary() -> str:
     return found
 
 
+def distinct_free_ports(count: int) -> list[int]:
+    """`count` different free ports: free_port() can give one twice, and HAProxy binds with
+    SO_REUSEPORT, so two listeners on one port would share its traffic without an error."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
 class PrivateRedis:
     """A Redis server of the cluster's own on a free port, without persistence (as
     docs/deployment.md asks), so a test can stop it and start it again."""
@@ -146,9 +157,9 @@ class Cluster:
     ) -> None:
         self.workdir = workdir
         self.haproxy_overrides = dict(haproxy_overrides or {})
-        self.ports = {
-            name: free_port() for name in ("public", "internal", "actions", "staff_lb", "staff")
-        }
+        ports = distinct_free_ports(5 + 2 * nodes)
+        names = ("public", "internal", "actions", "staff_lb", "staff")
+        self.ports = dict(zip(names, ports[:5], strict=True))
         self.public_url = f"http://127.0.0.1:{self.ports['public']}"
         self.internal_url = f"http://127.0.0.1:{self.ports['internal']}"
         self.actions_url = f"http://127.0.0.1:{self.ports['actions']}"
@@ -172,8 +183,8 @@ class Cluster:
             ServerProcesses(
                 {
                     **common,
-                    "RASA_PORT": str(free_port()),
-                    "ACTION_SERVER_PORT": str(free_port()),
+                    "RASA_PORT": str(ports[5 + 2 * index]),
+                    "ACTION_SERVER_PORT": str(ports[6 + 2 * index]),
                     "ESCALATION_RETRY_FILE": str(workdir / f"escalation-retry-{index + 1}.jsonl"),
                 },
                 log_dir=workdir / f"node{index + 1}",
