@@ -23,7 +23,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.abuse_limits import paced, process_limits
-from bot.channels.addresses import Address, AddressBook
+from bot.channels.addresses import Address, AddressBook, address_book
 from bot.channels.deliveries import DeliveryLog
 from bot.channels.input_limits import bounded
 from bot.channels.rendering import buttons_of, message_text, texts
@@ -42,8 +42,9 @@ class ProviderError(RuntimeError):
 
 
 class RelativeUnreachable(ProviderError):
-    """No address for the conversation in this process's memory (it expired, or the
-    server restarted since the relative last wrote)."""
+    """No address for the conversation in the address book (it expired, the relative
+    deleted the conversation, or the server restarted, or Redis was down, since the
+    relative last wrote)."""
 
 
 class MessagingOutput(OutputChannel):
@@ -63,9 +64,9 @@ class MessagingOutput(OutputChannel):
         text, buttons = message_text(message), buttons_of(message)
         if not text and not buttons:
             return  # images, attachments and custom data have no place here
-        address = self.addresses.lookup(recipient_id)
+        address = await self.addresses.lookup(recipient_id)
         if address is None:
-            logger.warning("%s: no address for the conversation in memory", self.name())
+            logger.warning("%s: no address for the conversation", self.name())
             if self.strict:
                 raise RelativeUnreachable(UNREACHABLE)
             return
@@ -93,7 +94,8 @@ class MessagingInput(InputChannel):
 
     def __init__(self, config: Settings) -> None:
         self.config = config
-        self.addresses = AddressBook(config.messaging_address_hours * 3600)
+        # In Redis when REDIS_URL is set, so that every server can answer (addresses.py).
+        self.addresses = address_book(config)
         self.deliveries = DeliveryLog(
             config.escalation_database_url, config.pseudonym_key, config.messaging_delivery_days
         )
@@ -140,7 +142,7 @@ class MessagingInput(InputChannel):
         """Remembers where to answer, and gives the text to Rasa; a message without text
         (a picture, a sticker) gets a polite request for words instead. A turn that
         deleted the conversation forgets the address at once."""
-        self.addresses.remember(conversation_id, address)
+        await self.addresses.remember(conversation_id, address)
         output = self.output()
         if not isinstance(text, str) or not text.strip():
             await output.send_response(conversation_id, {"text": texts()["text_only"]})
@@ -152,7 +154,7 @@ class MessagingInput(InputChannel):
         )
         await handle(UserMessage(text, output, conversation_id, input_channel=self.name()))
         if output.deleted:
-            self.addresses.forget(conversation_id)
+            await self.addresses.forget(conversation_id)
 
     async def translate(self, text: str, conversation_id: str, request) -> str:
         """What the channel's text means to the bot (a Telegram command, a chosen number)."""

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.channels.addresses import Address, AddressBook
+from bot.channels.addresses import Address, MemoryAddressBook
 from bot.channels.rendering import (
     buttons_of,
     chosen_payload,
@@ -92,19 +92,19 @@ def test_a_word_longer_than_a_part_is_cut():
     )
 
 
-def test_the_address_book_forgets_after_its_time():
-    book = AddressBook(keep_seconds=0.2)
-    book.remember("sms-abc", Address("sms", "+46701234567", "+46700000001"))
-    assert book.lookup("sms-abc") == Address("sms", "+46701234567", "+46700000001")
+async def test_the_address_book_forgets_after_its_time():
+    book = MemoryAddressBook(keep_seconds=0.2)
+    await book.remember("sms-abc", Address("sms", "+46701234567", "+46700000001"))
+    assert await book.lookup("sms-abc") == Address("sms", "+46701234567", "+46700000001")
     time.sleep(0.3)
-    assert book.lookup("sms-abc") is None and len(book) == 0
+    assert await book.lookup("sms-abc") is None and len(book) == 0
 
 
-def test_the_address_book_forgets_a_deleted_conversation_at_once():
+async def test_the_address_book_forgets_a_deleted_conversation_at_once():
     """Issue 17: after "radera" the address stayed in memory for ADDRESS_HOURS."""
-    book = AddressBook(keep_seconds=3600)
-    book.remember("sms-abc", Address("sms", "+46701234567", "+46700000001"))
-    book.remember("sms-def", Address("sms", "+46707654321", "+46700000001"))
-    book.forget("sms-abc")
-    book.forget("sms-unknown")  # nothing to forget: no error
-    assert book.lookup("sms-abc") is None and book.lookup("sms-def") is not None
+    book = MemoryAddressBook(keep_seconds=3600)
+    await book.remember("sms-abc", Address("sms", "+46701234567", "+46700000001"))
+    await book.remember("sms-def", Address("sms", "+46707654321", "+46700000001"))
+    await book.forget("sms-abc")
+    await book.forget("sms-unknown")  # nothing to forget: no error
+    assert await book.lookup("sms-abc") is None and await book.lookup("sms-def") is not None
