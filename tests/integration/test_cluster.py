@@ -25,7 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+import socketio
 
 from bot.launcher import NO_TRAFFIC_LIMITS
 from bot.pseudonym import channel_sender_id
@@ -195,6 +197,39 @@ def test_a_handlers_message_reaches_a_telegram_relative_through_the_other_server
         start, "sendMessage", lambda call: call["chat_id"] == chat_id, seconds=30
     )
     assert "kommunen" in delivered[0]["text"]
+
+
+async def long_polling_turns(url: str, texts: list[str]) -> tuple[list, set[str]]:
+    """A web chat on long-polling only (as behind a proxy that blocks websockets): one
+    reply per message, each through a new poll request; and the cookies it was given."""
+    cookies = aiohttp.CookieJar(unsafe=True)  # aiohttp keeps no cookies of IP hosts otherwise
+    async with aiohttp.ClientSession(cookie_jar=cookies) as http:
+        client = socketio.AsyncClient(http_session=http, reconnection=False)
+        confirmed: asyncio.Future = asyncio.get_running_loop().create_future()
+        replies: asyncio.Queue = asyncio.Queue()
+        client.on("session_confirm", lambda session_id: confirmed.set_result(session_id))
+        client.on("bot_uttered", lambda message: replies.put_nowait(message))
+        await client.connect(url, socketio_path="/socket.io", transports=["polling"])
+        try:
+            await client.emit("session_request", {"session_id": None})
+            session_id = await asyncio.wait_for(confirmed, 20)
+            answered = []
+            for text in texts:
+                await client.emit("user_uttered", {"message": text, "session_id": session_id})
+                answered.append(await asyncio.wait_for(replies.get(), 60))
+                while not replies.empty():
+                    replies.get_nowait()
+            return answered, {cookie.key for cookie in cookies}
+        finally:
+            await client.eio.disconnect(abort=True)
+
+
+def test_a_long_polling_web_chat_stays_on_its_server_through_the_load_balancer(cluster):
+    """Every poll after the handshake must reach the server that holds the session: HAProxy
+    sends it there by the vv_server cookie (a browser's chat frame is same-origin)."""
+    answered, cookies = asyncio.run(long_polling_turns(cluster.public_url, TURNS[:4]))
+    assert len(answered) == 4 and all(reply.get("text") for reply in answered)
+    assert cookies == {"vv_server"}
 
 
 def test_only_the_relatives_paths_pass_the_public_frontend(cluster):
