@@ -154,16 +154,18 @@ class Cluster:
         overrides: Mapping[str, str] | None = None,
         nodes: int = 2,
         haproxy_overrides: Mapping[str, str] | None = None,
+        with_demo: bool = False,
     ) -> None:
         self.workdir = workdir
         self.haproxy_overrides = dict(haproxy_overrides or {})
-        ports = distinct_free_ports(5 + 2 * nodes)
-        names = ("public", "internal", "actions", "staff_lb", "staff")
-        self.ports = dict(zip(names, ports[:5], strict=True))
+        ports = distinct_free_ports(6 + 2 * nodes)
+        names = ("public", "internal", "actions", "staff_lb", "staff", "demo")
+        self.ports = dict(zip(names, ports[:6], strict=True))
         self.public_url = f"http://127.0.0.1:{self.ports['public']}"
         self.internal_url = f"http://127.0.0.1:{self.ports['internal']}"
         self.actions_url = f"http://127.0.0.1:{self.ports['actions']}"
         self.staff_url = f"http://127.0.0.1:{self.ports['staff_lb']}"
+        self.demo_url = f"http://127.0.0.1:{self.ports['demo']}"
         common = {
             **throwaway_overrides(workdir),
             "TRACKER_DATABASE_URL": tracker_url,
@@ -175,6 +177,9 @@ class Cluster:
             "BOT_PUBLIC_URL": self.public_url,
             "DASHBOARD_URL": self.staff_url,
             "STAFF_PORT": str(self.ports["staff"]),
+            # The demo municipality page (with_demo), whose chat loads through HAProxy.
+            "DEMO_PORT": str(self.ports["demo"]),
+            "WIDGET_ORIGINS": f"http://127.0.0.1:{self.ports['demo']}",
             "TRUSTED_PROXIES": "1",  # HAProxy sets X-Forwarded-For
             **(overrides or {}),
         }
@@ -183,12 +188,13 @@ class Cluster:
             ServerProcesses(
                 {
                     **common,
-                    "RASA_PORT": str(ports[5 + 2 * index]),
-                    "ACTION_SERVER_PORT": str(ports[6 + 2 * index]),
+                    "RASA_PORT": str(ports[6 + 2 * index]),
+                    "ACTION_SERVER_PORT": str(ports[7 + 2 * index]),
                     "ESCALATION_RETRY_FILE": str(workdir / f"escalation-retry-{index + 1}.jsonl"),
                 },
                 log_dir=workdir / f"node{index + 1}",
                 with_staff=index == 0,
+                with_demo=with_demo and index == 0,
             )
             for index in range(nodes)
         ]

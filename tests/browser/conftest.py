@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from bot.launcher import free_port
 from tests.integration.conftest import (  # noqa: F401 (bot, staff: the running servers)
@@ -44,6 +44,27 @@ def browser() -> Browser:
         )
         yield browser
         browser.close()
+
+
+# A desktop browser in Swedish, and a page in it that records its requests and errors.
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture
+def context(browser) -> BrowserContext:
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context) -> Page:
+    page = context.new_page()
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return page
 
 
 # ---------------------------------------------------------------- the web chat widget

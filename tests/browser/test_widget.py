@@ -17,11 +17,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Frame, FrameLocator, Page, expect
+from playwright.sync_api import Frame, FrameLocator, Page, expect
 
 from bot.channels.widget.assets import load_texts
 from bot.pseudonym import is_web_session_id
 from bot.rasa_client import RasaConversations
+from tests.browser.conftest import DESKTOP
 from tests.support.servers import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, admin_token
 from tests.support.staff_server import first_line
 
@@ -29,29 +30,11 @@ TEXTS = load_texts()
 AXE = Path(__file__).parent / "node_modules/axe-core/axe.min.js"
 STORAGE_KEY = "vagvisaren-chat"
 REPLY_MS = 60_000
-DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 320, "height": 640}
 
 RISK_MESSAGE = "min son har köpt flygbiljett till syrien och åker i morgon bitti"
 # Playwright's CSS reaches into the loader's (open) shadow root; the frame is another origin.
 FRAME = "#vagvisaren-chat iframe"
-
-
-@pytest.fixture
-def context(browser) -> BrowserContext:
-    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm", viewport=DESKTOP)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(context) -> Page:
-    page = context.new_page()
-    page.requested = []
-    page.on("request", lambda request: page.requested.append(request.url))
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    return page
 
 
 class Chat:

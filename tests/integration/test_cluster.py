@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -29,14 +28,13 @@ import aiohttp
 import pytest
 import socketio
 
-from bot.launcher import NO_TRAFFIC_LIMITS
 from bot.pseudonym import channel_sender_id
 from bot.rasa_client import RasaConversations
 from bot.store.redis_outage import RETRY_AFTER_SECONDS
-from tests.support.databases import postgres_database
-from tests.support.messaging_apis import TELEGRAM_SECRET, TELEGRAM_TOKEN, start_messaging_apis
+from tests.support.cluster import two_servers
+from tests.support.messaging_apis import TELEGRAM_SECRET, start_messaging_apis
 from tests.support.servers import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, admin_token
-from tools.cluster import Cluster, PrivateRedis, haproxy_binary
+from tools.cluster import Cluster
 
 # The turns of one conversation, all sent at once (distinct words, nothing the redaction masks).
 TURNS = [
@@ -59,38 +57,8 @@ def messaging_apis():
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, messaging_apis):
-    haproxy_binary()  # fails with how to install it, rather than skipping
-    lock_store = os.environ.get("CLUSTER_LOCK_STORE", "redis")
-    shared = (
-        {"ADDRESS_BOOK_KEY": "cluster-test-address-book-key"}
-        if lock_store == "redis"
-        # Rasa's in-memory lock store on each server: the start-up check would refuse two
-        # servers without Redis, so each is told it is alone.
-        else {"REDIS_URL": "", "RASA_SERVERS": "1"}
-    )
-    workdir = tmp_path_factory.mktemp("cluster")
-    redis = PrivateRedis(workdir)  # a Redis of its own, which a test stops and starts
-    redis.start()
-    with postgres_database() as tracker, postgres_database() as escalations:
-        overrides = {
-            "RASA_JWT_SECRET": TEST_JWT_SECRET,
-            "PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
-            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-            "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
-            "TELEGRAM_API_URL": messaging_apis.telegram_url,
-            "LOG_LEVEL": "INFO",
-            **NO_TRAFFIC_LIMITS,
-            **shared,
-        }
-        # Every request of the test comes from 127.0.0.1: HAProxy's limit per source is off.
-        unlimited = {"VV_RATE_LIMIT": "1000000"}
-        cluster = Cluster(workdir, tracker, escalations, redis.url, overrides, 2, unlimited)
-        cluster.redis = redis
-        try:
-            with cluster:
-                yield cluster
-        finally:
-            redis.stop()
+    with two_servers(tmp_path_factory.mktemp("cluster"), messaging_apis) as running:
+        yield running
 
 
 def post(url: str, payload: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
