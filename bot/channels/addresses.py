@@ -50,7 +50,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.exceptions import RedisError
 
 from bot.settings import Settings
-from bot.store.redis_outage import SOCKET_TIMEOUT_SECONDS, Outage, connection_options
+from bot.store.redis_outage import SOCKET_TIMEOUT_SECONDS, Outage
 
 logger = logging.getLogger(__name__)
 
@@ -248,16 +248,8 @@ class RedisAddressBook(AddressBook):
 
 
 def _client(url: str) -> redis.Redis:
-    options = connection_options(url)
-    return redis.Redis(
-        host=options["host"],
-        port=options["port"],
-        db=options["db"],
-        username=options["username"],
-        password=options["password"],
-        ssl=options["use_ssl"],
-        socket_timeout=SOCKET_TIMEOUT_SECONDS,
-        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+    return redis.Redis.from_url(
+        url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=SOCKET_TIMEOUT_SECONDS
     )
 
 
