@@ -24,7 +24,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install spacy env train run migrate staff admin telegram-webhook purge cluster chromium haproxy test test-fast validate transcripts screenshots lint format eval-nlu eval-risk eval-privacy bench bench-redaction fuzz lock clean
+.PHONY: help install spacy env train run migrate staff admin telegram-webhook purge cluster chromium haproxy test test-fast validate transcripts screenshots lint format eval-nlu eval-risk eval-privacy bench bench-cluster bench-redaction fuzz lock clean
 
 # Every target with a "## " comment is listed by `make help` (a test keeps it that way).
 help: ## this list
@@ -167,6 +167,13 @@ eval-privacy: $(VENV)/.installed ## redaction: leaks per identifier kind, false 
 
 bench: $(MODEL) $(RISK_MODEL) .env ## load benchmark against a minimal Rasa bot
 	$(BIN)/python -m tools.bench
+
+# N relatives on every channel (REST, the web chat's websocket and long-polling, Telegram, SMS)
+# through HAProxy to two Rasa and two action servers, one of each killed mid-run; nothing
+# lost or doubled, a handler's messages arrive; one server against two at saturation.
+# About 15 minutes; `.venv/bin/python -m tools.bench_cluster --relatives 20 --minutes 2`.
+bench-cluster: $(MODEL) $(RISK_MODEL) .env $(HAPROXY) ## 100 relatives, 10 min, on the cluster with a server killed mid-run
+	$(BIN)/python -m tools.bench_cluster
 
 # Redaction on hostile input (long runs of one shape): linear time, no multi-second stall.
 bench-redaction: .env ## redaction time on hostile input (linear, no long stall)
