@@ -32,7 +32,7 @@ from bot.pseudonym import channel_sender_id
 from bot.rasa_client import RasaConversations
 from bot.store.redis_outage import RETRY_AFTER_SECONDS
 from tests.support.cluster import two_servers
-from tests.support.messaging_apis import TELEGRAM_SECRET, start_messaging_apis
+from tests.support.messaging_apis import TELEGRAM_SECRET
 from tests.support.servers import TEST_JWT_SECRET, TEST_PSEUDONYM_KEY, admin_token
 from tools.cluster import Cluster
 
@@ -48,15 +48,7 @@ TURNS = [
 
 
 @pytest.fixture(scope="module")
-def messaging_apis():
-    apis, servers = start_messaging_apis()
-    yield apis
-    for server in servers:
-        server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory, messaging_apis):
+def cluster(tmp_path_factory, messaging_apis):  # messaging_apis: tests/integration/conftest.py
     with two_servers(tmp_path_factory.mktemp("cluster"), messaging_apis) as running:
         yield running
 
