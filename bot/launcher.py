@@ -55,7 +55,7 @@ def answers(url: str) -> bool:
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: the child gets SIGTERM if the launcher dies without stopping it (kill -9)."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -141,7 +141,7 @@ class ServerProcesses:
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
             start_new_session=True,  # Ctrl-C goes to us; we stop the children in order
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
@@ -150,7 +150,7 @@ class ServerProcesses:
 
     def spawn(self) -> None:
         """Starts the servers without waiting for them. From the thread that will outlive
-        them: a child gets SIGTERM when the thread that started it ends (_die_with_parent)."""
+        them: a child gets SIGTERM when the thread that started it ends (die_with_parent)."""
         names = ["actions", "rasa"]
         names += ["staff"] if self.with_staff else []
         names += ["demo"] if self.with_demo else []

@@ -32,6 +32,7 @@ from bot.launcher import (
     ServerError,
     ServerProcesses,
     answers,
+    die_with_parent,
     free_port,
     throwaway_overrides,
 )
@@ -261,6 +262,7 @@ class Cluster:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # as the servers: never left behind by a killed tool
         )
         deadline = time.monotonic() + timeout
         while not answers(f"{self.internal_url}/ready"):
