@@ -152,7 +152,7 @@ class Settings:
     staff_host: str = "127.0.0.1"
     staff_port: int = 8080
     # Several servers (docs/deployment.md): the Redis they share for Rasa's lock store, the
-    # socket.io message queue and the messaging address book (bot/store/shared.py). Empty:
+    # socket.io message queue and the messaging address book (bot/store/several_servers.py). Empty:
     # one Rasa server, all three in its memory.
     redis_url: str = ""
     # The socket.io queue alone elsewhere (default: REDIS_URL).
@@ -242,7 +242,7 @@ class Settings:
             "ACTION_SERVER_PORT": str(self.action_server_port),
             "ACTION_SERVER_URL": self.action_server_url,
             "TRACKER_DATABASE_URL": self.tracker_database_url,
-            # Rasa reads both itself; bot/store/shared.py checks them at start-up.
+            # Rasa reads both itself; bot/store/several_servers.py checks them at start-up.
             "SANIC_WORKERS": str(self.sanic_workers),
             "TICKET_LOCK_LIFETIME": str(self.ticket_lock_lifetime),
             # Sanic: where the action server listens (loopback by default); no access logs, which

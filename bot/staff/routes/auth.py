@@ -22,14 +22,8 @@ from bot.staff.web import refuse, render, set_cookie
 def register(app: Sanic, dashboard: Dashboard) -> None:
     accounts, review = dashboard.accounts, dashboard.review
 
-    @app.get("/health")
-    async def health(request: Request):
-        return response.json({"status": "ok"})
-
-    # /ready: the dashboard cannot work without its database (bot/health.py).
-    add_health_routes(
-        app, lambda _: {"database": sql_reachable(dashboard.engine)}, with_health=False
-    )
+    # /health, and /ready: the dashboard cannot work without its database (bot/health.py).
+    add_health_routes(app, lambda _: {"database": sql_reachable(dashboard.engine)})
 
     @app.get("/login")
     async def login_page(request: Request):
