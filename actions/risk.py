@@ -275,6 +275,11 @@ class ActionValidateSlotMappings(ResponseAction):
         confirmed = answer is not None and safety_check.SETTLED[answer].confirmed
         events.append(SlotSet("risk_in_message", screening.level.value))
         with_person = bool(tracker.get_slot(HANDOFF_SLOT))
+        if with_person:
+            # A handler is in the conversation: the dashboard shows how long this waits.
+            self.escalator.relative_wrote(
+                conversation_ref(tracker.sender_id, self.config.pseudonym_key)
+            )
         check = self._question_to_ask(tracker, screening, answered=answer is not None)
         asking = check is not None and not with_person
         if screening.level is not RiskLevel.NONE:

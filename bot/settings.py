@@ -170,6 +170,13 @@ class Settings:
     address_book_key: str = ""
     # The dashboard shows times in this zone (stored in UTC).
     staff_time_zone: str = "Europe/Stockholm"
+    # The queue colours a relative's waiting time (since their first message no handler has
+    # answered) from these minutes on: amber, then red.
+    staff_wait_warn_minutes: int = 5
+    staff_wait_alert_minutes: int = 15
+    # Also send the e-mail/webhook notification when a relative asks to talk to a person
+    # (not only for a risk signal).
+    notify_person_requests: bool = True
     # The web widget (bot/channels/widget): the sites allowed to embed it (origins; empty: any), the
     # neutral page its quick exit goes to, and the Rasa server's address as browsers see it.
     widget_origins: tuple[str, ...] = _setting((), parse=_origins)

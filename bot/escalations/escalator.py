@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.escalations.service import Outcome, Signal, record_signal
+from bot.escalations.service import Outcome, Signal, record_signal, relative_wrote
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.notify import Notification, Notifier
 from bot.risk.levels import RiskLevel
@@ -131,6 +131,24 @@ class Escalator:
             return None
         await self._notify(outcome)
         return outcome
+
+    def relative_wrote(self, conversation_ref: str) -> asyncio.Task:
+        """Marks, in the background, that the relative waits for a handler's answer (the
+        dashboard's waiting time). A failure costs only that figure: logged by type."""
+        task = asyncio.get_running_loop().create_task(self._mark_waiting(conversation_ref))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _mark_waiting(self, conversation_ref: str) -> None:
+        try:
+            await asyncio.to_thread(
+                relative_wrote,
+                SqlAlchemyUnitOfWork(session_factory(self.database_url)),
+                conversation_ref,
+            )
+        except (SQLAlchemyError, OSError) as error:
+            logger.warning("Waiting time not recorded (%s)", type(error).__name__)
 
     async def retry_pending(self) -> int:
         """Stores queued signals; returns how many were stored. Failed ones stay queued."""

@@ -83,6 +83,7 @@ def changes(step: Step, state: State, actor: Actor | None, now: datetime, **give
             "status": Status.RESOLVED.value,
             "outcome": given["outcome"],
             "resolved_at": now,
+            "waiting_since": None,
             **nobody_in_the_conversation,
         }
     if step is Step.JOIN:
@@ -105,10 +106,16 @@ def changes(step: Step, state: State, actor: Actor | None, now: datetime, **give
             "claimed_by": None,
             "outcome": None,
             "resolved_at": None,
+            "waiting_since": now,  # the new signal or request is unanswered
             **nobody_in_the_conversation,
         }
     if step is Step.FORGET:
-        return {"excerpt": "", "last_message_key": None, **nobody_in_the_conversation}
+        return {
+            "excerpt": "",
+            "last_message_key": None,
+            "waiting_since": None,  # nobody is left to wait
+            **nobody_in_the_conversation,
+        }
     raise ValueError(step)
 
 

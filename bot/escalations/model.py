@@ -57,6 +57,10 @@ class Escalation:
     handoff_since: datetime | None = None
     subjects: str = ""
     confirmed: bool = False
+    waiting_since: datetime | None = None
+    person_requested_at: datetime | None = None
+    case_opened_at: datetime | None = None
+    fact_id: int | None = None
     id: int | None = field(default=None)
 
     @property

@@ -61,6 +61,27 @@ class EscalationRepository:
             ).rowcount
         )
 
+    # -- who waits for an answer ------------------------------------------------------------
+
+    def set_waiting(self, escalation_id: int, since: datetime | None) -> None:
+        self.session.execute(
+            update(escalations).where(escalations.c.id == escalation_id).values(waiting_since=since)
+        )
+
+    def start_waiting(self, conversation_ref: str, now: datetime) -> bool:
+        """Waiting from `now`, if the case is open and the relative was not waiting already."""
+        return bool(
+            self.session.execute(
+                update(escalations)
+                .where(
+                    escalations.c.conversation_ref == conversation_ref,
+                    escalations.c.status != Status.RESOLVED.value,
+                    escalations.c.waiting_since.is_(None),
+                )
+                .values(waiting_since=now)
+            ).rowcount
+        )
+
     # -- notes ---------------------------------------------------------------------------
 
     def add_note(

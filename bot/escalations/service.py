@@ -88,12 +88,13 @@ def _record(uow: SqlAlchemyUnitOfWork, signal: Signal, now: datetime) -> Outcome
         escalation = uow.escalations.for_conversation(signal.conversation_ref)
         if escalation is None:
             escalation = _new(signal, now)
+            uow.facts.open_case(escalation, now)
             uow.escalations.add(escalation)
             change = Change.CREATED
         elif escalation.last_message_key == signal.message_key:
             return _outcome(Change.UNCHANGED, escalation)
         else:
-            change = _update(escalation, signal, now)
+            change = _update(uow, escalation, signal, now)
         uow.commit()
         return _outcome(change, escalation)
 
@@ -111,10 +112,13 @@ def _new(signal: Signal, now: datetime) -> Escalation:
         updated_at=now,
         subjects=join_subjects(signal.subjects),
         confirmed=signal.confirmed,
+        waiting_since=now,  # nobody has answered the relative yet
     )
 
 
-def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
+def _update(
+    uow: SqlAlchemyUnitOfWork, escalation: Escalation, signal: Signal, now: datetime
+) -> Change:
     old_level = escalation.risk_level
     new_level = RiskLevel.highest(old_level, signal.level)
     categories = join_categories(set(escalation.category_list) | set(signal.categories))
@@ -126,7 +130,7 @@ def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
         escalation.level = new_level.value
         escalation.priority = PRIORITY_BY_LEVEL[new_level]
         if escalation.status == Status.RESOLVED.value:
-            _reopen(escalation, now)
+            _reopen(uow, escalation, now)
     elif categories != escalation.categories or subjects != escalation.subjects or newly_confirmed:
         change = Change.UPDATED
     else:
@@ -136,12 +140,15 @@ def _update(escalation: Escalation, signal: Signal, now: datetime) -> Change:
     escalation.confirmed = bool(escalation.confirmed or signal.confirmed)
     escalation.excerpt = _append_excerpt(escalation.excerpt, signal.excerpt)
     escalation.updated_at = now
+    uow.facts.describe(escalation)
     return change
 
 
-def _reopen(escalation: Escalation, now: datetime) -> None:
-    """Back in the queue: nobody holds it, the old outcome no longer holds."""
+def _reopen(uow: SqlAlchemyUnitOfWork, escalation: Escalation, now: datetime) -> None:
+    """Back in the queue: nobody holds it, the old outcome no longer holds, and it is a new
+    case for the statistics."""
     _apply(escalation, Step.REOPEN, now)
+    uow.facts.open_case(escalation, now)
 
 
 def _apply(escalation: Escalation, step: Step, now: datetime) -> None:
@@ -200,7 +207,10 @@ def request_person(
                 created_at=now,
                 updated_at=now,
                 wants_person=True,
+                waiting_since=now,
+                person_requested_at=now,
             )
+            uow.facts.open_case(escalation, now)
             uow.escalations.add(escalation)
             change = Change.CREATED
         elif escalation.wants_person and escalation.status != Status.RESOLVED.value:
@@ -209,8 +219,11 @@ def request_person(
             change = Change.UPDATED
             escalation.wants_person = True
             escalation.updated_at = now
+            escalation.person_requested_at = now
             if escalation.status == Status.RESOLVED.value:
-                _reopen(escalation, now)
+                _reopen(uow, escalation, now)
+            escalation.waiting_since = escalation.waiting_since or now
+            uow.facts.describe(escalation)
         uow.commit()
         return _outcome(change, escalation)
 
@@ -242,8 +255,38 @@ def take_step(
             values = {"updated_at": now, **values}
             if not uow.escalations.change_unless_changed(escalation_id, before, values):
                 raise StepRefused("changed_meanwhile")
+            _record_the_step_in_the_facts(uow, escalation_id, step, now, given)
             uow.commit()
         return before, values
+
+
+def _record_the_step_in_the_facts(
+    uow: SqlAlchemyUnitOfWork, escalation_id: int, step: Step, now: datetime, given: dict
+) -> None:
+    if step in (Step.CLAIM, Step.JOIN):
+        uow.facts.claimed(escalation_id, now)
+    elif step is Step.RESOLVE:
+        uow.facts.resolved(escalation_id, given["outcome"], now)
+
+
+def handler_answered(
+    uow: SqlAlchemyUnitOfWork, escalation_id: int, now: datetime | None = None
+) -> None:
+    """A handler wrote to the relative: nobody is waiting for an answer any more."""
+    with uow:
+        uow.escalations.set_waiting(escalation_id=escalation_id, since=None)
+        uow.commit()
+
+
+def relative_wrote(
+    uow: SqlAlchemyUnitOfWork, conversation_ref: str, now: datetime | None = None
+) -> bool:
+    """The relative wrote while a handler is in the conversation: from this message on
+    they wait for an answer, unless they were waiting already. Returns whether it changed."""
+    with uow:
+        changed = uow.escalations.start_waiting(conversation_ref, now or utcnow())
+        uow.commit()
+        return changed
 
 
 def check_step(uow: SqlAlchemyUnitOfWork, escalation_id: int, step: Step, actor: Actor) -> State:

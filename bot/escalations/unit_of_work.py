@@ -13,11 +13,13 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.escalations.facts import CaseFacts
 from bot.escalations.repository import EscalationRepository
 
 
 class SqlAlchemyUnitOfWork:
     escalations: EscalationRepository
+    facts: CaseFacts  # the statistics of cases, written with the change they record
 
     def __init__(self, session_factory: sessionmaker) -> None:
         self.session_factory = session_factory
@@ -31,6 +33,7 @@ class SqlAlchemyUnitOfWork:
     def __enter__(self) -> SqlAlchemyUnitOfWork:
         self.session = self.session_factory()
         self.escalations = EscalationRepository(self.session)
+        self.facts = CaseFacts(self.session)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -36,7 +36,16 @@ from bot.staff.accounts import Accounts
 from bot.staff.context import Dashboard
 from bot.staff.model import OUTCOMES
 from bot.staff.review import LEVELS, STATUSES, Review
-from bot.staff.routes import admin, auth, escalation, handoff, queue
+from bot.staff.routes import (
+    admin,
+    auth,
+    escalation,
+    handoff,
+    queue,
+    quick_replies,
+    statistics,
+    supervisor,
+)
 from bot.staff.security import same
 from bot.staff.transcript import ConversationFinder
 from bot.staff.web import COOKIE, refuse
@@ -61,7 +70,16 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-ROUTE_MODULES = (auth, queue, escalation, handoff, admin)
+ROUTE_MODULES = (
+    auth,
+    queue,
+    escalation,
+    handoff,
+    admin,
+    quick_replies,
+    supervisor,
+    statistics,
+)
 _app_numbers = count(1)
 
 

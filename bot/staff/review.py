@@ -20,7 +20,13 @@ from sqlalchemy.engine import Engine
 
 from bot.escalations.lifecycle import Actor, State, Step
 from bot.escalations.model import Status, as_utc, utcnow
-from bot.escalations.service import StepRefused, add_note, check_step, take_step
+from bot.escalations.service import (
+    StepRefused,
+    add_note,
+    check_step,
+    handler_answered,
+    take_step,
+)
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.redaction import Redactor
 from bot.staff.accounts import StaffError, User
@@ -306,6 +312,10 @@ class Review:
         except StepRefused as refused:
             raise ReviewError(refused.code) from None
         self.log(user, "add_note", escalation_id, now=now)
+
+    def answered(self, escalation_id: int) -> None:
+        """A handler's message reached the relative: they no longer wait for an answer."""
+        handler_answered(self._unit_of_work(), escalation_id)
 
     def _unit_of_work(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork.on(self.engine)

@@ -5,6 +5,9 @@ and upgraded by the migrations beside this module (bot/store/migrations), never 
 create_all. Each table has one owner that writes it:
 - escalations: bot/escalations (the lifecycle, bot/escalations/lifecycle.py and service.py)
 - conversation_presence: bot/escalations/presence.py
+- case_facts: bot/escalations/facts.py (statistics: no text, no identifier)
+- conversation_counts: bot/statistics/counts.py (conversations started per hour)
+- quick_replies: bot/staff/quick_replies.py
 - staff_users, staff_sessions, staff_login_failures: bot/staff/accounts.py
 - staff_audit, escalation_notes: bot/staff/review.py
 - messaging_deliveries: bot/channels/deliveries.py
@@ -60,6 +63,16 @@ escalations = Table(
     # relative confirmed the signal when the bot asked (the safety check).
     Column("subjects", String(64), nullable=False, default=""),
     Column("confirmed", Boolean, nullable=False, default=False),
+    # Since when the relative has waited for a person: their first message that no handler
+    # has answered (set when the case opens, when they ask for a person, when they write
+    # while a handler is in the conversation; cleared by a handler's message or resolving).
+    Column("waiting_since", DateTime(timezone=True), nullable=True),
+    # When the relative last asked to talk to a person (their place in the queue).
+    Column("person_requested_at", DateTime(timezone=True), nullable=True),
+    # When this case opened (created, or reopened after it was resolved), and its row of
+    # statistics (case_facts): durations are measured from the opening.
+    Column("case_opened_at", DateTime(timezone=True), nullable=True),
+    Column("fact_id", Integer, nullable=True),
 )
 
 # Whether a relative's web chat is open: sockets per conversation (keyed hash), kept by the
@@ -70,6 +83,8 @@ conversation_presence = Table(
     Column("conversation_ref", String(64), primary_key=True),
     Column("sockets", Integer, nullable=False, default=0),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The relative is typing in the web chat (the widget says so every few seconds).
+    Column("typing_at", DateTime(timezone=True), nullable=True),
 )
 
 
@@ -148,4 +163,43 @@ deliveries = Table(
     metadata,
     Column("delivery_key", String(64), primary_key=True),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+
+# Prepared answers ("snabbsvar") a handler inserts into a live chat and edits before sending.
+# Written by admins; placeholders name the deployment's contacts (bot/staff/quick_replies.py).
+quick_replies = Table(
+    "quick_replies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(80), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_by", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Statistics (issue 20): one row per case (an escalation from its opening to its
+# resolution; a reopened escalation is a new case), with no text, no identifier and no
+# link back but the escalation's own fact_id while the escalation exists. The hour it
+# opened, not the minute. Retention keeps these rows.
+case_facts = Table(
+    "case_facts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("opened_hour", DateTime(timezone=True), nullable=False, index=True),
+    Column("level", String(16), nullable=False),  # the highest the case reached
+    Column("categories", String(200), nullable=False, default=""),
+    Column("wants_person", Boolean, nullable=False, default=False),
+    Column("claimed_after_seconds", Integer, nullable=True),  # first claim or join
+    Column("resolved_after_seconds", Integer, nullable=True),
+    Column("outcome", String(32), nullable=True),
+)
+
+# Conversations started per hour (a count, nothing else).
+conversation_counts = Table(
+    "conversation_counts",
+    metadata,
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("conversations", Integer, nullable=False, default=0),
 )

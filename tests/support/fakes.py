@@ -58,12 +58,37 @@ class FakeRepository:
         return 0
 
 
+class FakeCaseFacts:
+    """bot.escalations.facts.CaseFacts, in memory: one dict per case."""
+
+    def __init__(self, repository: FakeRepository) -> None:
+        self.repository = repository
+        self.rows: list[dict] = []
+
+    def open_case(self, escalation: Escalation, now) -> None:
+        self.rows.append({"level": escalation.level, "wants_person": escalation.wants_person})
+        escalation.fact_id, escalation.case_opened_at = len(self.rows), now
+
+    def describe(self, escalation: Escalation) -> None:
+        if escalation.fact_id:
+            self.rows[escalation.fact_id - 1].update(
+                level=escalation.level, wants_person=escalation.wants_person
+            )
+
+    def claimed(self, escalation_id: int, now) -> None:
+        pass
+
+    def resolved(self, escalation_id: int, outcome: str, now) -> None:
+        pass
+
+
 class FakeUnitOfWork:
     """bot.escalations.unit_of_work.SqlAlchemyUnitOfWork on a FakeRepository. One instance
     is the whole store: every `with` block sees what earlier ones committed."""
 
     def __init__(self, escalations: list[Escalation] | None = None) -> None:
         self.escalations = FakeRepository(escalations)
+        self.facts = FakeCaseFacts(self.escalations)
         self.committed = False
 
     def __enter__(self) -> FakeUnitOfWork:
@@ -124,6 +149,9 @@ class FakeEscalator:
 
     async def escalate(self, signal: Signal) -> Outcome | None:
         return record_signal(self.store, signal)
+
+    def relative_wrote(self, conversation_ref: str) -> None:
+        """The waiting time of a case in handoff: the dashboard's figure, not the bot's."""
 
     async def retry_pending(self) -> int:
         stored = 0

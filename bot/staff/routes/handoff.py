@@ -58,6 +58,7 @@ def register(app: Sanic, dashboard: Dashboard) -> None:
         except HandoffError as error:
             return back_to(dashboard, request, escalation_id, error.code)
         review.log(user, "handoff_message", escalation_id)
+        review.answered(escalation_id)
         return back_to(dashboard, request, escalation_id)
 
     @app.post("/escalations/<escalation_id:int>/handoff/return")

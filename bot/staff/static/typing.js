@@ -1,0 +1,2 @@
+// Typing indicators in a live chat (issue 20, being written).
+"use strict";
