@@ -10,4 +10,7 @@ bot/staff/web.py.
 - escalation.py: one escalation: its page, claim, take over, release, resolve, notes
 - handoff.py: a handler in the relative's conversation: join, write, hand back, end, live view
 - admin.py: accounts and the audit log (admins only)
+- quick_replies.py: prepared answers ("snabbsvar"), managed by admins
+- supervisor.py: every live conversation at a glance (admins only)
+- statistics.py: figures per week and month, CSV and chart (admins only)
 """
