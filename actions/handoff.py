@@ -1,6 +1,6 @@
 """A person from staff in the conversation (live handoff), and the relative's request for one.
 
-The staff dashboard (bot/rasa_client.py) runs the first three through Rasa's HTTP API
+The staff dashboard (bot/rasa_client.py) runs the first four through Rasa's HTTP API
 (`POST /conversations/<id>/execute?output_channel=latest`), so their messages reach the
 relative in the channel they use:
 
@@ -9,6 +9,8 @@ relative in the channel they use:
   to the handler, and risk screening still runs (an acute message still gets 112 first).
 - action_handoff_end: back to the bot; the relative is told.
 - action_handoff_close: the handler ends the conversation; the relative is told.
+- action_handoff_transfer: another handler takes over the conversation (issue 20); the
+  relative is told, and a person stays in it (slot `handoff` stays on).
 
 action_request_human answers "kan jag prata med en människa?": when a handler is available
 the relative is put in the dashboard's queue and told someone will join; otherwise they get
@@ -80,6 +82,13 @@ class ActionHandoffClose(_HandoffStep):
 
     def name(self) -> str:
         return "action_handoff_close"
+
+
+class ActionHandoffTransfer(_HandoffStep):
+    response, person_present = "utter_handoff_transferred", True
+
+    def name(self) -> str:
+        return "action_handoff_transfer"
 
 
 class ActionRequestHuman(ResponseAction):

@@ -5,6 +5,7 @@ One table of rules for the dashboard (bot/staff/review.py) and the bot's own cha
 
     new --claim/join--> claimed --release--> new
     claimed --resolve--> resolved --reopen (a new signal, a request for a person)--> new
+    claimed --transfer (to another active handler)--> claimed
 
 and, beside the status, a live handoff (`handoff_by`): a handler in the conversation.
 
@@ -17,6 +18,10 @@ and, beside the status, a live handoff (`handoff_by`): a handler in the conversa
   tell the relative a person left who was never there.
 - Reopen and forget are the bot's (no handler): a resolved case that flares up is nobody's,
   and a deleted conversation has nobody in it.
+- Transfer hands a claimed escalation to another handler (the target, a given the dashboard
+  has checked is an active account other than the holder): the holder or an admin may, a
+  colleague may not take it that way. An open handoff goes with it, so the relative keeps
+  a person in the conversation (the dashboard tells them first that someone else took over).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class Step(str, Enum):
     END = "handoff_end"
     REOPEN = "reopen"
     FORGET = "forget"
+    TRANSFER = "transfer"
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,10 @@ def changes(step: Step, state: State, actor: Actor | None, now: datetime, **give
         return {**taken, "handoff_by": actor.id} if state.in_handoff else taken
     if step is Step.MESSAGE:
         return {}
+    if step is Step.TRANSFER:
+        target = given["to"]
+        moved = {"status": Status.CLAIMED.value, "claimed_by": target}
+        return {**moved, "handoff_by": target} if state.in_handoff else moved
     if step in (Step.HAND_BACK, Step.END):
         return nobody_in_the_conversation
     if step is Step.REOPEN:
@@ -200,4 +210,5 @@ _RULES = {
     Step.END: _leave,
     Step.REOPEN: _reopen,
     Step.FORGET: _forget,
+    Step.TRANSFER: _holder_or_admin("cannot_transfer"),
 }

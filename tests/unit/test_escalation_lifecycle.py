@@ -34,6 +34,7 @@ ALLOWED = {
     Step.END: {"in_handoff": {"holder", "admin"}},
     Step.REOPEN: {"resolved": {"bot"}},
     Step.FORGET: {state: {"bot"} for state in STATES},
+    Step.TRANSFER: {"claimed": {"holder", "admin"}, "in_handoff": {"holder", "admin"}},
 }
 
 CASES = [(step, state, actor) for step in Step for state in STATES for actor in ACTORS]
