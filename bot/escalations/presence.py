@@ -2,6 +2,10 @@
 have left. The socket.io channel (bot/channels/socketio.py) counts the sockets of a conversation;
 the dashboard reads the count. Stored under the conversation's keyed hash, like the
 escalation, with the time of the last change: nothing else.
+
+While the relative types in the web chat, the widget says so every few seconds (never what
+they type) and the channel records the moment (`set_typing`, throttled per conversation there);
+the live view shows "Den anhöriga skriver …" while it is recent (`is_typing`).
 """
 
 from __future__ import annotations
@@ -19,12 +23,22 @@ from bot.store.tables import conversation_presence
 # A closed chat's row is kept this long (the handler sees when the relative left), an open
 # one's until the conversation's own retention: a server that died never said "left".
 CLOSED_CHAT_KEPT = timedelta(days=1)
+# The widget says "typing" at most every 3 seconds while the relative types: a moment older
+# than twice that means they stopped (or sent it).
+TYPING_SHOWN_FOR = timedelta(seconds=6)
 
 
 @dataclass(frozen=True)
 class Presence:
     connected: bool
     since: datetime
+    typing_at: datetime | None = None
+
+    def is_typing(self, now: datetime | None = None) -> bool:
+        """The relative typed within the last few seconds."""
+        if self.typing_at is None:
+            return False
+        return (now or utcnow()) - self.typing_at <= TYPING_SHOWN_FOR
 
 
 def joined(engine: Engine, reference: str, now: datetime | None = None) -> None:
@@ -62,16 +76,30 @@ def _change(engine: Engine, reference: str, delta: int, now: datetime) -> None:
                 continue
 
 
+def set_typing(engine: Engine, reference: str, at: datetime | None) -> None:
+    """The relative typed `at` (None: they stopped, they sent it). One UPDATE; a
+    conversation without a row (no open socket) gets none."""
+    table = conversation_presence
+    with engine.begin() as connection:
+        connection.execute(
+            update(table).where(table.c.conversation_ref == reference).values(typing_at=at)
+        )
+
+
 def presence(engine: Engine, reference: str) -> Presence | None:
     """None when the conversation never had a web socket (REST, or not seen yet)."""
     table = conversation_presence
     with engine.connect() as connection:
         row = connection.execute(
-            select(table.c.sockets, table.c.updated_at).where(table.c.conversation_ref == reference)
+            select(table.c.sockets, table.c.updated_at, table.c.typing_at).where(
+                table.c.conversation_ref == reference
+            )
         ).first()
     if row is None:
         return None
-    return Presence(connected=row.sockets > 0, since=as_utc(row.updated_at))
+    return Presence(
+        connected=row.sockets > 0, since=as_utc(row.updated_at), typing_at=as_utc(row.typing_at)
+    )
 
 
 def forget(engine: Engine, reference: str) -> None:
