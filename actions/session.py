@@ -1,8 +1,20 @@
 """Session start: the short privacy notice opens every session, with the first answer or,
-when the chat is opened before the relative writes, on its own."""
+when the chat is opened before the relative writes, on its own; and the session is counted
+for the statistics (conversation_counts, bot/statistics/counts.py).
+
+Why here: Rasa runs action_session_start exactly when a session begins, on every channel
+(a new conversation, or a relative who writes again after session_expiration_time), and
+nowhere else sees that moment once. The widget's "/session_start" runs the action a second
+time in the same session (the branch that shows the notice): that run is not counted. The
+count is written in a thread of the default executor after the answer is built, so a slow
+or unreachable store never delays the relative; a failure is logged by its type only.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -10,6 +22,13 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import NOTICE_DUE_SLOT, ResponseAction, for_channel
+from bot.bootstrap import services
+from bot.escalations.model import utcnow
+from bot.statistics.counts import count_conversation
+
+logger = logging.getLogger(__name__)
+# The counts being written: kept so that the event loop does not lose them half-way.
+_counting: set[asyncio.Future] = set()
 
 
 class ActionSessionStart(ResponseAction):
@@ -28,12 +47,31 @@ class ActionSessionStart(ResponseAction):
             if tracker.get_slot(NOTICE_DUE_SLOT):
                 self.utter(dispatcher, for_channel("utter_privacy_notice", tracker))
             return [SessionStarted(), ActionExecuted("action_listen")]
+        count_in_background()
         # What the relative told us in an earlier session stays, as Rasa's default
         # session start does with carry_over_slots_to_new_session.
         carried = [SlotSet(name, value) for name, value in _slots_to_carry(tracker, domain)]
         # One opening: the first answer carries the notice (actions/base.py).
         carried.append(SlotSet(NOTICE_DUE_SLOT, True))
         return [SessionStarted(), *carried, ActionExecuted("action_listen")]
+
+
+def count_in_background() -> None:
+    """One more conversation in this hour, written off the event loop."""
+    started = utcnow()
+    counting = asyncio.get_running_loop().run_in_executor(None, _count, started)
+    _counting.add(counting)
+    counting.add_done_callback(_counted)
+
+
+def _count(started: datetime) -> None:
+    count_conversation(services().escalation_engine, started)
+
+
+def _counted(counting: asyncio.Future) -> None:
+    _counting.discard(counting)
+    if not counting.cancelled() and (error := counting.exception()) is not None:
+        logger.error("Conversation not counted for the statistics (%s)", type(error).__name__)
 
 
 def _opened_by_the_widget(tracker: Tracker) -> bool:

@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "bot.rasa_guards": 2,
     "bot.action_calls": 2,
     "bot.health": 2,
+    "bot.statistics": 2,
     # builds a process's parts from one Settings
     "bot.bootstrap": 3,
     # the adapters: what Rasa and the web reach (they ask bot.bootstrap for their parts)

@@ -1,11 +1,163 @@
-"""(issue 20: being written)"""
+"""The statistics page for admins (issue 20): conversations, cases by level and category,
+requests for a person, time to claim and to resolve, outcomes and the busiest hours, per
+week or month, as tables, bar charts (inline SVG drawn on the server) and a CSV file.
+
+Everything comes from case_facts and conversation_counts (bot/statistics/), which hold no
+text and no identifier, so neither the page nor the file can show one. Handlers get 403;
+each view and download is in the audit log (the period and the dates, nothing else).
+
+    GET /admin/statistics?period=week|month&from=YYYY-MM-DD&to=YYYY-MM-DD
+    GET /admin/statistics.csv?(the same)
+
+Without dates: the last 12 weeks or months, the current one included, in the staff's time
+zone (STAFF_TIME_ZONE).
+"""
 
 from __future__ import annotations
 
-from sanic import Sanic
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+from sanic import Sanic, response
+from sanic.request import Request
 
 from bot.staff.context import Dashboard
+from bot.staff.model import OUTCOMES
+from bot.staff.web import render, require_admin
+from bot.statistics import report as statistics
+from bot.statistics.csv_export import csv_text
+from bot.statistics.report import Granularity, Report
+from bot.statistics.svg import bar_chart
+
+MOST_DAYS = 3660  # ten years: beyond it the page is refused rather than cut short
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2999
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the admin asked for; `valid` is False for dates that cannot be read."""
+
+    granularity: Granularity
+    first: date
+    last: date
+    valid: bool = True
+
+    @property
+    def query(self) -> str:
+        return f"period={self.granularity.value}&from={self.first}&to={self.last}"
 
 
 def register(app: Sanic, dashboard: Dashboard) -> None:
-    pass
+    @app.get("/admin/statistics")
+    async def statistics_page(request: Request):
+        if refused := require_admin(dashboard, request):
+            return refused
+        choice = chosen(request, today(dashboard))
+        if not choice.valid:
+            return _page(dashboard, request, choice, None, http_status=400)
+        dashboard.review.log(request.ctx.session.user, "view_statistics", detail=_detail(choice))
+        return _page(dashboard, request, choice, _report(dashboard, choice))
+
+    @app.get("/admin/statistics.csv")
+    async def statistics_csv(request: Request):
+        if refused := require_admin(dashboard, request):
+            return refused
+        choice = chosen(request, today(dashboard))
+        if not choice.valid:
+            return _page(dashboard, request, choice, None, http_status=400)
+        dashboard.review.log(
+            request.ctx.session.user, "download_statistics", detail=_detail(choice)
+        )
+        labels = dashboard.pages.get_template("statistics_labels.html").module
+        text = csv_text(
+            _report(dashboard, choice), lambda code: Markup(labels.csv_header(code)).unescape()
+        )
+        filename = f"vagvisaren-statistik-{choice.granularity.value}-{choice.first}-{choice.last}"
+        return response.text(
+            text,
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+
+
+def today(dashboard: Dashboard) -> date:
+    return datetime.now(ZoneInfo(dashboard.config.staff_time_zone)).date()
+
+
+def chosen(request: Request, today: date) -> Choice:
+    """The period and the range from the query; the defaults for what is missing."""
+    args = request.args
+    try:
+        granularity = Granularity(args.get("period") or Granularity.WEEK.value)
+    except ValueError:
+        return Choice(Granularity.WEEK, *statistics.default_range(today, Granularity.WEEK), False)
+    default_first, default_last = statistics.default_range(today, granularity)
+    first = _day(args.get("from"), default_first)
+    last = _day(args.get("to"), default_last)
+    if first is None or last is None or first > last or (last - first).days > MOST_DAYS:
+        return Choice(granularity, default_first, default_last, False)
+    return Choice(granularity, first, last)
+
+
+def _day(value: str | None, default: date) -> date | None:
+    if not value:
+        return default
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if EARLIEST_YEAR <= day.year <= LATEST_YEAR else None
+
+
+def _detail(choice: Choice) -> str:
+    return f"{choice.granularity.value} {choice.first}..{choice.last}"
+
+
+def _report(dashboard: Dashboard, choice: Choice) -> Report:
+    return statistics.read(
+        dashboard.engine,
+        choice.first,
+        choice.last,
+        choice.granularity,
+        ZoneInfo(dashboard.config.staff_time_zone),
+        OUTCOMES,
+    )
+
+
+def _page(
+    dashboard: Dashboard,
+    request: Request,
+    choice: Choice,
+    report: Report | None,
+    http_status: int = 200,
+) -> response.HTTPResponse:
+    charts = None
+    if report is not None:
+        charts = {
+            "conversations": bar_chart(
+                [(period, {"conversations": f.conversations}) for period, f in report.rows],
+                ["conversations"],
+            ),
+            "cases": bar_chart(
+                [(period, f.levels) for period, f in report.rows], list(statistics.LEVELS)
+            ),
+            "hours_conversations": bar_chart(
+                [(h.hour, {"conversations": h.conversations}) for h in report.hours],
+                ["conversations"],
+            ),
+            "hours_cases": bar_chart(
+                [(h.hour, {"cases": h.cases}) for h in report.hours], ["cases"]
+            ),
+        }
+    return render(
+        dashboard,
+        request,
+        "statistics.html",
+        http_status=http_status,
+        choice=choice,
+        report=report,
+        charts=charts,
+        time_zone=dashboard.config.staff_time_zone,
+    )
