@@ -20,4 +20,6 @@ OUTCOMES = (
     "no_risk_found",
     "relative_unreachable",
     "other",
+    # Junk or a test conversation; admins close many at once from the queue (issue 20).
+    "spam_test",
 )

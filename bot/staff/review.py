@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import and_, case, delete, exists, func, insert, select
 from sqlalchemy.engine import Engine
 
+from bot.escalations.availability import SEEN_WITHIN
 from bot.escalations.lifecycle import Actor, State, Step
 from bot.escalations.model import Status, as_utc, utcnow
 from bot.escalations.service import (
@@ -29,9 +30,17 @@ from bot.escalations.service import (
 )
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.privacy.redaction import Redactor
+from bot.staff import triage
 from bot.staff.accounts import StaffError, User
 from bot.staff.model import OUTCOMES
-from bot.store.tables import escalation_notes, escalations, staff_audit, staff_users
+from bot.store.tables import (
+    conversation_presence,
+    escalation_notes,
+    escalations,
+    staff_audit,
+    staff_sessions,
+    staff_users,
+)
 
 LEVEL_ORDER = case(
     (escalations.c.level == "acute", 0),
@@ -62,8 +71,19 @@ class QueueItem:
     in_handoff: bool = False
     subjects: tuple[str, ...] = ()  # who is at risk
     confirmed: bool = False  # the relative said yes to the bot's safety check
+    # Triage at a glance (bot/staff/triage.py): since when the relative has waited for a
+    # handler's answer, the first line of the redacted excerpt, their web chat's presence.
+    waiting_since: datetime | None = None
+    preview: str = ""
+    presence: str | None = None  # "here", "left"; None: not known (messaging channels)
 
-    def as_json(self) -> dict:
+    def waiting_minutes(self, now: datetime) -> int | None:
+        return triage.waiting_minutes(self.waiting_since, now)
+
+    def as_json(self, now: datetime | None = None, warn: int = 5, alert: int = 15) -> dict:
+        """The queue's live update. The waiting minutes and their class are computed
+        against the server's `now` (default: this moment), never the browser's clock."""
+        minutes = self.waiting_minutes(now or utcnow())
         return {
             "id": self.id,
             "level": self.level,
@@ -76,6 +96,11 @@ class QueueItem:
             "in_handoff": self.in_handoff,
             "subjects": list(self.subjects),
             "confirmed": self.confirmed,
+            "waiting_since": self.waiting_since.isoformat() if self.waiting_since else None,
+            "waiting_minutes": minutes,
+            "waiting_class": triage.waiting_class(minutes, warn, alert),
+            "preview": self.preview,
+            "presence": self.presence,
         }
 
 
@@ -121,7 +146,32 @@ def _item(row) -> QueueItem:
         in_handoff=row.handoff_by is not None,
         subjects=tuple(subject for subject in (row.subjects or "").split(",") if subject),
         confirmed=bool(row.confirmed),
+        waiting_since=as_utc(row.waiting_since),
+        preview=triage.preview(row.excerpt),
+        presence=triage.presence_of(row.presence_sockets),
     )
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A case the dashboard's alerts (static/alerts.js) ring for, once: its number and since
+    when it is what it is (the case opened; the relative asked for a person), so a case that
+    opens again or a new request rings again, and nothing else does."""
+
+    id: int
+    since: datetime | None
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "since": self.since.isoformat() if self.since else None}
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """Open acute escalations, and open escalations whose relative asked for a person while
+    nobody is in the conversation."""
+
+    acute: tuple[Alert, ...]
+    person: tuple[Alert, ...]
 
 
 def _actor(user: User) -> Actor:
@@ -129,9 +179,31 @@ def _actor(user: User) -> Actor:
 
 
 def _selection():
-    return select(escalations, staff_users.c.username.label("claimed_by_name")).outerjoin(
-        staff_users, staff_users.c.id == escalations.c.claimed_by
+    """One query for the queue and a detail: the escalation, the holder's name and the
+    relative's presence (no query per row, also with hundreds open)."""
+    return (
+        select(
+            escalations,
+            staff_users.c.username.label("claimed_by_name"),
+            conversation_presence.c.sockets.label("presence_sockets"),
+        )
+        .outerjoin(staff_users, staff_users.c.id == escalations.c.claimed_by)
+        .outerjoin(
+            conversation_presence,
+            conversation_presence.c.conversation_ref == escalations.c.conversation_ref,
+        )
     )
+
+
+# Longest waiting first; nobody waiting after everyone who is (NULLS LAST for SQLite too).
+_NOT_WAITING_LAST = case((escalations.c.waiting_since.is_(None), 1), else_=0)
+_LONGEST_WAITING = (_NOT_WAITING_LAST, escalations.c.waiting_since)
+_CONFIRMED_FIRST = escalations.c.confirmed.desc()
+ORDERS = {
+    "level": (LEVEL_ORDER, _CONFIRMED_FIRST, *_LONGEST_WAITING),
+    "confirmed": (_CONFIRMED_FIRST, LEVEL_ORDER, *_LONGEST_WAITING),
+    "waiting": (*_LONGEST_WAITING, LEVEL_ORDER, _CONFIRMED_FIRST),
+}
 
 
 class Review:
@@ -144,10 +216,13 @@ class Review:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def queue(self, status: str | None = None, level: str | None = None) -> list[QueueItem]:
-        # Level first, then what the relative confirmed, then the oldest.
+    def queue(
+        self, status: str | None = None, level: str | None = None, sort: str = "level"
+    ) -> list[QueueItem]:
+        """The escalations in one query. By default level first, then what the relative
+        confirmed, then the longest waiting; `sort` "confirmed" or "waiting" puts that first."""
         statement = _selection().order_by(
-            LEVEL_ORDER, escalations.c.confirmed.desc(), escalations.c.created_at
+            *ORDERS.get(sort, ORDERS["level"]), escalations.c.created_at, escalations.c.id
         )
         if status in STATUSES:
             statement = statement.where(escalations.c.status == status)
@@ -174,6 +249,56 @@ class Review:
                 if level in counts:
                     counts[level] += number
         return counts
+
+    def available_staff(self, now: datetime | None = None) -> list[str]:
+        """Who else is working: the staff available for chats now, by the same rule as
+        bot/escalations/availability.py (the switch on, a session used within SEEN_WITHIN)."""
+        since = (now or utcnow()) - SEEN_WITHIN
+        open_dashboard = exists().where(
+            and_(
+                staff_sessions.c.user_id == staff_users.c.id,
+                staff_sessions.c.last_seen_at > since,
+            )
+        )
+        statement = (
+            select(staff_users.c.username)
+            .where(
+                staff_users.c.active.is_(True), staff_users.c.available.is_(True), open_dashboard
+            )
+            .order_by(staff_users.c.username)
+        )
+        with self.engine.connect() as connection:
+            return list(connection.execute(statement).scalars())
+
+    def alerts(self) -> Alerts:
+        """What the dashboard's alerts watch (Alerts), in one query."""
+        columns = escalations.c
+        wants_a_person = and_(columns.wants_person.is_(True), columns.handoff_by.is_(None))
+        statement = (
+            select(
+                columns.id,
+                columns.level,
+                columns.case_opened_at,
+                columns.created_at,
+                columns.person_requested_at,
+                wants_a_person.label("waits"),
+            )
+            .where(columns.status != Status.RESOLVED.value)
+            .where((columns.level == "acute") | wants_a_person)
+            .order_by(columns.id)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return Alerts(
+            acute=tuple(
+                Alert(row.id, as_utc(row.case_opened_at or row.created_at))
+                for row in rows
+                if row.level == "acute"
+            ),
+            person=tuple(
+                Alert(row.id, as_utc(row.person_requested_at)) for row in rows if row.waits
+            ),
+        )
 
     def detail(self, escalation_id: int) -> Detail | None:
         with self.engine.connect() as connection:
