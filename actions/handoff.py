@@ -29,11 +29,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.base import ResponseAction, user_texts
-from bot.bootstrap import services
+from bot.bootstrap import Services, services
 from bot.conversation import HANDOFF_SLOT
 from bot.dialogue.writer import writer_is_minor
 from bot.escalations.availability import handler_available
-from bot.escalations.service import request_person
+from bot.escalations.service import Change, Outcome, request_person
+from bot.notify import Notification
 from bot.pseudonym import conversation_ref
 
 logger = logging.getLogger(__name__)
@@ -128,9 +129,31 @@ def _queue_for_a_handler(sender_id: str) -> bool:
         if not handler_available(parts.escalation_engine):
             return False
         reference = conversation_ref(sender_id, parts.settings.pseudonym_key)
-        request_person(parts.unit_of_work(), reference)
-        return True
+        outcome = request_person(parts.unit_of_work(), reference)
     except (SQLAlchemyError, ValueError) as error:
         # Nobody can be reached through a store we cannot write: give the contacts.
         logger.error("Request for a person not queued (%s)", type(error).__name__)
         return False
+    _tell_staff_a_person_was_asked_for(parts, outcome)
+    return True
+
+
+def _tell_staff_a_person_was_asked_for(parts: Services, outcome: Outcome) -> None:
+    """The e-mail/webhook notification (NOTIFY_PERSON_REQUESTS), when the request created
+    or changed the escalation (asking again while queued is no news). In the background:
+    the relative's answer never waits for a mail server."""
+    if not parts.settings.notify_person_requests:
+        return
+    if outcome.change not in (Change.CREATED, Change.UPDATED):
+        return
+    notification = Notification(
+        change="person_requested",
+        escalation_id=outcome.escalation_id,
+        level=outcome.level.value,
+        categories=outcome.categories,
+        at=outcome.at,
+    )
+    try:
+        parts.notifier.notify_in_background(notification)
+    except RuntimeError as error:  # no event loop to send from: the queue still shows it
+        logger.error("Staff not notified of a request for a person (%s)", type(error).__name__)

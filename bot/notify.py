@@ -1,5 +1,6 @@
-"""Staff notifications for new and upgraded escalations: e-mail over SMTP and a signed
-webhook, each sent when configured in .env.
+"""Staff notifications for new and upgraded escalations, and for a relative who asks to talk
+to a person (NOTIFY_PERSON_REQUESTS): e-mail over SMTP and a signed webhook, each sent when
+configured in .env.
 
 A notification carries the level, the categories, the time and a link to the dashboard.
 It never carries message text, the conversation reference or anything else that could
@@ -48,7 +49,7 @@ ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class Notification:
-    change: str  # "created" or "upgraded"
+    change: str  # "created", "upgraded" or "person_requested"
     escalation_id: int
     level: str
     categories: tuple[str, ...]
@@ -150,7 +151,9 @@ def email_message(
     message["Subject"] = templates["subject"][notification.change].format(**values)
     message["From"] = config.notify_email_from
     message["To"] = ", ".join(config.notify_email_to)
-    message.set_content(templates["body"].format(**values))
+    # A change may have a body of its own (a request for a person is no risk signal).
+    body = templates.get("bodies", {}).get(notification.change, templates["body"])
+    message.set_content(body.format(**values))
     return message
 
 
@@ -205,6 +208,7 @@ class Notifier:
             config.notify_digest_after, config.notify_digest_minutes, clock
         )
         self._digest_task: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
 
     @property
     def email_enabled(self) -> bool:
@@ -223,6 +227,32 @@ class Notifier:
             self._send_digest_when_the_window_closes()
             return {}
         return await self._send(notification)
+
+    def notify_in_background(self, notification: Notification) -> asyncio.Task | None:
+        """Sends in the background, so the caller (an action answering the relative) never
+        waits for a mail server; any failure is logged by its type only. None when nothing
+        is configured to send to."""
+        if not (self.email_enabled or self.webhook_enabled):
+            return None
+        task = asyncio.get_running_loop().create_task(self._notify_quietly(notification))
+        self._tasks.add(task)  # keep a reference until done, or the task may be collected
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _notify_quietly(self, notification: Notification) -> None:
+        try:
+            await self.notify(notification)
+        except Exception as error:  # never raise into the event loop; no content logged
+            logger.error(
+                "Staff notification for escalation %s failed: %s",
+                notification.escalation_id,
+                type(error).__name__,
+            )
+
+    async def wait_idle(self) -> None:
+        """Waits for the notifications sent in the background (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _send_digest_when_the_window_closes(self) -> None:
         if self._digest_task is None or self._digest_task.done():
