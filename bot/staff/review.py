@@ -445,6 +445,38 @@ class Review:
     def _unit_of_work(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork.on(self.engine)
 
+    # -- handing an escalation to a colleague (issue 20) ----------------------------------
+
+    def check_transfer(self, user: User, escalation_id: int, target_id: int) -> State:
+        """The escalation's state if `user` may hand it to `target_id` now: the lifecycle's
+        rule (the holder or an admin, while claimed), and a target that is an active
+        account other than the holder; ReviewError if not."""
+        before = self.check(user, escalation_id, Step.TRANSFER)
+        self._transfer_target(target_id, before)
+        return before
+
+    def transfer(
+        self, user: User, escalation_id: int, target_id: int, now: datetime | None = None
+    ) -> State:
+        """Hands the escalation, and its conversation if a handler is in it, to the target;
+        audited as "transfer" with the target's username."""
+        before = self.check(user, escalation_id, Step.TRANSFER)
+        target = self._transfer_target(target_id, before)
+        detail = f"to {target}"
+        return self.take(user, escalation_id, Step.TRANSFER, now, detail=detail, to=target_id)
+
+    def _transfer_target(self, target_id: int, state: State) -> str:
+        """The target's username, if it is an active account that does not hold it yet."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(staff_users.c.username, staff_users.c.active).where(
+                    staff_users.c.id == target_id
+                )
+            ).first()
+        if row is None or not row.active or target_id == state.claimed_by:
+            raise ReviewError("transfer_target_invalid")
+        return row.username
+
 
 def purge_audit(engine: Engine, retention_days: int, now: datetime | None = None) -> int:
     """Audit entries older than AUDIT_RETENTION_DAYS (longer than the cases they record:
