@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 WIDTH = 720
-HEIGHT = 260
+HEIGHT = 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 8, 12, 36  # room for the scale and the labels below
 GRID_LINES = 4
 GAP = 0.2  # of each bar's slot, left empty between bars
