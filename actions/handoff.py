@@ -13,8 +13,10 @@ relative in the channel they use:
   relative is told, and a person stays in it (slot `handoff` stays on).
 
 action_request_human answers "kan jag prata med en människa?": when a handler is available
-the relative is put in the dashboard's queue and told someone will join; otherwise they get
-the people they can call, with opening hours from the contact directory.
+the relative is put in the dashboard's queue and told someone will join (on Telegram, SMS
+and WhatsApp with their place in the queue and the usual wait, bot/escalations/waiting.py;
+the web chat shows both itself, updated); otherwise they get the people they can call, with
+opening hours from the contact directory.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bot.conversation import HANDOFF_SLOT
 from bot.dialogue.writer import writer_is_minor
 from bot.escalations.availability import handler_available
 from bot.escalations.service import Change, Outcome, request_person
+from bot.escalations.waiting import QueueStatus, queue_status
 from bot.notify import Notification
 from bot.pseudonym import conversation_ref
 
@@ -111,7 +114,7 @@ def answer_request_for_a_person(
     if tracker.get_slot(HANDOFF_SLOT):
         return  # a person is already here
     if _queue_for_a_handler(tracker.sender_id):
-        action.utter(dispatcher, "utter_request_human_queued")
+        _tell_the_relative_they_are_queued(action, dispatcher, tracker, domain)
     else:
         action.utter(dispatcher, "utter_request_human")
         action.utter_contacts(
@@ -120,6 +123,51 @@ def answer_request_for_a_person(
             topic="request_human",
             writer_minor=writer_is_minor(user_texts(tracker)),
         )
+
+
+# Channels that push nothing while the relative waits: an SMS costs the relative and may be
+# read by others on their phone. Their answer says the place and the usual wait now; the web
+# chat shows them itself, kept up to date (bot/channels/socketio.py).
+CHANNELS_WITHOUT_QUEUE_UPDATES = ("telegram", "twilio")
+
+
+def _tell_the_relative_they_are_queued(
+    action: ResponseAction, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+) -> None:
+    status = None
+    if tracker.get_latest_input_channel() in CHANNELS_WITHOUT_QUEUE_UPDATES:
+        status = _place_in_the_queue(tracker.sender_id)
+    if status is None or not status.waiting:
+        action.utter(dispatcher, "utter_request_human_queued")
+        return
+    action.utter_together(
+        dispatcher,
+        domain,
+        [
+            "utter_request_human_queued_place",
+            _usual_wait_response(status.typical_minutes),
+            "utter_request_human_queued_meanwhile",
+        ],
+        queue_place=status.place,
+        queue_wait_minutes=status.typical_minutes,
+    )
+
+
+def _usual_wait_response(minutes: int | None) -> str:
+    if minutes is None:
+        return "utter_queue_wait_unknown"
+    return "utter_queue_wait_one_minute" if minutes == 1 else "utter_queue_wait_estimate"
+
+
+def _place_in_the_queue(sender_id: str) -> QueueStatus | None:
+    """None when it cannot be read: the relative is told they are queued, without a place."""
+    parts = services()
+    try:
+        reference = conversation_ref(sender_id, parts.settings.pseudonym_key)
+        return queue_status(parts.escalation_engine, reference)
+    except (SQLAlchemyError, ValueError) as error:
+        logger.error("Place in the queue not read (%s)", type(error).__name__)
+        return None
 
 
 def _queue_for_a_handler(sender_id: str) -> bool:

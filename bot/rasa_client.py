@@ -16,6 +16,9 @@ service token on every call. Two parts of Vägvisaren call it:
     relative. The socket.io channel sends it as one message with `"sender": "staff"`
     (bot/channels/socketio.py); with several servers, SOCKET_REDIS_URL lets every
     server's socket.io reach every browser.
+  - a handler is typing: `POST /conversations/<id>/staff_typing`, a route of Vägvisaren's
+    on the Rasa server (bot/channels/staff_typing.py), shown in the relative's channel where
+    it can be. A convenience: it never raises, a failure is logged by its type.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ logger = logging.getLogger(__name__)
 TOKEN_LIFETIME_SECONDS = 300
 PARSE_TIMEOUT_SECONDS = 5
 HANDOFF_TIMEOUT_SECONDS = 15
+TYPING_TIMEOUT_SECONDS = 3  # a typing indicator that comes later is worth nothing
 MAX_STAFF_MESSAGE_CHARS = 2000
 
 
@@ -106,6 +110,7 @@ def _why_refused(body: str) -> str:
 class RasaConversations:
     def __init__(self, base_url: str, jwt_secret: str) -> None:
         self.api = RasaApi(base_url, jwt_secret, HANDOFF_TIMEOUT_SECONDS)
+        self.typing_api = RasaApi(base_url, jwt_secret, TYPING_TIMEOUT_SECONDS)
 
     async def execute(self, conversation_id: str, action: str) -> None:
         await self._post(
@@ -126,6 +131,18 @@ class RasaConversations:
             {"output_channel": "latest", "execute_side_effects": "true"},
             [event],
         )
+
+    async def show_typing(self, conversation_id: str) -> bool:
+        """Whether Rasa took it; never raises (the handler's typing is a convenience)."""
+        path = f"/conversations/{quote(conversation_id, safe='')}/staff_typing"
+        try:
+            status, _ = await self.typing_api.post(path, {})
+        except (aiohttp.ClientError, TimeoutError) as error:
+            logger.warning("Rasa not reachable for a typing indicator: %s", type(error).__name__)
+            return False
+        if status >= 400:
+            logger.warning("Rasa refused a typing indicator: HTTP %s", status)
+        return status < 400
 
     async def _post(self, path: str, params: dict, body) -> None:
         try:

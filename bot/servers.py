@@ -64,6 +64,10 @@ def run_rasa_server() -> None:
 
     classify_the_beginning_of_long_messages()  # DIET on 4 000 tokens held the loop
     _after_creating(rasa.core.run, "configure_app", answer_health_and_readiness_of_rasa)
+    from bot.channels.staff_typing import add_staff_typing_route
+
+    # A handler's typing, shown in the relative's channel (the dashboard calls it, with the JWT).
+    _after_creating(rasa.core.run, "configure_app", add_staff_typing_route)
     endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "endpoints.yml"))
     use_the_configured_stores(endpoints, settings)
     rasa.core.run.serve_application(

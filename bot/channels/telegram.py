@@ -4,7 +4,9 @@ Rasa's own Telegram channel does not check who calls its webhook. Here every cal
 carry the secret token Telegram sends in `X-Telegram-Bot-Api-Secret-Token` (set with
 setWebhook: `make telegram-webhook`); anything else gets 401 and reaches no one. Only
 private chats are answered. The chat id becomes `telegram-<keyed hash>`; buttons become
-inline keyboard buttons whose callback data is the payload.
+inline keyboard buttons whose callback data is the payload. While a handler in the
+conversation types, the relative sees Telegram's "typing…" (sendChatAction; the dashboard
+asks through bot/channels/staff_typing.py).
 
     python -m bot.channels.telegram set-webhook   # getMe, then setWebhook with the secret
 """
@@ -21,6 +23,7 @@ import aiohttp
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.channels import staff_typing
 from bot.channels.addresses import Address, AddressBook
 from bot.channels.messaging import MessagingInput, MessagingOutput, ProviderError
 from bot.conversation import START_PAYLOAD
@@ -110,8 +113,23 @@ class TelegramInput(MessagingInput):
     def configured(self) -> bool:
         return bool(self.config.telegram_bot_token and self.config.telegram_secret_token)
 
+    async def show_staff_typing(self, conversation_id: str) -> bool:
+        """Telegram's "typing…" in the relative's chat, if it is a Telegram conversation
+        whose address this server can find (bot/channels/addresses.py)."""
+        if not self.configured or not conversation_id.startswith(f"{self.name()}-"):
+            return False
+        address = await self.addresses.lookup(conversation_id)
+        if address is None or address.channel != self.name():
+            return False
+        # No retry: a typing indicator that comes late is worse than none.
+        await self.api.call(
+            "sendChatAction", {"chat_id": int(address.to), "action": "typing"}, retries=0
+        )
+        return True
+
     def blueprint(self, on_new_message) -> Blueprint:
         telegram_webhook = self.webhook_blueprint()
+        staff_typing.register(self.name(), self.show_staff_typing)
 
         @telegram_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request):

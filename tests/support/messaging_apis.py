@@ -138,6 +138,33 @@ class TelegramHandler(_Handler):
         self.recorder.add("answerCallbackQuery", body)
         self._json(200, {"ok": True, "result": True})
 
+    CHAT_ACTIONS = frozenset(
+        {
+            "typing",
+            "upload_photo",
+            "record_video",
+            "upload_video",
+            "record_voice",
+            "upload_voice",
+            "upload_document",
+            "choose_sticker",
+            "find_location",
+            "record_video_note",
+            "upload_video_note",
+        }
+    )
+
+    def _sendChatAction(self, body) -> None:  # noqa: N802
+        chat_id = body.get("chat_id")
+        if chat_id in (None, ""):
+            return self._error(400, "Bad Request: chat_id is empty")
+        if int(chat_id) not in self.known_chats:
+            return self._error(400, "Bad Request: chat not found")
+        if body.get("action") not in self.CHAT_ACTIONS:
+            return self._error(400, "Bad Request: wrong parameter action in request")
+        self.recorder.add("sendChatAction", body)
+        self._json(200, {"ok": True, "result": True})
+
     def _sendMessage(self, body) -> None:  # noqa: N802
         if self.slow_down_once and self.slow_down_once.pop():
             self.recorder.add("429", body)

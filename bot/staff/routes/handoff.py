@@ -61,6 +61,20 @@ def register(app: Sanic, dashboard: Dashboard) -> None:
         review.answered(escalation_id)
         return back_to(dashboard, request, escalation_id)
 
+    @app.post("/escalations/<escalation_id:int>/handoff/typing")
+    async def handoff_typing(request: Request, escalation_id: int):
+        """The handler in the conversation is typing (typing.js, every few seconds at most):
+        shown to the relative where their channel can. Only that handler may (409 for
+        anyone else); the answer says nothing of whether it was shown: a convenience."""
+        try:
+            review.check(request.ctx.session.user, escalation_id, Step.MESSAGE)
+        except ReviewError as error:
+            return back_to(dashboard, request, escalation_id, error.code)
+        _, conversation = dashboard.conversation_of(escalation_id)
+        if conversation is not None:
+            await rasa.show_typing(conversation)
+        return response.empty()
+
     @app.post("/escalations/<escalation_id:int>/handoff/return")
     async def handoff_return(request: Request, escalation_id: int):
         return await step_that_may_end_a_handoff(dashboard, request, escalation_id, Step.HAND_BACK)
@@ -82,6 +96,7 @@ def register(app: Sanic, dashboard: Dashboard) -> None:
                 "conversation": "live" if conversation else "gone",
                 "lines": [_line_json(event_id, line) for event_id, line in events],
                 "relative_connected": None if present is None else present.connected,
+                "relative_typing": present is not None and present.is_typing(),
                 "presence_since": None if present is None else present.since.isoformat(),
                 "handoff_mine": detail.handoff_by == request.ctx.session.user.id,
                 "in_handoff": detail.handoff_by is not None,

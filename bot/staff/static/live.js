@@ -25,6 +25,15 @@ function presenceText(data) {
   return "";
 }
 
+// "Den anhöriga skriver …" (partials/typing.html) while the relative types; the text is
+// changed only when it changes, so a screen reader says it once.
+function showRelativeTyping(typing) {
+  const indicator = document.getElementById("relative-typing");
+  if (!indicator) return;
+  const wanted = typing ? indicator.dataset.text : "";
+  if (indicator.textContent !== wanted) indicator.textContent = wanted;
+}
+
 async function refreshLive(section, list, presence) {
   const id = encodeURIComponent(section.dataset.escalation);
   const response = await fetch(`/escalations/${id}/live.json?after=${section.dataset.after}`, {
@@ -42,6 +51,7 @@ async function refreshLive(section, list, presence) {
   }
   if (data.lines.length) list.lastElementChild.scrollIntoView({ block: "nearest" });
   presence.textContent = presenceText(data);
+  showRelativeTyping(data.relative_typing === true);
   const mine = data.handoff_mine ? "yes" : "no";
   if (mine !== section.dataset.mine) window.location.reload();
 }

@@ -17,6 +17,14 @@
  * id it issued and replaces any other. Messages go out as `user_uttered`
  * {session_id, message} and come back as `bot_uttered` {text, quick_replies?, sender?};
  * `sender: "staff"` marks a message a person on the staff wrote.
+ *
+ * Typing and the queue for a person: while the relative types, `typing` {session_id} goes
+ * out at most every 3 s (that they type, never what). `staff_typing` says a person on the
+ * staff is typing ("Personal skriver…" for a few seconds, or until their message). Once the
+ * bot has queued the relative for a person, the server sends `queue_changed`; the widget
+ * then asks `queue_place` {session_id} (answered with {waiting, place, typical_minutes,
+ * handler_available}) at once and every 15 s while they wait, and shows their place until
+ * a person joins or the wait ends.
  */
 /* global io, CONFIG */
 "use strict";
@@ -25,6 +33,12 @@ var STORAGE_KEY = "vagvisaren-chat";
 var MAX_STORED_MESSAGES = 200;
 var ESCAPE_TWICE_MS = 1000;
 var TYPING_TIMEOUT_MS = 15000;
+var STAFF_TYPING_MS = 6000;
+var TYPING_SIGNAL_MS = 3000;
+var QUEUE_ASK_MS = 15000;
+// What the "show me where to turn" button sends: the request for a person again, which the
+// bot answers with the contacts when nobody on the staff is available.
+var REQUEST_HUMAN_PAYLOAD = "/request_human";
 var DELETE_SETTLE_MS = 1500;
 var DELETE_TIMEOUT_MS = 15000;
 
@@ -81,7 +95,7 @@ var storage = (function () {
 })();
 
 function emptyState() {
-  return { sessionId: null, messages: [], open: false };
+  return { sessionId: null, messages: [], open: false, waiting: false };
 }
 
 function loadState() {
@@ -93,6 +107,7 @@ function loadState() {
         sessionId: typeof saved.sessionId === "string" ? saved.sessionId : null,
         messages: saved.messages.filter(isStoredMessage),
         open: saved.open === true,
+        waiting: saved.waiting === true,
       };
     }
   } catch (error) {
@@ -175,9 +190,23 @@ var scroller = el("div", { className: "vv-scroll", role: "region", tabindex: "0"
   log,
 ]);
 
+var typingLabel = el("span", { text: texts.typing });
 var typing = el("div", { className: "vv-typing", hidden: true }, [
   el("span", { className: "vv-typing-dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
-  el("span", { text: texts.typing }),
+  typingLabel,
+]);
+
+// The relative's place in the queue for a person, while they wait (a polite live region).
+var queueText = el("p", { className: "vv-queue-text" });
+var queueContactsButton = el("button", {
+  type: "button",
+  className: "vv-secondary",
+  hidden: true,
+  text: texts.queue_contacts,
+});
+var queueBox = el("div", { className: "vv-queue", hidden: true }, [
+  el("div", { role: "status", "aria-live": "polite" }, [queueText]),
+  queueContactsButton,
 ]);
 
 var notice = el("p", { className: "vv-notice", role: "alert", hidden: true });
@@ -222,7 +251,7 @@ var footer = el("div", { className: "vv-footer" }, [deleteButton, newConversatio
 var panel = el(
   "section",
   { id: "vv-panel", className: "vv-panel", role: "dialog", "aria-labelledby": titleId, hidden: true },
-  [header, statusBar, scroller, typing, notice, confirmBox, form, footer],
+  [header, statusBar, scroller, typing, queueBox, notice, confirmBox, form, footer],
 );
 
 // The chat is the main content of its own page; on the host page the loader's
@@ -314,10 +343,80 @@ function showNotice(text) {
 
 var typingTimer = null;
 
-function showTyping() {
+// The bot's answer is on its way (after the relative's message), or, with `label`, a person
+// on the staff is typing.
+function showTyping(label, milliseconds) {
+  typingLabel.textContent = label || texts.typing;
   typing.hidden = false;
   clearTimeout(typingTimer);
-  typingTimer = setTimeout(hideTyping, TYPING_TIMEOUT_MS);
+  typingTimer = setTimeout(hideTyping, milliseconds || TYPING_TIMEOUT_MS);
+}
+
+function onStaffTyping() {
+  if (deletion) return;
+  showTyping(texts.staff_typing, STAFF_TYPING_MS);
+}
+
+// That the relative types, never what, at most every TYPING_SIGNAL_MS.
+var lastTypingSignal = 0;
+
+function signalTyping() {
+  if (!ready || !socket || !input.value.trim()) return;
+  var now = Date.now();
+  if (now - lastTypingSignal < TYPING_SIGNAL_MS) return;
+  lastTypingSignal = now;
+  socket.emit("typing", { session_id: state.sessionId });
+}
+
+// ---------------------------------------------------------------- the queue for a person
+
+var queueTimer = null;
+
+function askQueuePlace() {
+  if (!ready || !socket) return;
+  socket.emit("queue_place", { session_id: state.sessionId }, onQueuePlace);
+}
+
+function onQueuePlace(answer) {
+  if (!answer || typeof answer !== "object" || answer.unknown === true) return; // keep what is shown
+  if (answer.waiting !== true) {
+    stopWaiting();
+    return;
+  }
+  if (!state.waiting) {
+    state.waiting = true;
+    saveState();
+  }
+  if (!queueTimer) queueTimer = setInterval(askQueuePlace, QUEUE_ASK_MS);
+  showQueuePlace(answer);
+}
+
+function queueWords(answer) {
+  if (answer.handler_available !== true) return texts.queue_no_handler;
+  var place = texts.queue_place.replace("{place}", String(Number(answer.place) || 1));
+  var minutes = Number(answer.typical_minutes);
+  var wait = texts.queue_wait_unknown;
+  if (minutes === 1) wait = texts.queue_wait_one;
+  else if (minutes > 1) wait = texts.queue_wait.replace("{minutes}", String(minutes));
+  return place + " " + wait;
+}
+
+function showQueuePlace(answer) {
+  var words = queueWords(answer);
+  if (queueText.textContent !== words) queueText.textContent = words; // said once, not every 15 s
+  queueContactsButton.hidden = answer.handler_available === true;
+  queueBox.hidden = false;
+}
+
+function stopWaiting() {
+  clearInterval(queueTimer);
+  queueTimer = null;
+  queueBox.hidden = true;
+  queueText.textContent = "";
+  if (state.waiting) {
+    state.waiting = false;
+    saveState();
+  }
 }
 
 function hideTyping() {
@@ -366,6 +465,8 @@ function connect() {
   });
   socket.on("session_confirm", onSessionConfirm);
   socket.on(CONFIG.botMessageEvent, onBotMessage);
+  socket.on("staff_typing", onStaffTyping);
+  socket.on("queue_changed", askQueuePlace);
   socket.on("disconnect", function (reason) {
     ready = false;
     setStatus(navigator.onLine === false ? "offline" : "reconnecting", 1);
@@ -403,6 +504,7 @@ function onSessionConfirm(sessionId) {
   saveState();
   ready = true;
   setStatus("connected");
+  if (state.waiting) askQueuePlace(); // after a reload or a reconnect: still waiting?
   // A new conversation starts with the bot's privacy notice, before the relative writes.
   if (isNew) emit(CONFIG.startPayload);
 }
@@ -452,6 +554,7 @@ function sendMessage(text, shown) {
   removeChoices();
   showNotice("");
   emit(text);
+  lastTypingSignal = 0; // the next message's typing is said at once
   addMessage({ from: "user", text: shown, time: new Date().toISOString() });
   showTyping();
   return true;
@@ -513,6 +616,7 @@ function deletionUnconfirmed() {
 function finishDeletion() {
   var replies = deletion ? deletion.replies : [];
   deletion = null;
+  stopWaiting();
   disconnect();
   wipeState();
   renderAll();
@@ -544,6 +648,7 @@ function startNewConversation() {
 // The chat is wiped here; the loader then blanks the host page and replaces it with the
 // neutral one (only the top page can take the tab's place in its history).
 function quickExit() {
+  stopWaiting();
   disconnect();
   wipeState();
   try {
@@ -589,6 +694,10 @@ deleteButton.addEventListener("click", askToDelete);
 confirmYes.addEventListener("click", confirmDelete);
 confirmNo.addEventListener("click", cancelDelete);
 newConversationButton.addEventListener("click", startNewConversation);
+queueContactsButton.addEventListener("click", function () {
+  if (sendMessage(REQUEST_HUMAN_PAYLOAD, texts.queue_contacts)) input.focus();
+});
+input.addEventListener("input", signalTyping);
 form.addEventListener("submit", function (event) {
   event.preventDefault();
   var text = input.value.trim();
