@@ -10,12 +10,14 @@ import csv
 import io
 import re
 import threading
+import time
+import uuid
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
@@ -338,6 +340,41 @@ def test_neither_the_page_nor_the_csv_holds_an_id_a_name_or_text(seeded):
         assert re.fullmatch(r"\d{4}-W\d{2}", values[0])
         assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) for value in values[1:3])
         assert all(re.fullmatch(r"\d*", value) for value in values[3:])
+
+
+# -- counting: the real bot, and the databases themselves ---------------------------------------
+
+
+def conversations_counted(url: str) -> int:
+    with make_engine(url).connect() as connection:
+        total = connection.execute(select(func.sum(conversation_counts.c.conversations))).scalar()
+    return total or 0
+
+
+def counted_when(url: str, expected: int, seconds: float = 10) -> int:
+    """The total once it is `expected` (the count is written in the background), or after
+    `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (total := conversations_counted(url)) != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return total
+
+
+def test_a_conversation_with_the_real_bot_is_counted_once(bot):
+    """Rasa's session start counts it; the widget's opening message and further messages
+    in the same session add nothing."""
+    url = f"sqlite:///{bot.escalation_database}"
+    bot.say(uuid.uuid4().hex, "hej")  # the store is made and the earlier counts have landed
+    before = counted_when(url, -1, seconds=2)
+    opened = uuid.uuid4().hex
+    bot.say(opened, "/session_start")  # as the widget opens a new conversation
+    bot.say(opened, "hej")
+    bot.say(opened, "min son har blivit så arg på allt")
+    assert counted_when(url, before + 1) == before + 1
+    bot.say(uuid.uuid4().hex, "hej")  # another relative on the REST channel
+    assert counted_when(url, before + 2) == before + 2
+    time.sleep(1)  # nothing late either
+    assert conversations_counted(url) == before + 2
 
 
 # -- retention and counting on the databases themselves ---------------------------------------
