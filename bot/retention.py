@@ -8,6 +8,9 @@
   notes on it; level, categories, status, outcome and times stay, for statistics.
   (Resolution time is `resolved_at`, set by the dashboard; rows resolved before it existed
   use their last update.)
+- Statistics: never deleted. case_facts and conversation_counts hold no text and no
+  identifier (an hour, codes, durations, counts) and are what the board reports are made
+  from; nothing here touches them (tests/integration/test_statistics.py).
 
 - Staff records: sessions past their timeout, login failures outside their one-hour
   window, and audit entries older than AUDIT_RETENTION_DAYS (longer than the cases, to
