@@ -72,7 +72,7 @@ def test_the_page_shows_the_charts_and_the_seeded_figures(dashboard, page):
     assert all(week49.nth(i).bounding_box()["height"] > 10 for i in range(3))
     row = page.locator('#per-period tr[data-period="2026-W49"]')
     expect(row.locator("th")).to_have_text("vecka 49, 2026")
-    expect(row.locator('[data-figure="conversations"]')).to_have_text("6")
+    expect(row.locator('[data-figure="conversations"]')).to_have_text("7")
     expect(row.locator('[data-figure="cases"]')).to_have_text("3")
     expect(row.locator('[data-figure="to_claim_median"]')).to_have_text("2 min")
     expect(row.locator('[data-figure="to_resolve_p90"]')).to_have_text("1 h 05 min")
@@ -92,7 +92,7 @@ def test_the_csv_downloads_with_the_same_figures(dashboard, page):
     assert text.startswith("\ufeff")
     week48, week49 = csv.DictReader(io.StringIO(text[1:]), delimiter=";")
     assert (week48["Period"], week48["Samtal"], week48["Ärenden"]) == ("2026-W48", "3", "2")
-    assert (week49["Period"], week49["Samtal"], week49["Ärenden"]) == ("2026-W49", "6", "3")
+    assert (week49["Period"], week49["Samtal"], week49["Ärenden"]) == ("2026-W49", "7", "3")
     assert week49["Tid till tagen, median (sekunder)"] == "120"
     assert week49["Tid till avslutad, 90:e percentilen (sekunder)"] == "3900"
     assert week49["Nivå: Ingen risk"] == "1" and week49["Inte avslutade"] == "1"

@@ -59,6 +59,7 @@ CONVERSATIONS = [  # (start, how many)
     (utc(2026, 11, 30, 8, 5), 4),
     (utc(2026, 12, 1, 9, 59), 2),
     (utc(2026, 11, 29, 22, 30), 3),  # Sunday 23:30 local: week 48
+    (utc(2026, 11, 30, 23, 10), 1),  # 1 December 00:10 local: December
     (utc(2026, 12, 7, 10), 5),  # outside
 ]
 
@@ -125,7 +126,7 @@ def table(page: str, table_id: str) -> dict[str, dict[str, str]]:
 
 
 WEEK_49 = {
-    "conversations": "6",
+    "conversations": "7",
     "cases": "3",
     "level-acute": "1",
     "level-elevated": "1",
@@ -157,7 +158,7 @@ WEEK_48 = {
     "to_resolve_p90_seconds": "7200",
 }
 TOTAL = {
-    "conversations": "9",
+    "conversations": "10",
     "cases": "5",
     "level-acute": "2",
     "level-elevated": "2",
@@ -216,7 +217,7 @@ def test_the_busiest_hours_are_local_hours_over_the_range(seeded):
         for hour, cells in hours.items()
         if cells != {"conversations": "0", "cases": "0"}
     }
-    assert busy == {9: ("4", "2"), 10: ("2", "1"), 14: ("0", "1"), 23: ("3", "1")}
+    assert busy == {0: ("1", "0"), 9: ("4", "2"), 10: ("2", "1"), 14: ("0", "1"), 23: ("3", "1")}
 
 
 def test_the_charts_are_inline_svg_with_the_same_numbers(seeded):
@@ -243,9 +244,9 @@ def test_the_monthly_page_counts_by_local_month(seeded):
     page = server.client(Role.ADMIN).get(f"/admin/statistics?{MONTHS}").text
     overview = table(page, "per-period")
     assert list(overview) == ["2026-11", "2026-12", "total"]
-    # 29 November 22:00 UTC is still November in Stockholm; 7 December is in December.
+    # 30 November 23:10 UTC is 1 December in Stockholm.
     assert (overview["2026-11"]["cases"], overview["2026-11"]["conversations"]) == ("3", "7")
-    assert (overview["2026-12"]["cases"], overview["2026-12"]["conversations"]) == ("3", "7")
+    assert (overview["2026-12"]["cases"], overview["2026-12"]["conversations"]) == ("3", "8")
 
 
 def csv_rows(response) -> list[dict[str, str]]:
@@ -266,7 +267,7 @@ def test_the_csv_has_the_same_figures_one_row_per_period(seeded):
     week48, week49 = csv_rows(response)
     assert week49["Period"] == "2026-W49" and week48["Period"] == "2026-W48"
     assert week49["Första dagen"] == "2026-11-30" and week49["Sista dagen"] == "2026-12-06"
-    assert (week49["Samtal"], week49["Ärenden"]) == ("6", "3")
+    assert (week49["Samtal"], week49["Ärenden"]) == ("7", "3")
     assert week49["Nivå: Akut"] == week49["Nivå: Förhöjd"] == week49["Nivå: Ingen risk"] == "1"
     assert week49["Bad att få prata med en person"] == "2"
     assert week49["Tid till tagen, median (sekunder)"] == "120"
@@ -406,7 +407,7 @@ def test_retention_leaves_the_statistics_as_they_were(seeded):
     assert erased >= 1
     after = statistics()
     assert after == before
-    assert len(before[0]) == 6 and sum(row.conversations for row in before[1]) == 14
+    assert len(before[0]) == 6 and sum(row.conversations for row in before[1]) == 15
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
