@@ -16,6 +16,7 @@ from typing import Any
 WIDTH = 720
 HEIGHT = 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 8, 12, 36  # room for the scale and the labels below
+TITLE_ROOM = 32  # above the bars of a chart downloaded as a file
 GRID_LINES = 4
 GAP = 0.2  # of each bar's slot, left empty between bars
 MOST_LABELS = 26  # below the bars; with more bars every n-th is labelled
@@ -75,9 +76,11 @@ def bar_chart(
     series: Sequence[str],
     width: int = WIDTH,
     height: int = HEIGHT,
+    top: int = TOP,
 ) -> BarChart:
-    """Bars for `columns` (key, {series: value}), each stacked in the order of `series`."""
-    top, bottom = TOP, height - BOTTOM
+    """Bars for `columns` (key, {series: value}), each stacked in the order of `series`;
+    `top` leaves room above them (a downloaded chart's title and legend)."""
+    bottom = height - BOTTOM
     left, right = LEFT, width - RIGHT
     tallest = max((sum(values.get(s, 0) for s in series) for _, values in columns), default=0)
     step = round_step(-(-tallest // GRID_LINES))

@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import date, datetime, timezone
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -278,6 +279,33 @@ def test_the_csv_has_the_same_figures_one_row_per_period(seeded):
     assert week49["Utfall: Hänvisad till polisen"] == "1"
     assert week49["Inte avslutade"] == "1"
     assert (week48["Samtal"], week48["Ärenden"], week48["Utfall: Annat"]) == ("3", "2", "1")
+
+
+def test_each_chart_downloads_as_an_svg_file_with_its_title(seeded):
+    server, seed = seeded
+    admin = server.client(Role.ADMIN)
+    response = admin.get(f"/admin/statistics.svg?chart=cases&{WEEKS}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/svg+xml; charset=utf-8"
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="vagvisaren-statistik-week-2026-11-23-2026-12-06-cases.svg"'
+    )
+    svg = ElementTree.fromstring(response.content)  # well-formed XML, a standalone file
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    assert svg.find("svg:title", ns).text == "Ärenden per vecka efter nivå"
+    texts = [text.text for text in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert "Ärenden per vecka efter nivå" in texts and "ingen risk" in texts  # title, legend
+    assert "2026-11-23 – 2026-12-06 (Europe/Stockholm)" in texts
+    bars = svg.findall("svg:g[@class='bar']", ns)
+    assert [bar.get("data-total") for bar in bars] == ["2", "3"]
+    for name in ("conversations", "hours_conversations", "hours_cases"):
+        assert admin.get(f"/admin/statistics.svg?chart={name}&{MONTHS}").status_code == 200
+    assert admin.get(f"/admin/statistics.svg?chart=secrets&{WEEKS}").status_code == 404
+    assert server.client(Role.HANDLER).get("/admin/statistics.svg?chart=cases").status_code == 403
+    assert seed["handler"] not in response.text and seed["reference"] not in response.text
+    page = admin.get(f"/admin/statistics?{WEEKS}").text
+    assert f'href="/admin/statistics.svg?chart=cases&amp;{WEEKS.replace("&", "&amp;")}"' in page
 
 
 def test_without_a_range_the_last_twelve_weeks_are_shown(seeded):

@@ -8,6 +8,7 @@ each view and download is in the audit log (the period and the dates, nothing el
 
     GET /admin/statistics?period=week|month&from=YYYY-MM-DD&to=YYYY-MM-DD
     GET /admin/statistics.csv?(the same)
+    GET /admin/statistics.svg?chart=<one of CHARTS>&(the same): one chart as a file
 
 Without dates: the last 12 weeks or months, the current one included, in the staff's time
 zone (STAFF_TIME_ZONE).
@@ -25,14 +26,15 @@ from sanic.request import Request
 
 from bot.staff.context import Dashboard
 from bot.staff.model import OUTCOMES
-from bot.staff.web import render, require_admin
+from bot.staff.web import refuse, render, require_admin
 from bot.statistics import report as statistics
 from bot.statistics.csv_export import csv_text
 from bot.statistics.report import Granularity, Report
-from bot.statistics.svg import bar_chart
+from bot.statistics.svg import HEIGHT, TITLE_ROOM, TOP, BarChart, bar_chart
 
 MOST_DAYS = 3660  # ten years: beyond it the page is refused rather than cut short
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2999
+CHARTS = ("conversations", "cases", "hours_conversations", "hours_cases")
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,38 @@ def register(app: Sanic, dashboard: Dashboard) -> None:
         text = csv_text(
             _report(dashboard, choice), lambda code: Markup(labels.csv_header(code)).unescape()
         )
-        filename = f"vagvisaren-statistik-{choice.granularity.value}-{choice.first}-{choice.last}"
         return response.text(
             text,
             content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+            headers=_attachment(f"{_file_name(choice)}.csv"),
+        )
+
+    @app.get("/admin/statistics.svg")
+    async def statistics_svg(request: Request):
+        if refused := require_admin(dashboard, request):
+            return refused
+        choice = chosen(request, today(dashboard))
+        name = request.args.get("chart")
+        if name not in CHARTS:
+            return refuse(dashboard, request, "not_found", 404)
+        if not choice.valid:
+            return _page(dashboard, request, choice, None, http_status=400)
+        dashboard.review.log(
+            request.ctx.session.user, "download_statistics", detail=f"{name} {_detail(choice)}"
+        )
+        report = _report(dashboard, choice)
+        svg = dashboard.pages.get_template("statistics_chart_file.html").render(
+            drawing=charts_of(report, top=TOP + TITLE_ROOM)[name],
+            name=name,
+            granularity=choice.granularity.value,
+            first=report.first_day,
+            last=report.last_day,
+            time_zone=dashboard.config.staff_time_zone,
+        )
+        return response.text(
+            svg,
+            content_type="image/svg+xml; charset=utf-8",
+            headers=_attachment(f"{_file_name(choice)}-{name}.svg"),
         )
 
 
@@ -111,6 +140,14 @@ def _day(value: str | None, default: date) -> date | None:
     return day if EARLIEST_YEAR <= day.year <= LATEST_YEAR else None
 
 
+def _file_name(choice: Choice) -> str:
+    return f"vagvisaren-statistik-{choice.granularity.value}-{choice.first}-{choice.last}"
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
 def _detail(choice: Choice) -> str:
     return f"{choice.granularity.value} {choice.first}..{choice.last}"
 
@@ -126,6 +163,28 @@ def _report(dashboard: Dashboard, choice: Choice) -> Report:
     )
 
 
+def charts_of(report: Report, top: int = TOP) -> dict[str, BarChart]:
+    """The four charts: conversations and cases (stacked by level) per period, and both
+    per hour of the day."""
+    height = HEIGHT + top - TOP
+
+    def chart(columns, series) -> BarChart:
+        return bar_chart(columns, series, height=height, top=top)
+
+    return {
+        "conversations": chart(
+            [(period, {"conversations": f.conversations}) for period, f in report.rows],
+            ["conversations"],
+        ),
+        "cases": chart([(period, f.levels) for period, f in report.rows], statistics.LEVELS),
+        "hours_conversations": chart(
+            [(h.hour, {"conversations": h.conversations}) for h in report.hours],
+            ["conversations"],
+        ),
+        "hours_cases": chart([(h.hour, {"cases": h.cases}) for h in report.hours], ["cases"]),
+    }
+
+
 def _page(
     dashboard: Dashboard,
     request: Request,
@@ -133,24 +192,7 @@ def _page(
     report: Report | None,
     http_status: int = 200,
 ) -> response.HTTPResponse:
-    charts = None
-    if report is not None:
-        charts = {
-            "conversations": bar_chart(
-                [(period, {"conversations": f.conversations}) for period, f in report.rows],
-                ["conversations"],
-            ),
-            "cases": bar_chart(
-                [(period, f.levels) for period, f in report.rows], list(statistics.LEVELS)
-            ),
-            "hours_conversations": bar_chart(
-                [(h.hour, {"conversations": h.conversations}) for h in report.hours],
-                ["conversations"],
-            ),
-            "hours_cases": bar_chart(
-                [(h.hour, {"cases": h.cases}) for h in report.hours], ["cases"]
-            ),
-        }
+    charts = charts_of(report) if report is not None else None
     return render(
         dashboard,
         request,
