@@ -4,7 +4,7 @@ week or month, as tables, bar charts (inline SVG drawn on the server) and a CSV 
 
 Everything comes from case_facts and conversation_counts (bot/statistics/), which hold no
 text and no identifier, so neither the page nor the file can show one. Handlers get 403;
-each view and download is in the audit log (the period and the dates, nothing else).
+each view and download is in the audit log (the chart, the period and the dates: no more).
 
     GET /admin/statistics?period=week|month&from=YYYY-MM-DD&to=YYYY-MM-DD
     GET /admin/statistics.csv?(the same)
