@@ -150,6 +150,11 @@ def test_transfer_and_supervisor_view_respect_roles(bot, dashboard, browser):
             expect(row).to_contain_text(f"i samtalet: {handler_b.username}", timeout=15_000)
             relative.say("okej, tack för att du är kvar")
             expect(row).to_contain_text("okej, tack för att du är kvar", timeout=15_000)
+            # What a relative writes is shown as text by the page's updates, never run.
+            relative.say("<img src=x onerror=window.__xss=1>")
+            expect(row).to_contain_text("<img src=x onerror=window.__xss=1>", timeout=15_000)
+            assert admin.locator("#supervisor-rows img").count() == 0
+            assert admin.evaluate("window.__xss") is None
             expect(row.get_by_role("link", name=f"Ärende {number}")).to_be_visible()
     finally:
         relative.leave()

@@ -33,6 +33,30 @@ function lastLines(item, words) {
   return list;
 }
 
+// As the queue shows it: never colour alone, an icon and a word beside it.
+function waitingText(item, words) {
+  const minutes = item.waiting_minutes;
+  if (minutes === null || minutes === undefined) return text("span", words.not_waiting, "wait wait-none");
+  const span = document.createElement("span");
+  span.className = `wait wait-${item.waiting_class}`;
+  const icon = words.wait_icon[item.waiting_class];
+  if (icon) {
+    const mark = text("span", `${icon} `);
+    mark.setAttribute("aria-hidden", "true");
+    span.appendChild(mark);
+  }
+  const amount = minutes >= 60
+    ? `${Math.floor(minutes / 60)} ${words.hours} ${minutes % 60} ${words.minutes}`
+    : `${minutes} ${words.minutes}`;
+  span.appendChild(document.createTextNode(amount));
+  const word = words.wait_word[item.waiting_class];
+  if (word) {
+    span.appendChild(document.createTextNode(" "));
+    span.appendChild(text("span", `(${word})`, "wait-word"));
+  }
+  return span;
+}
+
 function supervisorRow(item, words) {
   const row = document.createElement("tr");
   row.className = `level-${item.level}`;
@@ -48,8 +72,7 @@ function supervisorRow(item, words) {
   const since = text("time", formatTime(item.since, false));
   since.setAttribute("datetime", item.since);
   cell(row, since);
-  const waiting = item.waiting_minutes === null ? words.not_waiting : `${item.waiting_minutes} ${words.minutes}`;
-  cell(row, document.createTextNode(waiting)).className = `wait-${item.waiting_class}`;
+  cell(row, waitingText(item, words));
   cell(row, document.createTextNode(words.presence[item.presence || "unknown"]));
   cell(row, lastLines(item, words));
   return row;
