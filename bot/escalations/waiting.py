@@ -2,7 +2,9 @@
 takes: reading only (the escalations and case_facts tables are written elsewhere).
 
 A relative waits for a person while their escalation is open, they asked for a person
-(`wants_person`, `person_requested_at`) and no handler is in the conversation yet. Their
+(`wants_person`, `person_requested_at`), no handler is in the conversation and none has
+answered them since (`waiting_since`: a handler who wrote and handed back to the bot has
+taken them out of the queue, until they write again unanswered). Their
 place is 1 + the waiting relatives ahead of them in the order handlers take them: level
 first (acute, elevated, none: the escalation's priority), then a risk the relative
 confirmed, then who asked first.
@@ -94,6 +96,7 @@ def _waiting_for_a_person():
         & escalations.c.wants_person.is_(True)
         & escalations.c.handoff_by.is_(None)
         & escalations.c.person_requested_at.is_not(None)
+        & escalations.c.waiting_since.is_not(None)
     )
 
 

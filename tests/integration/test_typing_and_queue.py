@@ -23,7 +23,7 @@ import pytest
 
 from bot.escalations.lifecycle import Actor, Step
 from bot.escalations.model import utcnow
-from bot.escalations.service import request_person, take_step
+from bot.escalations.service import handler_answered, request_person, take_step
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.escalations.waiting import queue_status
 from bot.pseudonym import channel_sender_id, conversation_ref
@@ -333,5 +333,10 @@ def test_a_relative_with_a_person_or_without_a_request_is_not_waiting(migrated_u
     request_person(uow, "second", now=now - timedelta(minutes=1))
     assert queue_status(engine, "second", now=now).place == 2
     take_step(uow, first, Step.JOIN, Actor(1), now=now)
+    assert queue_status(engine, "first", now=now).waiting is False
+    assert queue_status(engine, "second", now=now).place == 1
+    # Answered and handed back to the bot: no longer waiting for a person.
+    handler_answered(uow, first)
+    take_step(uow, first, Step.HAND_BACK, Actor(1), now=now)
     assert queue_status(engine, "first", now=now).waiting is False
     assert queue_status(engine, "second", now=now).place == 1
