@@ -196,18 +196,16 @@ var typing = el("div", { className: "vv-typing", hidden: true }, [
   typingLabel,
 ]);
 
-// The relative's place in the queue for a person, while they wait (a polite live region).
-var queueText = el("p", { className: "vv-queue-text" });
+// The relative's place in the queue for a person, while they wait. The live region is
+// always there (empty when nobody waits), so a screen reader says each new place.
+var queueText = el("p", { className: "vv-queue-text", role: "status", "aria-live": "polite" });
 var queueContactsButton = el("button", {
   type: "button",
   className: "vv-secondary",
   hidden: true,
   text: texts.queue_contacts,
 });
-var queueBox = el("div", { className: "vv-queue", hidden: true }, [
-  el("div", { role: "status", "aria-live": "polite" }, [queueText]),
-  queueContactsButton,
-]);
+var queueBox = el("div", { className: "vv-queue" }, [queueText, queueContactsButton]);
 
 var notice = el("p", { className: "vv-notice", role: "alert", hidden: true });
 
@@ -405,14 +403,13 @@ function showQueuePlace(answer) {
   var words = queueWords(answer);
   if (queueText.textContent !== words) queueText.textContent = words; // said once, not every 15 s
   queueContactsButton.hidden = answer.handler_available === true;
-  queueBox.hidden = false;
 }
 
 function stopWaiting() {
   clearInterval(queueTimer);
   queueTimer = null;
-  queueBox.hidden = true;
   queueText.textContent = "";
+  queueContactsButton.hidden = true;
   if (state.waiting) {
     state.waiting = false;
     saveState();
