@@ -43,6 +43,8 @@ def test_every_placeholder_in_the_domain_is_filled(domain):
     # What the actions really fill in (contacts and retention from configuration).
     values = {**ActionAnswerTopic().template_values()}
     values |= {"contact_lines": "", "name": "", "phone": "", "hours": "", "description": ""}
+    # The place in the queue and the usual wait, filled where they are said (actions/handoff.py).
+    values |= {"queue_place": "", "queue_wait_minutes": ""}
     used = {
         name
         for variations in domain["responses"].values()
