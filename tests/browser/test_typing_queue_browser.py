@@ -106,6 +106,29 @@ def test_the_queue_position_updates_for_a_waiting_relative(chat_site, site_dashb
         handler.post("/availability", {})
 
 
+def test_a_waiting_relative_is_told_when_nobody_is_available_any_more(
+    chat_site, site_dashboard, new_page
+):
+    handler = site_dashboard.client()
+    handler.post("/availability", {"available": "on"})
+    try:
+        relative = Chat(new_page(), chat_site).open()
+        relative.turn(ASK_FOR_A_PERSON)
+        queue = relative.locator(".vv-queue-text")
+        expect(queue).to_contain_text(TEXTS["queue_place"].split("{")[0], timeout=REPLY_MS)
+        contacts = relative.button(TEXTS["queue_contacts"])
+        expect(contacts).to_be_hidden()
+    finally:
+        handler.post("/availability", {})
+    # Nobody available now: said honestly, with the way to the people they can call.
+    expect(queue).to_have_text(TEXTS["queue_no_handler"], timeout=QUEUE_UPDATE_MS)
+    expect(contacts).to_be_visible()
+    before = len(relative.texts_from("bot"))
+    contacts.click()
+    answer = relative.wait_for_answer(before)
+    assert answer[0].startswith(first_line("utter_request_human")), answer
+
+
 def test_typing_shows_both_ways_between_the_widget_and_the_dashboard(
     chat_site, site_dashboard, new_page
 ):
