@@ -146,8 +146,9 @@ transcripts: $(MODEL) $(RISK_MODEL) .env ## five test conversations as the relat
 	$(BIN)/python -m tools.transcripts
 
 # The web chat at desktop and phone size, for docs/ and the README.
-screenshots: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) ## the web chat at desktop and phone size, for docs/
+screenshots: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) ## the web chat (desktop, phone) and the staff dashboard (queue, live chat, statistics), for docs/
 	$(BIN)/python -m tools.screenshots docs
+	$(BIN)/python -m tools.staff_screenshots docs
 
 lint: $(VENV)/.installed ## ruff check and format check
 	$(BIN)/ruff check bot actions tools tests

@@ -1,17 +1,18 @@
 """Whether a handler can join a relative's conversation right now.
 
 A handler is available when they switched "tillgänglig för chatt" on in the dashboard and
-their dashboard is open: a session used within the last two minutes (the queue page asks
-for updates every few seconds). The action server asks this when a relative asks for a
-person (actions/handoff.py) and before it promises one (actions/risk.py). The dashboard's
-accounts (bot/staff/accounts.py) write what is read here.
+their dashboard is open: a session used, or whose page asked for updates (every few
+seconds; recorded every 30 s as page_open_at), within the last two minutes. The action
+server asks this when a relative asks for a person (actions/handoff.py) and before it
+promises one (actions/risk.py). The dashboard's accounts (bot/staff/accounts.py) write
+what is read here.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.engine import Engine
 
 from bot.escalations.model import utcnow
@@ -25,7 +26,7 @@ def handler_available(engine: Engine, now: datetime | None = None) -> bool:
     open_dashboard = exists().where(
         and_(
             staff_sessions.c.user_id == staff_users.c.id,
-            staff_sessions.c.last_seen_at > since,
+            or_(staff_sessions.c.last_seen_at > since, staff_sessions.c.page_open_at > since),
         )
     )
     statement = select(staff_users.c.id).where(

@@ -367,6 +367,7 @@ class Accounts:
                     staff_sessions.c.csrf_token,
                     staff_sessions.c.created_at,
                     staff_sessions.c.last_seen_at,
+                    staff_sessions.c.page_open_at,
                     staff_users.c.id,
                     staff_users.c.username,
                     staff_users.c.role,
@@ -386,11 +387,17 @@ class Accounts:
             if expired:
                 connection.execute(delete(staff_sessions).where(staff_sessions.c.token_hash == key))
                 return None
+            # A click moves the idle timeout; the page's own polls only say the dashboard
+            # is open (availability for chat), at most every PAGE_OPEN_EVERY.
             if touch:
+                seen = {"last_seen_at": now, "page_open_at": now}
+            elif _page_open_is_stale(row.page_open_at, now):
+                seen = {"page_open_at": now}
+            else:
+                seen = {}
+            if seen:
                 connection.execute(
-                    update(staff_sessions)
-                    .where(staff_sessions.c.token_hash == key)
-                    .values(last_seen_at=now)
+                    update(staff_sessions).where(staff_sessions.c.token_hash == key).values(**seen)
                 )
         return StaffSession(token, row.csrf_token, _user(row), as_utc(row.created_at))
 
@@ -416,3 +423,11 @@ class Accounts:
             connection.execute(
                 delete(staff_sessions).where(staff_sessions.c.token_hash == token_hash(token))
             )
+
+
+# How often a page's background polls record that the dashboard is open (a write each time).
+PAGE_OPEN_EVERY = timedelta(seconds=30)
+
+
+def _page_open_is_stale(page_open_at: datetime | None, now: datetime) -> bool:
+    return page_open_at is None or now - as_utc(page_open_at) >= PAGE_OPEN_EVERY

@@ -116,6 +116,9 @@ staff_sessions = Table(
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    # The dashboard was open (its page asked for updates): what "available for chat" needs,
+    # kept apart from last_seen_at so an open tab does not stop the idle timeout (issue 20).
+    Column("page_open_at", DateTime(timezone=True), nullable=True),
 )
 
 staff_login_failures = Table(

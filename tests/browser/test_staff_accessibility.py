@@ -197,6 +197,8 @@ def test_a_handler_works_a_case_with_the_keyboard_alone(bot, dashboard, page):
         focus_by_tab(page, "Gå in i samtalet")
         page.keyboard.press("Enter")
         relative.wait_for(first_line("utter_handoff_joined"))
+        # The join reloads the page; tabbing starts again from its top once it is there.
+        expect(page.get_by_label("Ditt meddelande")).to_be_visible()
         focus_by_tab(page, "Ditt meddelande")
         page.keyboard.type("Hej, jag läser det du skrev.")
         focus_by_tab(page, "Skicka")

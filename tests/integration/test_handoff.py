@@ -174,7 +174,7 @@ async def test_the_handler_sees_that_the_relative_has_left(bot, dashboard):
     while live(handler, escalation["id"])["relative_connected"] and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
     assert live(handler, escalation["id"])["relative_connected"] is False
-    assert "lämnat chatten" in (PROJECT_ROOT / "bot/staff/static/staff.js").read_text()
+    assert "lämnat chatten" in (PROJECT_ROOT / "bot/staff/static/live.js").read_text()
 
 
 async def test_asking_for_a_person_queues_the_relative_when_a_handler_is_available(bot, dashboard):

@@ -28,7 +28,7 @@ from bot.risk.levels import RiskLevel
 from bot.staff.model import Role
 from bot.staff.security import totp_now
 from bot.store.engine import make_engine, session_factory
-from bot.store.tables import staff_audit, staff_sessions
+from bot.store.tables import escalations, staff_audit, staff_sessions
 from tests.support.staff_server import (
     PASSWORD,
     TEST_PSEUDONYM_KEY,
@@ -46,7 +46,12 @@ def dashboard(tmp_path_factory):
 
 
 def escalate(
-    server, level=RiskLevel.ELEVATED, sender: str | None = None, subjects=(), confirmed=False
+    server,
+    level=RiskLevel.ELEVATED,
+    sender: str | None = None,
+    subjects=(),
+    confirmed=False,
+    excerpt="han har [NAMN] ett vapen",
 ) -> int:
     sender = sender or uuid.uuid4().hex
     reference = conversation_ref(sender, TEST_PSEUDONYM_KEY)
@@ -55,7 +60,7 @@ def escalate(
         reference,
         level,
         ("weapons",),
-        "han har [NAMN] ett vapen",
+        excerpt,
         uuid.uuid4().hex,
         subjects=subjects,
         confirmed=confirmed,
@@ -231,10 +236,23 @@ def test_the_queue_shows_who_is_at_risk_and_a_confirmation(dashboard):
     assert "Den anhöriga själv" in detail and "bekräftat av den anhöriga" in detail
 
 
-def test_the_queue_json_has_no_excerpt_or_reference(dashboard):
-    escalate(dashboard)
-    body = dashboard.client().get("/queue.json").text
-    assert "[NAMN]" not in body and "conversation_ref" not in body
+def test_the_queue_json_has_only_a_one_line_preview_and_no_reference(dashboard):
+    """The preview (issue 20) is the excerpt's first redacted line, cut: never the whole
+    excerpt, never the conversation's reference."""
+    number = escalate(dashboard, excerpt="han har [NAMN] ett vapen\nandra raden om [PLATS]")
+    body = dashboard.client().get("/queue.json")
+    [item] = [item for item in body.json()["items"] if item["id"] == number]
+    assert item["preview"] == "han har [NAMN] ett vapen"
+    assert "excerpt" not in item and "andra raden" not in body.text
+    reference = conversation_ref_of(dashboard, number)
+    assert "conversation_ref" not in body.text and reference not in body.text
+
+
+def conversation_ref_of(server, number: int) -> str:
+    with make_engine(server.escalation_url).connect() as connection:
+        return connection.execute(
+            select(escalations.c.conversation_ref).where(escalations.c.id == number)
+        ).scalar_one()
 
 
 # -- one escalation ---------------------------------------------------------------------------

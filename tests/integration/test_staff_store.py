@@ -385,3 +385,17 @@ def test_only_the_pages_own_json_refreshes_count_as_polls():
     assert is_background_poll("GET", "/escalations/7/live.json")
     assert not is_background_poll("GET", "/escalations/7")
     assert not is_background_poll("POST", "/escalations/7/notes")
+
+
+def test_an_open_dashboard_keeps_an_available_handler_available_without_clicks(engine):
+    """Issue 20: a handler watching the queue (its page polls, nobody clicks) stays
+    available for chat; the same polls still do not stop the idle timeout. A dashboard
+    closed for more than two minutes is not available."""
+    from bot.escalations.availability import handler_available
+
+    accounts, session = logged_in(engine)
+    accounts.set_available(session.user.id, True)
+    for second in range(0, 10 * 60, 5):  # ten minutes of polls every 5 s
+        accounts.session(session.token, now=T0 + timedelta(seconds=second), touch=False)
+    assert handler_available(engine, now=T0 + timedelta(minutes=10))
+    assert not handler_available(engine, now=T0 + timedelta(minutes=13))  # tab closed at 10

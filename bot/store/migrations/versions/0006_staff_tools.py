@@ -28,6 +28,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("fact_id", sa.Integer, nullable=True))
     with op.batch_alter_table("conversation_presence") as batch:
         batch.add_column(sa.Column("typing_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("staff_sessions") as batch:
+        batch.add_column(sa.Column("page_open_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "quick_replies",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -111,6 +113,8 @@ def downgrade() -> None:
     op.drop_table("conversation_counts")
     op.drop_table("case_facts")
     op.drop_table("quick_replies")
+    with op.batch_alter_table("staff_sessions") as batch:
+        batch.drop_column("page_open_at")
     with op.batch_alter_table("conversation_presence") as batch:
         batch.drop_column("typing_at")
     with op.batch_alter_table("escalations") as batch:
