@@ -26,7 +26,7 @@ from bot.risk.levels import RiskLevel
 from bot.settings import PROJECT_ROOT
 from bot.staff.accounts import Role
 from bot.statistics.counts import count_conversation
-from bot.store.engine import session_factory
+from bot.store.engine import make_engine, session_factory
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.test_staff_browser import Relative
 from tests.support.servers import TEST_PSEUDONYM_KEY, private_bot
@@ -38,11 +38,11 @@ OPEN_CASES = [
     (RiskLevel.ACUTE, ("attack",), ("third_party",), True, 3, "…ska [hot] på skolan…"),
     (RiskLevel.ACUTE, ("suicide",), ("self",), False, 9, "…jag orkar inte längre, vill inte…"),
     (RiskLevel.ELEVATED, ("travel",), ("person",), True, 22, "…har köpt en biljett…"),
-    (RiskLevel.ELEVATED, ("weapons", "gang"), ("person",), False, 14, "…visade en kniv, gänget…"),
-    (RiskLevel.ELEVATED, ("honour",), ("child",), False, 41, "…ska giftas bort i sommar…"),
+    (RiskLevel.ELEVATED, ("weapons", "threat"), ("person",), False, 14, "…visade en kniv, gänget…"),
+    (RiskLevel.ELEVATED, ("child_at_risk",), ("child",), False, 41, "…ska giftas bort i sommar…"),
     (RiskLevel.ELEVATED, ("grooming",), ("child",), False, 6, "…äldre killar ger honom pengar…"),
 ]
-PAST_CATEGORIES = ["travel", "weapons", "threat", "suicide", "gang", "honour", "attack"]
+PAST_CATEGORIES = ["travel", "weapons", "threat", "suicide", "child_at_risk", "grooming", "attack"]
 OUTCOMES = ["advice_given", "referred_social_services", "no_risk_found", "referred_police"]
 
 
@@ -53,10 +53,11 @@ def unit(url: str) -> SqlAlchemyUnitOfWork:
 def seed_history(url: str, handler: Actor, now: datetime, weeks: int = 10) -> None:
     """Cases of the last weeks, claimed and resolved, and conversations per hour."""
     chance = random.Random(20)
+    engine = make_engine(url)
     for day in range(weeks * 7):
         for _ in range(chance.randint(6, 14)):
             hour = chance.choice([8, 9, 10, 13, 14, 15, 19, 20, 21, 22, 23])
-            count_conversation(url, now - timedelta(days=day, hours=now.hour - hour))
+            count_conversation(engine, now - timedelta(days=day, hours=now.hour - hour))
         for _ in range(chance.randint(0, 3)):
             opened = now - timedelta(days=day, hours=chance.randint(1, 12))
             level = chance.choice([RiskLevel.ELEVATED] * 4 + [RiskLevel.ACUTE])
