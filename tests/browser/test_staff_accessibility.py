@@ -16,10 +16,10 @@ from bot.pseudonym import conversation_ref
 from bot.risk.levels import RiskLevel
 from bot.staff.accounts import Role
 from bot.store.engine import session_factory
-from tests.browser.test_staff_browser import Relative, escalation_id
+from tests.browser.test_staff_browser import Relative, escalation_id, log_in
 from tests.browser.test_widget import AXE, AXE_RUN
 from tests.support.servers import TEST_PSEUDONYM_KEY
-from tests.support.staff_server import PASSWORD, first_line, next_code, staff_server_for
+from tests.support.staff_server import first_line, staff_server_for
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +39,6 @@ def page(browser):
     page.errors = errors
     yield page
     context.close()
-
-
-def log_in_as(page: Page, dashboard, role: Role = Role.HANDLER) -> str:
-    username, secret = dashboard.new_account(role)
-    page.goto(f"{dashboard.url}/login")
-    page.get_by_label("Användarnamn").fill(username)
-    page.get_by_label("Lösenord").fill(PASSWORD)
-    page.get_by_label("Kod från din autentiseringsapp").fill(next_code(secret))
-    page.get_by_role("button", name="Logga in").click()
-    expect(page.get_by_role("heading", name="Ärenden")).to_be_visible()
-    return username
 
 
 def seed_every_kind_of_case(bot) -> None:
@@ -99,7 +88,7 @@ def test_axe_finds_no_problem_on_any_dashboard_page(bot, dashboard, browser):
         page = context.new_page()
         page.goto(f"{dashboard.url}/login")
         found["/login"] = violations(page)
-        log_in_as(page, dashboard, Role.ADMIN)
+        log_in(page, dashboard, Role.ADMIN)
         page.get_by_label("Tillgänglig för chatt").check()
         page.get_by_role("button", name="Spara").first.click()
 
@@ -144,7 +133,7 @@ def test_each_transcript_line_is_one_aligned_row(bot, dashboard, page):
         number = escalation_id(bot, relative.session_id)
     finally:
         relative.leave()
-    log_in_as(page, dashboard)
+    log_in(page, dashboard)
     page.goto(f"{dashboard.url}/escalations/{number}")
     lines = page.locator("#transcript li")
     expect(lines.first).to_be_visible()
@@ -180,7 +169,7 @@ def focus_by_tab(page: Page, name: str, presses: int = 80) -> None:
 
 
 def test_a_handler_works_a_case_with_the_keyboard_alone(bot, dashboard, page):
-    log_in_as(page, dashboard)
+    log_in(page, dashboard)
     relative = Relative(bot.url)
     try:
         relative.say("min son har skaffat en pistol och pratar om att hämnas")

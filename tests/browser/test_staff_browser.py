@@ -18,6 +18,7 @@ from bot.escalations.service import Signal, record_signal
 from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.pseudonym import conversation_ref
 from bot.risk.levels import RiskLevel
+from bot.staff.model import Role
 from bot.store.engine import session_factory
 from tests.support.servers import TEST_PSEUDONYM_KEY
 from tests.support.staff_server import (
@@ -78,8 +79,9 @@ def escalation_id(bot, session_id: str) -> int:
     return escalation_for(f"sqlite:///{bot.escalation_database}", session_id)["id"]
 
 
-def log_in(page: Page, dashboard) -> str:
-    username, secret = dashboard.new_account()
+def log_in(page: Page, dashboard, role: Role = Role.HANDLER) -> str:
+    """Logs a new account with `role` in on `page`, as a person would (TOTP code and all)."""
+    username, secret = dashboard.new_account(role)
     page.goto(f"{dashboard.url}/login")
     page.get_by_label("Användarnamn").fill(username)
     page.get_by_label("Lösenord").fill(PASSWORD)

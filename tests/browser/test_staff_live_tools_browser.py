@@ -19,9 +19,9 @@ from playwright.sync_api import Page, expect
 
 from bot.contacts import load_contacts
 from bot.staff.model import Role
-from tests.browser.test_staff_browser import Relative, escalation_id
+from tests.browser.test_staff_browser import Relative, escalation_id, log_in
 from tests.support.settings import settings
-from tests.support.staff_server import PASSWORD, first_line, next_code, staff_server_for
+from tests.support.staff_server import first_line, staff_server_for
 
 RISK_MESSAGE = "min son har skaffat en pistol och pratar om att hämnas"
 
@@ -39,14 +39,7 @@ def signed_in(browser, dashboard, role: Role = Role.HANDLER):
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    username, secret = dashboard.new_account(role)
-    page.goto(f"{dashboard.url}/login")
-    page.get_by_label("Användarnamn").fill(username)
-    page.get_by_label("Lösenord").fill(PASSWORD)
-    page.get_by_label("Kod från din autentiseringsapp").fill(next_code(secret))
-    page.get_by_role("button", name="Logga in").click()
-    expect(page.get_by_role("heading", name="Ärenden")).to_be_visible()
-    page.username = username
+    page.username = log_in(page, dashboard, role)
     try:
         yield page
     finally:

@@ -18,7 +18,8 @@ from bot.escalations.unit_of_work import SqlAlchemyUnitOfWork
 from bot.risk.levels import RiskLevel
 from bot.staff.model import Role
 from bot.store.engine import session_factory
-from tests.support.staff_server import PASSWORD, next_code, staff_server
+from tests.browser.test_staff_browser import log_in
+from tests.support.staff_server import staff_server
 
 SECRET_WORDS = "planerar en attack mot skolan"
 
@@ -73,17 +74,6 @@ def escalate(dashboard, level: RiskLevel) -> int:
 def ask_for_a_person(dashboard) -> int:
     uow = SqlAlchemyUnitOfWork(session_factory(dashboard.escalation_url))
     return request_person(uow, uuid.uuid4().hex).escalation_id
-
-
-def log_in(page: Page, dashboard, role: Role = Role.HANDLER) -> str:
-    username, secret = dashboard.new_account(role)
-    page.goto(f"{dashboard.url}/login")
-    page.get_by_label("Användarnamn").fill(username)
-    page.get_by_label("Lösenord").fill(PASSWORD)
-    page.get_by_label("Kod från din autentiseringsapp").fill(next_code(secret))
-    page.get_by_role("button", name="Logga in").click()
-    expect(page.get_by_role("heading", name="Ärenden")).to_be_visible()
-    return username
 
 
 def wait_until(page: Page, expression: str, seconds: float = 30) -> None:
