@@ -246,10 +246,16 @@ def take_step(
     **given,
 ) -> tuple[State, dict]:
     """A handler's step, if lifecycle.py allows it now: returns the state before it and
-    the columns it changed; StepRefused if it may not be taken."""
+    the columns it changed; StepRefused if it may not be taken. With `expected` (a State
+    the caller checked earlier), also refused ("changed_meanwhile") when the state is no
+    longer that one: a bulk resolve must not end a conversation someone joined between its
+    check and its step."""
     now = now or utcnow()
+    expected: State | None = given.pop("expected", None)
     with uow:
         before = _allowed(uow, escalation_id, step, actor)
+        if expected is not None and before != expected:
+            raise StepRefused("changed_meanwhile")
         values = changes(step, before, actor, now, **given)
         if values:
             values = {"updated_at": now, **values}

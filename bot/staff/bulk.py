@@ -71,7 +71,8 @@ def _resolve_one(review: Review, user: User, escalation_id: int, now: datetime) 
         state = review.check(user, escalation_id, Step.RESOLVE, outcome=OUTCOME)
         if state.in_handoff:  # someone joined meanwhile: leave the live chat alone
             return False
-        review.resolve(user, escalation_id, OUTCOME, now)
+        # Only from the state just checked: a join in between refuses it (changed_meanwhile).
+        review.resolve(user, escalation_id, OUTCOME, now, expected=state)
     except ReviewError:
         return False
     review.log(user, ACTION, escalation_id, f"outcome {OUTCOME}", now)

@@ -364,12 +364,24 @@ class Review:
         return self.take(user, escalation_id, Step.RELEASE, now)
 
     def resolve(
-        self, user: User, escalation_id: int, outcome: str, now: datetime | None = None
+        self,
+        user: User,
+        escalation_id: int,
+        outcome: str,
+        now: datetime | None = None,
+        expected: State | None = None,
     ) -> State:
+        """`expected`: resolve only if the state is still this one (bulk resolve)."""
         if outcome not in OUTCOMES:
             raise ReviewError("outcome_required")
         return self.take(
-            user, escalation_id, Step.RESOLVE, now, detail=f"outcome {outcome}", outcome=outcome
+            user,
+            escalation_id,
+            Step.RESOLVE,
+            now,
+            detail=f"outcome {outcome}",
+            outcome=outcome,
+            expected=expected,
         )
 
     def start_handoff(self, user: User, escalation_id: int, now: datetime | None = None) -> State:

@@ -191,3 +191,31 @@ def _table_at_0005():
         Column("subjects", String(64)),
         Column("confirmed", Boolean),
     )
+
+
+def test_a_step_taken_from_a_checked_state_is_refused_if_someone_joined_meanwhile(migrated_url):
+    """Bulk resolve checks a case is not in a live chat, then resolves it: a handler who
+    joined in between must not have the conversation ended under them unseen."""
+    from bot.escalations.service import StepRefused, check_step
+
+    url = migrated_url
+    admin = Actor(9, is_admin=True)
+    created = record_signal(uow(url), signal(), now=T0)
+    take_step(uow(url), created.escalation_id, Step.CLAIM, HANDLER, T0)
+    checked = check_step(uow(url), created.escalation_id, Step.RESOLVE, admin)
+    take_step(uow(url), created.escalation_id, Step.JOIN, HANDLER, T0)  # meanwhile
+    try:
+        take_step(
+            uow(url),
+            created.escalation_id,
+            Step.RESOLVE,
+            admin,
+            T0,
+            outcome="spam_test",
+            expected=checked,
+        )
+    except StepRefused as refused:
+        assert refused.code == "changed_meanwhile"
+    else:
+        raise AssertionError("resolved a case whose conversation a handler had joined")
+    assert escalation(url)["handoff_by"] == HANDLER.id
