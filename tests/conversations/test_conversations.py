@@ -81,6 +81,7 @@ def test_training_data_validates():
                 "utter_anonymity_",
                 "utter_handoff_",
                 "utter_request_human",
+                "utter_queue_wait_",  # actions/handoff.py: the place in the queue (issue 20)
                 "utter_ask_delete_confirm",
                 "utter_follow_up_",
                 "utter_keep_safe_",

@@ -156,4 +156,6 @@ def test_nothing_but_the_schema_is_stored(url):
         "excerpt", "last_message_key", "created_at", "updated_at",
         "claimed_by", "outcome", "resolved_at", "wants_person", "handoff_by", "handoff_since",
         "subjects", "confirmed",
+        # Times and a row number only (issue 20): waiting, asked for a person, case opened.
+        "waiting_since", "person_requested_at", "case_opened_at", "fact_id",
     }  # fmt: skip
