@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bot.staff.accounts import Role
-from tests.browser.test_staff_accessibility import log_in_as, violations
+from tests.browser.test_staff_accessibility import violations
+from tests.browser.test_staff_browser import log_in
 from tests.integration.test_statistics import seed_the_store
 from tests.support.staff_server import staff_server
 
@@ -46,7 +47,7 @@ def page(browser):
 
 
 def show_weeks_48_and_49(page: Page, dashboard) -> None:
-    log_in_as(page, dashboard, Role.ADMIN)
+    log_in(page, dashboard, Role.ADMIN)
     page.get_by_role("link", name="Statistik").click()
     expect(page.get_by_role("heading", name="Statistik", exact=True)).to_be_visible()
     page.get_by_label("Period", exact=True).select_option("week")
