@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import zlib
 from typing import Any
 
@@ -87,6 +88,10 @@ ACTION_CALL_SCHEMA: dict[str, Any] = {
     },
 }
 _validator = Draft7Validator(ACTION_CALL_SCHEMA)
+# Where a lone surrogate can come from: a \uD800-\uDFFF escape, or its UTF-8 bytes (json
+# decodes bytes with "surrogatepass"). A body with neither needs no encoding check, which
+# re-encoded the whole tracker on every call (issue 21's profile).
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 
 class NotAnActionCall(ValueError):
@@ -114,10 +119,12 @@ def action_call_of(body: bytes, content_encoding: str | None, max_bytes: int) ->
         raise NotAnActionCall(400, "The body is not JSON.") from None
     if not _validator.is_valid(call):
         raise NotAnActionCall(400, "The body is not an action call.")
-    try:  # a lone surrogate ("\\ud800" in the JSON): hashing or storing it fails in an action
-        json.dumps(call, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise NotAnActionCall(400, "The body is not valid Unicode.", call["next_action"]) from None
+    if _MAYBE_SURROGATE.search(body):
+        try:  # a lone surrogate ("\\ud800" in the JSON): hashing or storing it fails later
+            json.dumps(call, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            problem = "The body is not valid Unicode."
+            raise NotAnActionCall(400, problem, call["next_action"]) from None
     return call
 
 
@@ -138,11 +145,15 @@ def guard_action_server(app: Sanic, max_bytes: int) -> None:
     async def refuse_what_is_not_an_action_call(request: Request):
         if request.method != "POST" or request.path != "/webhook" or not fully_read(request):
             return None
+        encoding = request.headers.get("Content-Encoding")
         try:
-            action_call_of(request.body, request.headers.get("Content-Encoding"), max_bytes)
+            call = action_call_of(request.body, encoding, max_bytes)
         except NotAnActionCall as refused:
             answer = {"error": refused.problem, "action_name": refused.action_name}
             return response.json(answer, status=refused.status)
+        if encoding != "deflate":
+            # rasa_sdk reads `request.json`: the call parsed here, not parsed a second time.
+            request.parsed_json = call
         return None
 
     # Registered after rasa_sdk's handler for Exception, so it replaces it.

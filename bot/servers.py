@@ -55,7 +55,9 @@ def run_rasa_server() -> None:
     log_filter.keep_rasa_structlog_free_of_message_text()
     if not settings.rasa_jwt_secret:
         raise SystemExit("RASA_JWT_SECRET is empty: run `make env` or set it in .env")
-    validate_action_results_with_a_compiled_schema()
+    from bot import rasa_hot_paths
+
+    rasa_hot_paths.install()  # the same work per message, cheaper (issue 21)
     require_expiring_tokens(settings.rasa_jwt_secret)
     allow_websockets_on_python_311()  # the web widget's socket (bot/sanic_compat.py)
     answer_malformed_input_with_400(rasa.core.run, settings.max_message_chars)
@@ -172,31 +174,6 @@ def answer_malformed_input_with_400(run_module, max_message_chars: int) -> None:
         "configure_app",
         lambda app: refuse_malformed_parse_requests(app, max_message_chars),
     )
-
-
-def validate_action_results_with_a_compiled_schema() -> None:
-    """Rasa 3.6 checks every action server reply with `jsonschema.validate`, which first
-    re-checks the schema itself: a third of the Rasa server's CPU under load (measured
-    with py-spy in `make bench`, two action calls per message). The reply is validated
-    against the same schema by a validator built once."""
-    from jsonschema import ValidationError
-    from jsonschema.validators import validator_for
-    from rasa.core.actions.action import RemoteAction
-
-    schema = RemoteAction.action_response_format_spec()
-    validator_class = validator_for(schema)
-    validator_class.check_schema(schema)
-    validator = validator_class(schema)
-    original = RemoteAction._validate_action_result
-
-    def validate(self: RemoteAction, result: dict) -> bool:
-        try:
-            validator.validate(result)
-        except ValidationError:
-            return original(self, result)  # Rasa's own error message
-        return True
-
-    RemoteAction._validate_action_result = validate
 
 
 def run_action_server() -> None:

@@ -22,6 +22,7 @@ or `bot.privacy.tracker_store.RedactingRedisTrackerStore` with Rasa's Redis sett
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -156,6 +157,19 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             await self.delete(tracker.sender_id)
             return
         await super().save(tracker)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """Rasa's, reading only the column it uses: an ORM object per stored event was a
+        tenth of the Rasa server's CPU under load (issue 21's profile)."""
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
+            rows = query.with_entities(self.SQLEvent.data).all()
+        events = [json.loads(data) for (data,) in rows]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None
 
     def _additional_events(self, session, tracker: DialogueStateTracker) -> Iterator[Event]:
         """Only the events not yet stored are written, each as a redacted copy (cheaper

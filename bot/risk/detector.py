@@ -93,10 +93,11 @@ WILDCARDS = "*?["
 class _Word:
     pattern: str
     lemma: str | None  # set when the word is written in its base form
+    # Worked out once: it is asked for every phrase on every message (issue 21's profile).
+    is_wildcard: bool = field(init=False, compare=False)
 
-    @property
-    def is_wildcard(self) -> bool:
-        return any(char in self.pattern for char in WILDCARDS)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_wildcard", any(char in self.pattern for char in WILDCARDS))
 
     def matches(self, text: str, lemma: str) -> bool:
         if self.lemma is None:
@@ -122,6 +123,8 @@ class _Tokens:
     live_spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     by_text: dict[str, list[int]] | None = None
     by_lemma: dict[str, list[int]] | None = None
+    # Many phrases start with the same wildcard ("vapn*", "skjut*"): matched once per message.
+    by_wildcard: dict[str, list[int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -136,10 +139,12 @@ class _Tokens:
                 self.by_text.setdefault(text, []).append(i)
                 self.by_lemma.setdefault(lemma, []).append(i)
         if first.is_wildcard:
-            matches = _wildcard(first.pattern).match
-            return sorted(
-                i for text, positions in self.by_text.items() if matches(text) for i in positions
-            )
+            if first.pattern not in self.by_wildcard:
+                matches = _wildcard(first.pattern).match
+                self.by_wildcard[first.pattern] = sorted(
+                    i for text, where in self.by_text.items() if matches(text) for i in where
+                )
+            return self.by_wildcard[first.pattern]
         positions = self.by_text.get(first.pattern, [])
         if first.lemma is not None:
             positions = sorted(set(positions) | set(self.by_lemma.get(first.lemma, [])))

@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "bot.loop_monitor": 2,
     "bot.sanic_compat": 2,
     "bot.rasa_guards": 2,
+    "bot.rasa_hot_paths": 2,
     "bot.action_calls": 2,
     "bot.health": 2,
     "bot.statistics": 2,
