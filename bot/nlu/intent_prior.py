@@ -38,6 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 
+from bot.linear_models import ready_for_single_rows
 from bot.text import fold
 
 MODEL_FILE = "intent_prior.joblib"
@@ -154,7 +155,8 @@ class IntentPriorFeaturizer(DenseFeaturizer, GraphComponent):
                 stored = joblib.load(directory / MODEL_FILE)
         except (ValueError, FileNotFoundError):
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, stored["regression"], stored["out_of_fold"])
+        regression = ready_for_single_rows(stored["regression"])
+        return cls(config, model_storage, resource, regression, stored["out_of_fold"])
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for message in training_data.training_examples:

@@ -28,6 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from bot.linear_models import ready_for_single_rows
 from bot.risk.levels import CATEGORIES, RiskLevel
 from bot.settings import PROJECT_ROOT, Settings
 from bot.text import fold
@@ -86,9 +87,11 @@ class RiskClassifier:
         category_features: FeatureUnion | None,
         category_models: dict[str, LogisticRegression],
     ) -> None:
-        self.level_model = level_model
+        self.level_model = ready_for_single_rows(level_model)
         self.category_features = category_features
-        self.category_models = category_models
+        self.category_models = {
+            name: ready_for_single_rows(model) for name, model in category_models.items()
+        }
 
     @classmethod
     def train(cls, items: list[dict]) -> RiskClassifier:

@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "bot.sanic_compat": 2,
     "bot.rasa_guards": 2,
     "bot.rasa_hot_paths": 2,
+    "bot.linear_models": 2,
     "bot.action_calls": 2,
     "bot.health": 2,
     "bot.statistics": 2,
