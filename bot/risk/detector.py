@@ -129,15 +129,18 @@ class _Tokens:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def candidates(self, first: _Word) -> list[int]:
-        """Positions where a phrase's first word can match: looked up, not scanned, when exact;
-        a wildcard is tried once per distinct word, not once per position (a message of
-        4 000 emoji was 4 000 tries for each of some 400 wildcards: seconds; issue 17)."""
+    def index(self) -> None:
         if self.by_text is None:
             self.by_text, self.by_lemma = {}, {}
             for i, (text, lemma) in enumerate(zip(self.texts, self.lemmas, strict=True)):
                 self.by_text.setdefault(text, []).append(i)
                 self.by_lemma.setdefault(lemma, []).append(i)
+
+    def candidates(self, first: _Word) -> list[int]:
+        """Positions where a phrase's first word can match: looked up, not scanned, when exact;
+        a wildcard is tried once per distinct word, not once per position (a message of
+        4 000 emoji was 4 000 tries for each of some 400 wildcards: seconds; issue 17)."""
+        self.index()
         if first.is_wildcard:
             if first.pattern not in self.by_wildcard:
                 matches = _wildcard(first.pattern).match
@@ -151,6 +154,40 @@ class _Tokens:
         return positions
 
 
+@dataclass(frozen=True)
+class _FirstWords:
+    """A phrase list's positions by the text and the lemma their first word matches, and
+    the positions of phrases that start with a wildcard (tried on every message)."""
+
+    by_text: dict[str, list[int]]
+    by_lemma: dict[str, list[int]]
+    always: tuple[int, ...]
+
+    @classmethod
+    def of(cls, phrases: tuple[str, ...], compile_phrase) -> _FirstWords:
+        by_text: dict[str, list[int]] = {}
+        by_lemma: dict[str, list[int]] = {}
+        always: list[int] = []
+        for position, phrase in enumerate(phrases):
+            first = compile_phrase(phrase)[0]
+            if not isinstance(first, _Word) or first.is_wildcard:
+                always.append(position)
+                continue
+            by_text.setdefault(first.pattern, []).append(position)
+            if first.lemma is not None:
+                by_lemma.setdefault(first.lemma, []).append(position)
+        return cls(by_text, by_lemma, tuple(always))
+
+    def present(self, phrases: tuple[str, ...], tokens: _Tokens) -> list[str]:
+        tokens.index()
+        positions = set(self.always)
+        for text in tokens.by_text:
+            positions.update(self.by_text.get(text, ()))
+        for lemma in tokens.by_lemma:
+            positions.update(self.by_lemma.get(lemma, ()))
+        return [phrases[position] for position in sorted(positions)]
+
+
 class RiskDetector:
     """Screens one message at a time; build it once per process (it holds the pipeline)."""
 
@@ -158,6 +195,8 @@ class RiskDetector:
         self.nlp = nlp
         self.patterns = patterns
         self._compiled: dict[str, list[_Word | str | None]] = {}
+        # Per phrase list (by identity, holding it): its phrases by their first word.
+        self._first_words: dict[int, tuple[tuple[str, ...], _FirstWords]] = {}
 
     @classmethod
     def from_files(cls, spacy_model: Path, patterns_file: Path) -> RiskDetector:
@@ -260,7 +299,21 @@ class RiskDetector:
         return lambda phrases: self._spans_of(tokens, phrases)
 
     def _spans_of(self, tokens: _Tokens, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
-        return [span for phrase in phrases for span in self._spans(tokens, phrase)]
+        return [
+            span
+            for phrase in self._present(tokens, phrases)
+            for span in self._spans(tokens, phrase)
+        ]
+
+    def _present(self, tokens: _Tokens, phrases: tuple[str, ...]) -> list[str]:
+        """The phrases, in their order, whose first word is in the message (or is a
+        wildcard): the others cannot match. A term group can hold a thousand phrases, and
+        trying each on every message was most of the screening's time (issue 21)."""
+        cached = self._first_words.get(id(phrases))
+        if cached is None or cached[0] is not phrases:
+            cached = (phrases, _FirstWords.of(phrases, self._compile))
+            self._first_words[id(phrases)] = cached
+        return cached[1].present(phrases, tokens)
 
     # -- applying one rule ----------------------------------------------------------------
 
@@ -299,7 +352,9 @@ class RiskDetector:
         key = id(alternatives)
         if key not in tokens.requirement_spans:
             tokens.requirement_spans[key] = [
-                span for phrase in alternatives for span in self._spans(tokens, phrase)
+                span
+                for phrase in self._present(tokens, alternatives)
+                for span in self._spans(tokens, phrase)
             ]
         return tokens.requirement_spans[key]
 
@@ -360,7 +415,7 @@ class RiskDetector:
         clauses = {tokens.clause_of[start] for start, _ in found}
         cue_clauses = {
             tokens.clause_of[start]
-            for phrase in self.patterns.hypothetical_cues
+            for phrase in self._present(tokens, self.patterns.hypothetical_cues)
             for start, _ in self._spans(tokens, phrase)
         }
         reported_spans = self._live_spans(tokens, self.patterns.reported_cues)
@@ -386,7 +441,7 @@ class RiskDetector:
         start = span[0]
         clause = tokens.clause_of[start]
         window = self.patterns.negation_window
-        for phrase in self.patterns.negation_cues:
+        for phrase in self._present(tokens, self.patterns.negation_cues):
             for cue_start, cue_end in self._spans(tokens, phrase):
                 if (
                     cue_end <= start
@@ -403,7 +458,7 @@ class RiskDetector:
         if key not in tokens.live_spans:
             tokens.live_spans[key] = [
                 span
-                for phrase in phrases
+                for phrase in self._present(tokens, phrases)
                 for span in self._spans(tokens, phrase)
                 if not self._negated(tokens, span)
             ]
