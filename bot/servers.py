@@ -65,6 +65,9 @@ def run_rasa_server() -> None:
     from bot.nlu.long_messages import classify_the_beginning_of_long_messages
 
     classify_the_beginning_of_long_messages()  # DIET on 4 000 tokens held the loop
+    from bot.nlu.clauses import classify_each_question_with_the_message
+
+    classify_each_question_with_the_message()  # no call back from the action server
     _after_creating(rasa.core.run, "configure_app", answer_health_and_readiness_of_rasa)
     from bot.channels.staff_typing import add_staff_typing_route
 

@@ -59,6 +59,9 @@ _CLAUSE_BREAK = re.compile(
 )
 
 Classifier = Callable[[str], Awaitable[tuple[str | None, float]]]
+# In a message's parse data: [intent, confidence] of each of its question clauses, set by
+# the Rasa server while it parses the message (bot/nlu/clauses.py).
+CLAUSE_INTENTS_KEY = "clause_intents"
 
 
 def topic_for_intent(intent: str | None) -> str | None:
@@ -95,14 +98,16 @@ async def answer_topics(latest_message: dict, classify: Classifier | None = None
     primary = topic_for_intent((latest_message.get("intent") or {}).get("name"))
     if primary is None:
         return []
-    clauses = split_questions(latest_message.get("text", ""))
-    if classify is None or len(clauses) < 2:
+    results = _clause_intents(latest_message)
+    if results is None:
+        # Parsed without them (before issue 21, or outside the Rasa server): asked now.
+        clauses = question_clauses(latest_message.get("text", ""))
+        if classify is None or not clauses:
+            return [primary]
+        # All clauses at once: the relative waits for one classification, not one per clause.
+        results = await asyncio.gather(*(classify(clause) for clause in clauses))
+    if len(results) < 2:
         return [primary]
-    # A long story's questions come at its end; a message of hundreds of clauses must not
-    # become hundreds of classifications (issue 17: it held Rasa's event loop for seconds).
-    clauses = clauses[-MAX_CLAUSES_CLASSIFIED:]
-    # All clauses at once: the relative waits for one classification, not one per clause.
-    results = await asyncio.gather(*(classify(clause) for clause in clauses))
     found = [
         topic
         for intent, confidence in results
@@ -132,6 +137,33 @@ _PRIVACY_WORDS = re.compile(
     r"|(?:kan|ser|laser) (?:nagon|han|hon|min \w+) (?:se |lasa )?(?:det|vad|mina))\b"
 )
 _CHANNEL_WORDS = re.compile(r"\b(?:telegram|whatsapp|sms\w*|chatt\w*|skriva har|skriver har)\b")
+
+
+def question_clauses(text: str) -> list[str]:
+    """The clauses to classify one by one: none for a one-question message; of a long
+    story, the last MAX_CLAUSES_CLASSIFIED, where its questions are (a message of hundreds
+    of clauses must not become hundreds of classifications: issue 17)."""
+    clauses = split_questions(text)
+    return clauses[-MAX_CLAUSES_CLASSIFIED:] if len(clauses) >= 2 else []
+
+
+def _clause_intents(latest_message: dict) -> list[tuple[str | None, float]] | None:
+    stored = latest_message.get(CLAUSE_INTENTS_KEY)
+    if not isinstance(stored, list):
+        return None
+    return [
+        (intent if isinstance(intent, str) else None, float(confidence))
+        for intent, confidence in (item for item in stored if _is_pair(item))
+    ]
+
+
+def _is_pair(item) -> bool:
+    return (
+        isinstance(item, list | tuple)
+        and len(item) == 2
+        and isinstance(item[1], int | float)
+        and not isinstance(item[1], bool)
+    )
 
 
 # Topics after which "kan jag vara anonym?" means anonymous towards the person, in a

@@ -82,6 +82,18 @@ def test_two_questions_in_one_message_are_both_answered(bot):
     assert "utter_social_services" in responses and "utter_confidentiality" in responses
 
 
+def test_the_rasa_server_classifies_each_question_while_parsing_the_message(bot):
+    """Issue 21: the questions' intents come with the message's parse data (intent and
+    confidence only, no text), so the action server does not call back into Rasa."""
+    sender = new_sender()
+    bot.say(sender, "vad händer om soc kopplas in? och får han veta att det var jag som ringde?")
+    tracker = bot.request(f"/conversations/{sender}/tracker", token=admin_token()).body
+    parsed = [event for event in tracker["events"] if event["event"] == "user"][-1]["parse_data"]
+    intents = [intent for intent, _ in parsed["clause_intents"]]
+    assert intents == ["ask_social_services", "ask_confidentiality"]
+    assert all(isinstance(confidence, float) for _, confidence in parsed["clause_intents"])
+
+
 def test_contacts_come_from_configuration(bot):
     sender = new_sender()
     messages = bot.say(sender, "vilka telefonnummer kan jag ringa")

@@ -127,3 +127,34 @@ async def test_a_message_of_many_clauses_costs_at_most_six_classifications():
     topics = await answer_topics(message, classify)
     assert len(asked) == MAX_CLAUSES_CLASSIFIED == 6
     assert topics == ["police"]
+
+
+async def test_the_clause_intents_of_the_parse_data_are_used_without_asking_again():
+    """Issue 21: the Rasa server classifies the clauses while parsing (bot/nlu/clauses.py);
+    the answer action uses them and asks nothing (a malformed entry is ignored)."""
+    from bot.topics import CLAUSE_INTENTS_KEY, answer_topics
+
+    async def classify(clause: str):
+        raise AssertionError("no classification may be asked for")
+
+    message = {
+        "text": "vad händer om soc kopplas in? och får han veta att det var jag som ringde?",
+        "intent": {"name": "ask_social_services"},
+        CLAUSE_INTENTS_KEY: [
+            ["ask_social_services", 0.97],
+            ["ask_confidentiality", 0.91],
+            ["ask_police", "not a number"],
+        ],
+    }
+    assert await answer_topics(message, classify) == ["social_services", "confidentiality"]
+
+
+async def test_low_confidence_clause_intents_are_not_answered():
+    from bot.topics import CLAUSE_INTENTS_KEY, answer_topics
+
+    message = {
+        "text": "vad händer om soc kopplas in? och vad gör polisen?",
+        "intent": {"name": "ask_social_services"},
+        CLAUSE_INTENTS_KEY: [["ask_social_services", 0.97], ["ask_police", 0.3]],
+    }
+    assert await answer_topics(message) == ["social_services"]
