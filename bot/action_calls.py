@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import zlib
 from typing import Any
 
@@ -87,11 +86,64 @@ ACTION_CALL_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_validator = Draft7Validator(ACTION_CALL_SCHEMA)
+_EVENTS_SCHEMA = ACTION_CALL_SCHEMA["properties"]["tracker"]["properties"]["events"]
+_JSON_TYPES = {"string": str, "number": (int, float), "object": dict, "null": type(None)}
+
+
+def _without_event_items(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with the events' item schema left out (checked by `_event_is_valid`)."""
+    copy = json.loads(json.dumps(schema))
+    del copy["properties"]["tracker"]["properties"]["events"]["items"]
+    return copy
+
+
+def _kinds(types: str | list[str]) -> tuple[type, ...]:
+    names = [types] if isinstance(types, str) else types
+    return tuple(kind for name in names for kind in _flat(_JSON_TYPES[name]))
+
+
+def _flat(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+# Each of a long conversation's events checked by the generic validator was most of the
+# action server's time per call (issue 21's profile): the events' item schema above is
+# checked by this loop instead, which reads the same schema.
+_EVENT_REQUIRED = tuple(_EVENTS_SCHEMA["items"]["required"])
+_EVENT_FIELDS = {
+    name: _kinds(rule["type"]) for name, rule in _EVENTS_SCHEMA["items"]["properties"].items()
+}
+_validator = Draft7Validator(_without_event_items(ACTION_CALL_SCHEMA))
+
+
+def _event_is_valid(event: Any) -> bool:
+    if not isinstance(event, dict) or any(name not in event for name in _EVENT_REQUIRED):
+        return False
+    for name, kinds in _EVENT_FIELDS.items():
+        if name in event:
+            value = event[name]
+            # JSON Schema's "number" is not a boolean, though Python's bool is an int.
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                return False
+    return True
+
+
+def is_an_action_call(call: Any) -> bool:
+    if not _validator.is_valid(call):
+        return False
+    events = call["tracker"].get("events")
+    return events is None or all(_event_is_valid(event) for event in events)
+
+
 # Where a lone surrogate can come from: a \uD800-\uDFFF escape, or its UTF-8 bytes (json
 # decodes bytes with "surrogatepass"). A body with neither needs no encoding check, which
-# re-encoded the whole tracker on every call (issue 21's profile).
-_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+# re-encoded the whole tracker on every call (issue 21's profile). Plain substring tests:
+# a regular expression over the whole body cost a millisecond a call.
+_SURROGATE_MARKS = (b"\\ud", b"\\uD", b"\xed")
+
+
+def _may_hold_a_surrogate(body: bytes) -> bool:
+    return any(mark in body for mark in _SURROGATE_MARKS)
 
 
 class NotAnActionCall(ValueError):
@@ -117,9 +169,9 @@ def action_call_of(body: bytes, content_encoding: str | None, max_bytes: int) ->
         call = json.loads(body)
     except (ValueError, RecursionError):
         raise NotAnActionCall(400, "The body is not JSON.") from None
-    if not _validator.is_valid(call):
+    if not is_an_action_call(call):
         raise NotAnActionCall(400, "The body is not an action call.")
-    if _MAYBE_SURROGATE.search(body):
+    if _may_hold_a_surrogate(body):
         try:  # a lone surrogate ("\\ud800" in the JSON): hashing or storing it fails later
             json.dumps(call, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:

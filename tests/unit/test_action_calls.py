@@ -76,3 +76,27 @@ def test_a_deflated_body_that_inflates_past_the_limit_is_a_413_without_inflating
     with pytest.raises(NotAnActionCall) as refused:
         action_call_of(bomb, "deflate", LIMIT)
     assert refused.value.status == 413
+
+
+@pytest.mark.parametrize("field", ["event", "timestamp", "text", "name", "parse_data", "metadata"])
+@pytest.mark.parametrize("value", [None, True, 0, 1.5, "x", [], {}, "missing"])
+def test_events_are_judged_exactly_as_the_schema_judges_them(field, value):
+    """The events' items are checked by a loop instead of the generic validator (issue 21):
+    every kind of value in every field is taken or refused as the full schema says."""
+    from jsonschema import Draft7Validator
+
+    from bot.action_calls import ACTION_CALL_SCHEMA, is_an_action_call
+
+    event = {"event": "user", "timestamp": 1.0, "text": "hej", "parse_data": {}}
+    if value == "missing":
+        event.pop(field, None)
+    else:
+        event[field] = value
+    call = {**CALL, "tracker": {**CALL["tracker"], "events": [event, {"event": "action"}]}}
+    assert is_an_action_call(call) == Draft7Validator(ACTION_CALL_SCHEMA).is_valid(call)
+
+
+def test_a_surrogate_escape_in_upper_case_is_found_too():
+    body = json.dumps({**CALL, "tracker": {**CALL["tracker"], "sender_id": "s\ud800"}})
+    with pytest.raises(NotAnActionCall):
+        action_call_of(body.replace("\\ud800", "\\uD800").encode(), None, LIMIT)
