@@ -55,15 +55,21 @@ spacy: $(SPACY_MODEL)/meta.json ## build the Swedish spaCy pipeline (no download
 
 env: .env ## write .env from .env.example with fresh secrets (keeps your values)
 
-# Retrained only when the training data, domain or config changed.
-$(MODEL): $(TRAINING_DATA) $(SPACY_MODEL)/meta.json
+# Retrained only when the training data, domain, config or the custom NLU components
+# (bot/nlu/, pickled into the model) changed.
+$(MODEL): $(TRAINING_DATA) $(wildcard bot/nlu/*.py) $(SPACY_MODEL)/meta.json
 	$(BIN)/rasa train --data $(RASA_DATA) --fixed-model-name vagvisaren --out models
 
 # The trained risk model (bot/risk/classifier.py), from the labelled messages in data/risk.
 $(RISK_MODEL): $(RISK_TRAINING) bot/risk/classifier.py | $(VENV)/.installed
 	$(BIN)/python -m bot.risk.classifier --force
 
-train: $(MODEL) $(RISK_MODEL) ## train the Rasa model and the risk model (only what changed)
+# The two trainings side by side (the risk model's takes seconds, the Rasa model's minutes).
+# --output-sync keeps each one's output together.
+PARALLEL := $(MAKE) --no-print-directory --jobs=2 --output-sync=target
+
+train: ## train the Rasa model and the risk model (only what changed)
+	@$(PARALLEL) $(MODEL) $(RISK_MODEL)
 
 # --- running ------------------------------------------------------------------------
 run: $(MODEL) $(RISK_MODEL) .env ## set up everything and start the bot (Ctrl-C stops it)
@@ -97,23 +103,21 @@ cluster: $(MODEL) $(RISK_MODEL) .env $(HAPROXY) ## two Rasa + two action servers
 # The browser tests drive Debian's Chromium through Playwright, which never downloads a
 # browser of its own. Installed here when missing (as root; otherwise the command to run).
 CHROMIUM := /usr/bin/chromium
-$(CHROMIUM):
-	@if [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	else \
-	  echo "Chromium is needed for the browser tests: sudo apt-get install chromium"; exit 1; \
-	fi
 
 chromium: $(CHROMIUM) ## install Debian's Chromium for the browser tests
 
 # HAProxy, the load balancer of a deployment of several servers (deployment/haproxy/), from
 # Debian's packages; `make cluster` and the cluster test run it on loopback ports.
 HAPROXY := /usr/sbin/haproxy
-$(HAPROXY):
+
+# Both in one apt-get (two at once would fight over apt's lock when the set-up runs in
+# parallel); a package already installed is left as it is.
+$(CHROMIUM) $(HAPROXY) &:
 	@if [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium haproxy; \
 	else \
-	  echo "HAProxy is needed for the cluster: sudo apt-get install haproxy"; exit 1; \
+	  echo "Chromium and HAProxy are needed for the browser and cluster tests:"; \
+	  echo "  sudo apt-get install chromium haproxy"; exit 1; \
 	fi
 
 haproxy: $(HAPROXY) ## install Debian's HAProxy (the load balancer of several servers)
@@ -126,9 +130,14 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) $(AXE) $(HAPROXY) ## set up everything and run the whole suite, as CI does
+# The set-up steps run two at a time: the trainings beside the downloads of apt and npm.
+# The suite runs in TEST_WORKERS processes (pytest-xdist), a test module's tests in one of
+# them, so a module's servers start once; each process starts its own shared servers.
+TEST_WORKERS ?= 2
+test: ## set up everything and run the whole suite, as CI does
+	@$(PARALLEL) $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) $(AXE) $(HAPROXY)
 	$(BIN)/ruff check bot actions tools tests
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses $(TEST_WORKERS) --dist loadscope
 
 # The unit tests and ruff: no database, no server, no browser, no Rasa model.
 test-fast: $(SPACY_MODEL)/meta.json $(RISK_MODEL) .env ## unit tests and ruff only (about a minute)

@@ -33,12 +33,10 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUEN
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline
 
 from bot.linear_models import ready_for_single_rows
+from bot.nlu.prior_regression import fit_with_out_of_fold, regression
 from bot.text import fold
 
 MODEL_FILE = "intent_prior.joblib"
@@ -49,42 +47,6 @@ def _analysed(message: Message) -> str:
     tokens = message.get(TOKENS_NAMES[TEXT]) or []
     lemmas = " ".join(fold(token.lemma or token.text) for token in tokens)
     return f"{lemmas}\t{fold(message.get(TEXT) or '')}"
-
-
-def _lemmas(analysed: str) -> str:
-    return analysed.split("\t", 1)[0]
-
-
-def _folded(analysed: str) -> str:
-    return analysed.split("\t", 1)[1]
-
-
-def _regression(c: float) -> Pipeline:
-    # TF-IDF with sublinear term frequency: a word repeated in a long story counts little
-    # more than once, and words found in every intent ("min", "son") weigh less. With a
-    # weaker regularisation (C in config.yml) this separated the close topics (police /
-    # law / gangs) better than raw counts.
-    features = FeatureUnion(
-        [
-            (
-                "lemmas",
-                TfidfVectorizer(
-                    preprocessor=_lemmas,
-                    token_pattern=r"\S+",
-                    ngram_range=(1, 2),
-                    sublinear_tf=True,
-                ),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    preprocessor=_folded, analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True
-                ),
-            ),
-        ]
-    )
-    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
-    return make_pipeline(features, model)
 
 
 def _key(analysed: str) -> str:
@@ -129,10 +91,10 @@ class IntentPriorFeaturizer(DenseFeaturizer, GraphComponent):
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         texts = [_analysed(m) for m in examples]
         labels = [m.get(INTENT) for m in examples]
-        folds = StratifiedKFold(self._config["folds"], shuffle=True, random_state=0)
-        regression = _regression(self._config["C"])
-        predicted = cross_val_predict(regression, texts, labels, cv=folds, method="predict_proba")
-        self.regression = regression.fit(texts, labels)
+        fitted, predicted = fit_with_out_of_fold(
+            regression(self._config["C"]), texts, labels, self._config["folds"]
+        )
+        self.regression = ready_for_single_rows(fitted)
         self.out_of_fold = {_key(text): row for text, row in zip(texts, predicted, strict=True)}
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(

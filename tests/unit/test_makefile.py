@@ -30,4 +30,4 @@ def test_the_fast_target_needs_no_service_and_the_full_one_runs_everything():
     fast = re.search(r"^test-fast:.*\n((?:\t.*\n)+)", MAKEFILE, flags=re.M).group(1)
     assert "pytest tests/unit" in fast and "ruff check" in fast
     full = re.search(r"^test:.*\n((?:\t.*\n)+)", MAKEFILE, flags=re.M).group(1)
-    assert "$(BIN)/pytest\n" in full
+    assert "$(BIN)/pytest --numprocesses" in full
