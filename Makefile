@@ -64,12 +64,12 @@ $(MODEL): $(TRAINING_DATA) $(wildcard bot/nlu/*.py) $(SPACY_MODEL)/meta.json
 $(RISK_MODEL): $(RISK_TRAINING) bot/risk/classifier.py | $(VENV)/.installed
 	$(BIN)/python -m bot.risk.classifier --force
 
-# The two trainings side by side (the risk model's takes seconds, the Rasa model's minutes).
-# --output-sync keeps each one's output together.
+# Set-up steps that only download and install run two at a time (--output-sync keeps each
+# one's output together). The trainings run alone: DIET trained beside other work came out
+# as a different model (TensorFlow's threads), and the suite pins some of its answers.
 PARALLEL := $(MAKE) --no-print-directory --jobs=2 --output-sync=target
 
-train: ## train the Rasa model and the risk model (only what changed)
-	@$(PARALLEL) $(MODEL) $(RISK_MODEL)
+train: $(MODEL) $(RISK_MODEL) ## train the Rasa model and the risk model (only what changed)
 
 # --- running ------------------------------------------------------------------------
 run: $(MODEL) $(RISK_MODEL) .env ## set up everything and start the bot (Ctrl-C stops it)
@@ -130,12 +130,13 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The set-up steps run two at a time: the trainings beside the downloads of apt and npm.
+# The downloads (apt, npm) two at a time, then the trainings, alone.
 # The suite runs in TEST_WORKERS processes (pytest-xdist), a test module's tests in one of
 # them, so a module's servers start once; each process starts its own shared servers.
 TEST_WORKERS ?= 2
 test: ## set up everything and run the whole suite, as CI does
-	@$(PARALLEL) $(MODEL) $(RISK_MODEL) .env $(CHROMIUM) $(AXE) $(HAPROXY)
+	@$(PARALLEL) .env $(CHROMIUM) $(AXE) $(HAPROXY)
+	@$(MAKE) --no-print-directory $(MODEL) $(RISK_MODEL)
 	$(BIN)/ruff check bot actions tools tests
 	$(BIN)/pytest --numprocesses $(TEST_WORKERS) --dist loadscope
 
