@@ -65,8 +65,7 @@ $(RISK_MODEL): $(RISK_TRAINING) bot/risk/classifier.py | $(VENV)/.installed
 	$(BIN)/python -m bot.risk.classifier --force
 
 # Set-up steps that only download and install run two at a time (--output-sync keeps each
-# one's output together). The trainings run alone: DIET trained beside other work came out
-# as a different model (TensorFlow's threads), and the suite pins some of its answers.
+# one's output together); then the trainings, one after the other.
 PARALLEL := $(MAKE) --no-print-directory --jobs=2 --output-sync=target
 
 train: $(MODEL) $(RISK_MODEL) ## train the Rasa model and the risk model (only what changed)
