@@ -13,6 +13,7 @@ Here, on the action server's Sanic app:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import zlib
@@ -87,23 +88,19 @@ ACTION_CALL_SCHEMA: dict[str, Any] = {
     },
 }
 _EVENTS_SCHEMA = ACTION_CALL_SCHEMA["properties"]["tracker"]["properties"]["events"]
-_JSON_TYPES = {"string": str, "number": (int, float), "object": dict, "null": type(None)}
+_JSON_TYPES = {"string": (str,), "number": (int, float), "object": (dict,), "null": (type(None),)}
 
 
 def _without_event_items(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema with the events' item schema left out (checked by `_event_is_valid`)."""
-    copy = json.loads(json.dumps(schema))
-    del copy["properties"]["tracker"]["properties"]["events"]["items"]
-    return copy
+    without = copy.deepcopy(schema)
+    del without["properties"]["tracker"]["properties"]["events"]["items"]
+    return without
 
 
 def _kinds(types: str | list[str]) -> tuple[type, ...]:
     names = [types] if isinstance(types, str) else types
-    return tuple(kind for name in names for kind in _flat(_JSON_TYPES[name]))
-
-
-def _flat(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
+    return tuple(kind for name in names for kind in _JSON_TYPES[name])
 
 
 # Each of a long conversation's events checked by the generic validator was most of the
