@@ -64,8 +64,7 @@ $(MODEL): $(TRAINING_DATA) $(wildcard bot/nlu/*.py) $(SPACY_MODEL)/meta.json
 $(RISK_MODEL): $(RISK_TRAINING) bot/risk/classifier.py | $(VENV)/.installed
 	$(BIN)/python -m bot.risk.classifier --force
 
-# Set-up steps that only download and install run two at a time (--output-sync keeps each
-# one's output together); then the trainings, one after the other.
+# Set-up steps run two at a time (--output-sync keeps each one's output together).
 PARALLEL := $(MAKE) --no-print-directory --jobs=2 --output-sync=target
 
 train: $(MODEL) $(RISK_MODEL) ## train the Rasa model and the risk model (only what changed)
@@ -129,13 +128,13 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The downloads (apt, npm) two at a time, then the trainings, alone.
-# The suite runs in TEST_WORKERS processes (pytest-xdist), a test module's tests in one of
+# Two set-up steps at a time: the Rasa training (both cores for a few minutes) starts as
+# soon as the environment and spaCy are there, beside the downloads (apt, npm), which wait
+# on the network more than they compute. The suite runs in TEST_WORKERS processes (pytest-xdist), a test module's tests in one of
 # them, so a module's servers start once; each process starts its own shared servers.
 TEST_WORKERS ?= 2
 test: ## set up everything and run the whole suite, as CI does
-	@$(PARALLEL) .env $(CHROMIUM) $(AXE) $(HAPROXY)
-	@$(MAKE) --no-print-directory $(MODEL) $(RISK_MODEL)
+	@$(PARALLEL) $(MODEL) $(CHROMIUM) $(HAPROXY) $(AXE) $(RISK_MODEL) .env
 	$(BIN)/ruff check bot actions tools tests
 	$(BIN)/pytest --numprocesses $(TEST_WORKERS) --dist loadscope
 

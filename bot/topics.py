@@ -113,7 +113,14 @@ async def answer_topics(latest_message: dict, classify: Classifier | None = None
         for intent, confidence in results
         if (topic := topic_for_intent(intent)) and confidence >= CLAUSE_MIN_CONFIDENCE
     ]
-    topics = _ordered_unique([*found, primary] if primary in found else [primary, *found])
+    if primary in found:
+        topics = _ordered_unique([*found, primary])
+    elif found and _confidence_of(latest_message) < CLAUSE_MIN_CONFIDENCE:
+        # The whole message is a guess (a story and a question: 0.42) while a clause is a
+        # clear question: the clear questions are answered, the guess is not.
+        topics = _ordered_unique(found)
+    else:
+        topics = _ordered_unique([primary, *found])
     # Telling the story and asking in the same message: the questions get the answers.
     if len(topics) > 1 and "share_worry" in topics:
         topics.remove("share_worry")
@@ -145,6 +152,12 @@ def question_clauses(text: str) -> list[str]:
     of clauses must not become hundreds of classifications: issue 17)."""
     clauses = split_questions(text)
     return clauses[-MAX_CLAUSES_CLASSIFIED:] if len(clauses) >= 2 else []
+
+
+def _confidence_of(latest_message: dict) -> float:
+    """The classifier's confidence in the whole message (1 when not given)."""
+    confidence = (latest_message.get("intent") or {}).get("confidence", 1.0)
+    return float(confidence) if isinstance(confidence, int | float) else 1.0
 
 
 def _clause_intents(latest_message: dict) -> list[tuple[str | None, float]] | None:

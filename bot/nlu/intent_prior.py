@@ -61,7 +61,14 @@ class IntentPriorFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**DenseFeaturizer.get_default_config(), "folds": 5, "C": 30.0}
+        # workers: processes fitting the regressions side by side (training only).
+        return {
+            **DenseFeaturizer.get_default_config(),
+            "folds": 5,
+            "C": 30.0,
+            "min_df": 1,
+            "workers": 2,
+        }
 
     def __init__(
         self,
@@ -92,7 +99,11 @@ class IntentPriorFeaturizer(DenseFeaturizer, GraphComponent):
         texts = [_analysed(m) for m in examples]
         labels = [m.get(INTENT) for m in examples]
         fitted, predicted = fit_with_out_of_fold(
-            regression(self._config["C"]), texts, labels, self._config["folds"]
+            regression(self._config["C"], self._config["min_df"]),
+            texts,
+            labels,
+            self._config["folds"],
+            self._config["workers"],
         )
         self.regression = ready_for_single_rows(fitted)
         self.out_of_fold = {_key(text): row for text, row in zip(texts, predicted, strict=True)}

@@ -110,3 +110,46 @@ def test_without_a_trained_model_nothing_is_added(featurizer):
     empty = IntentPriorFeaturizer.load(config, storage, Resource("missing"), context)
     [msg] = empty.process([message("hej")])
     assert msg.get_dense_features(TEXT) == (None, None)
+
+
+def corpus() -> tuple[list[str], list[str]]:
+    texts = [f"{text}\t{text}" for texts in EXAMPLES.values() for text in texts]
+    labels = [intent for intent, texts in EXAMPLES.items() for _ in texts]
+    return texts, labels
+
+
+def test_the_fits_side_by_side_give_each_text_its_folds_probabilities():
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from bot.nlu.prior_regression import fit_with_out_of_fold, regression
+
+    texts, labels = corpus()
+    fitted, predicted = fit_with_out_of_fold(regression(30.0), texts, labels, 2, workers=2)
+    folds = StratifiedKFold(2, shuffle=True, random_state=0)
+    expected = cross_val_predict(regression(30.0), texts, labels, cv=folds, method="predict_proba")
+    assert np.allclose(predicted, expected, atol=1e-5)
+    assert list(fitted.classes_) == sorted(EXAMPLES)
+
+
+def test_a_class_missing_from_a_fold_gets_probability_zero_in_its_column():
+    from bot.nlu.prior_regression import _probabilities_in, regression
+
+    texts, labels = corpus()
+    whole = regression(30.0).fit(texts, labels)
+    without_police = [i for i, label in enumerate(labels) if label != "police"]
+    fold = regression(30.0).fit(
+        [texts[i] for i in without_police], [labels[i] for i in without_police]
+    )
+    probabilities = _probabilities_in(fold, texts[:1], whole)
+    police = list(whole.classes_).index("police")
+    assert probabilities[0, police] == 0 and abs(probabilities[0].sum() - 1) < 1e-9
+    assert np.allclose(np.delete(probabilities[0], police), fold.predict_proba(texts[:1])[0])
+
+
+def test_n_grams_of_a_single_example_are_dropped_with_min_df_two():
+    from bot.nlu.prior_regression import regression
+
+    texts, labels = corpus()
+    every = regression(30.0).fit(texts, labels).steps[0][1].transform(texts).shape[1]
+    shared = regression(30.0, min_df=2).fit(texts, labels).steps[0][1].transform(texts).shape[1]
+    assert 0 < shared < every
