@@ -130,8 +130,9 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 
 # Two set-up steps at a time: the Rasa training (both cores for a few minutes) starts as
 # soon as the environment and spaCy are there, beside the downloads (apt, npm), which wait
-# on the network more than they compute. The suite runs in TEST_WORKERS processes (pytest-xdist), a test module's tests in one of
-# them, so a module's servers start once; each process starts its own shared servers.
+# on the network more than they compute. The suite runs in TEST_WORKERS processes
+# (pytest-xdist), a test module's tests in one of them, so a module's servers start once;
+# each process starts its own shared servers.
 TEST_WORKERS ?= 2
 test: ## set up everything and run the whole suite, as CI does
 	@$(PARALLEL) $(MODEL) $(CHROMIUM) $(HAPROXY) $(AXE) $(RISK_MODEL) .env
