@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import uuid
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import yaml
 
 from bot.pseudonym import conversation_ref
 from tests.conftest import PROJECT_ROOT
+from tests.support.databases import escalation_of
 from tests.support.servers import TEST_PSEUDONYM_KEY
 
 CLIENT = {"X-Forwarded-For": "85.228.14.201", "User-Agent": "VagvisarenTestBrowser/9.9"}
@@ -84,28 +84,20 @@ def test_a_conversation_full_of_identifiers_leaves_none_in_tables_or_logs(bot):
     assert sender not in logs  # no conversation id next to anything in the logs
 
 
-def escalation_of(bot, reference: str, seconds: float = 30) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        rows = [row for row in bot.escalations() if row["conversation_ref"] == reference]
-        if rows:
-            return rows[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no escalation stored for the conversation within {seconds} s")
-
-
 def test_radera_mitt_samtal_deletes_the_conversation_at_once(bot):
     sender = f"delete-{uuid.uuid4().hex}"
     bot.say(sender, "min bror har sagt att han ska åka till syrien och strida")
     # This conversation's own escalation, with its excerpt: the action server stores it
     # beside the answer, so under load it can land just after the reply.
-    escalation = escalation_of(bot, conversation_ref(sender, TEST_PSEUDONYM_KEY))
+    reference = conversation_ref(sender, TEST_PSEUDONYM_KEY)
+    escalation = escalation_of(bot.escalation_url, reference, seconds=30)
+    assert escalation is not None, "no escalation stored for the conversation within 30 s"
     assert escalation["excerpt"] and escalation["level"] in {"elevated", "acute"}
 
     replies = bot.say(sender, "radera mitt samtal")
 
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    deleted = domain["responses"]["utter_conversation_deleted_web"][0]["text"].split("\n")[0]
+    deleted = deletion_answer()
     kept = domain["responses"]["utter_conversation_deleted_escalation_kept"][0]["text"]
     texts = [reply.get("text", "") for reply in replies]
     assert any(text.startswith(deleted) for text in texts), texts
@@ -152,7 +144,6 @@ async def test_after_radera_and_after_retention_nothing_of_the_conversation_is_l
     from bot.staff.model import Role
     from bot.staff.review import Review
     from bot.store.engine import make_engine
-    from tests.support.databases import escalation_of
     from tests.support.web_chat import close, session
 
     words = "Lingonblomman"
