@@ -35,7 +35,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
-from bot.linear_models import ready_for_single_rows
+from bot.linear_models import OneTextModel, ready_for_single_rows
 from bot.nlu.prior_regression import fit_with_out_of_fold, regression
 from bot.text import fold
 
@@ -83,6 +83,8 @@ class IntentPriorFeaturizer(DenseFeaturizer, GraphComponent):
         self._resource = resource
         self.regression = regression
         self.out_of_fold = out_of_fold or {}
+        # The regression asked about one message at a time without scikit-learn's overhead.
+        self._one_text = OneTextModel(regression) if regression is not None else None
 
     @classmethod
     def create(
@@ -106,6 +108,7 @@ class IntentPriorFeaturizer(DenseFeaturizer, GraphComponent):
             self._config["workers"],
         )
         self.regression = ready_for_single_rows(fitted)
+        self._one_text = OneTextModel(self.regression)
         self.out_of_fold = {_key(text): row for text, row in zip(texts, predicted, strict=True)}
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(
@@ -147,7 +150,7 @@ class IntentPriorFeaturizer(DenseFeaturizer, GraphComponent):
         analysed = _analysed(message)
         probabilities = self.out_of_fold.get(_key(analysed)) if use_out_of_fold else None
         if probabilities is None:
-            probabilities = self.regression.predict_proba([analysed])[0]
+            probabilities = self._one_text.predict_proba(analysed)
         sentence = np.asarray([probabilities], dtype=np.float32)
         tokens = message.get(TOKENS_NAMES[TEXT])
         # DIET expects sequence and sentence features from every dense featurizer; the

@@ -22,18 +22,25 @@ or `bot.privacy.tracker_store.RedactingRedisTrackerStore` with Rasa's Redis sett
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import json
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
+from rasa.core.constants import POSTGRESQL_SCHEMA
 from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore, ensure_schema_exists
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.utils.cli import print_error_and_exit
-from sqlalchemy import delete
+from sqlalchemy import bindparam, create_engine, delete, func, insert, or_, select
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 logger = logging.getLogger(__name__)
 
@@ -58,17 +65,38 @@ def redact(text: str) -> str:
     return services().redactor.redact(text)
 
 
+@functools.lru_cache(maxsize=1024)
+def _redacted_response(text: str) -> str:
+    """The bot's answers come from the domain's responses, so the same few hundred texts
+    are redacted again on every turn (a quarter of the saving's work, issue 21): they are
+    remembered. Only texts of the domain's responses come here, never a relative's words
+    or a handler's message (bot_text below)."""
+    return redact(text)
+
+
+def _bot_text(event: dict[str, Any]) -> str:
+    text = event["text"]
+    if (event.get("metadata") or {}).get("utter_action"):  # said from a domain response
+        return _redacted_response(text)
+    return redact(text)
+
+
 def redacted_event(event: dict[str, Any]) -> dict[str, Any]:
     """A copy of one serialised Rasa event with identifiers masked."""
     event = dict(event)
     kind = event.get("event")
-    if kind in {"user", "bot"} and isinstance(event.get("text"), str):
-        event["text"] = redact(event["text"])
+    text = event.get("text")
+    if kind == "bot" and isinstance(text, str):
+        event["text"] = _bot_text(event)
+    elif kind == "user" and isinstance(text, str):
+        event["text"] = redact(text)
     if kind == "user":
         event["metadata"] = {}
         parse_data = dict(event.get("parse_data") or {})
-        if isinstance(parse_data.get("text"), str):
-            parse_data["text"] = redact(parse_data["text"])
+        parsed = parse_data.get("text")
+        if isinstance(parsed, str):
+            # Nearly always the message's own text: masked once.
+            parse_data["text"] = event["text"] if parsed == text else redact(parsed)
         parse_data["entities"] = [_redacted_entity(e) for e in parse_data.get("entities", [])]
         parse_data.pop("metadata", None)
         event["parse_data"] = parse_data
@@ -110,6 +138,78 @@ def _secure_delete(connection, _record) -> None:
     cursor.close()
 
 
+class _EventQueries:
+    """Rasa's queries on the events table, built once: Rasa builds each as an ORM query on
+    every use, and SQLAlchemy then works out the query's cache key again (with the ORM
+    objects per row, a quarter of the Rasa server's CPU under load, issue 21)."""
+
+    def __init__(self, table) -> None:
+        sender = table.c.sender_id == bindparam("sender_id")
+        session_start = (
+            select(func.max(table.c.timestamp).label("session_start"))
+            .where(sender, table.c.type_name == SessionStarted.type_name)
+            .subquery()
+        )
+        # As Rasa's _event_query: the events after the latest session start, or all.
+        in_latest_session = or_(
+            table.c.timestamp >= session_start.c.session_start,
+            session_start.c.session_start.is_(None),
+        )
+        self.all_sessions = select(table.c.data).where(sender).order_by(table.c.id)
+        self.latest_session = (
+            select(table.c.data).where(sender, in_latest_session).order_by(table.c.id)
+        )
+        self.count_latest_session = (
+            select(func.count()).select_from(table).where(sender, in_latest_session)
+        )
+        self.insert = insert(table)
+
+
+# The number of a tracker's events that are stored, written on the tracker when it is read
+# or saved: saving then writes the events after them without counting the stored ones
+# first (Rasa counts them with a query on every save). Rasa's lock store lets one turn at
+# a time read and save a conversation, on one server or several.
+STORED_EVENTS = "_vagvisaren_stored_events"
+
+
+def _remember_stored(tracker: DialogueStateTracker, count: int) -> None:
+    setattr(tracker, STORED_EVENTS, (tracker.sender_id, count))
+
+
+def _known_stored(tracker: DialogueStateTracker) -> int | None:
+    sender_id, count = getattr(tracker, STORED_EVENTS, (None, None))
+    return count if sender_id == tracker.sender_id else None
+
+
+def _row(sender_id: str, event: Event) -> dict[str, Any]:
+    """The row Rasa's SQLTrackerStore.save writes for an event."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": (data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
+
+
+def _is_sqlite_file(engine: Engine) -> bool:
+    database = engine.url.database
+    return engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
+
+
+def _pooled(engine: Engine) -> Engine:
+    """SQLAlchemy 1.4 opens a new connection to an SQLite file for every use (NullPool):
+    twice per message. Connections are kept instead; SQLite's own file locks still order
+    the writers of every process."""
+    pooled = create_engine(
+        engine.url, poolclass=QueuePool, connect_args={"check_same_thread": False}
+    )
+    engine.dispose()
+    return pooled
+
+
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore configured by one database URL that stores only redacted events."""
 
@@ -127,14 +227,19 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 query=dict(parsed.query) or None,
             )
         super().__init__(domain=domain, event_broker=event_broker, **kwargs)
-        # Test each pooled connection before use: after a database restart every pooled
-        # connection is dead, and the first message of each conversation would fail (or
-        # read as a new, empty conversation). Rasa creates the engine without it
-        # (issue 17, tests/integration/test_faults.py).
-        self.engine.pool._pre_ping = True
+        if _is_sqlite_file(self.engine):
+            self.engine = _pooled(self.engine)
+            self.sessionmaker = sessionmaker(bind=self.engine)
         if self.engine.dialect.name == "sqlite":
             # Erased conversations are overwritten, not left in the file's free pages.
             sqlalchemy_event.listen(self.engine, "connect", _secure_delete)
+        else:
+            # Test each pooled connection before use: after a database restart every pooled
+            # connection is dead, and the first message of each conversation would fail (or
+            # read as a new, empty conversation). Rasa creates the engine without it
+            # (issue 17, tests/integration/test_faults.py). An SQLite file does not restart.
+            self.engine.pool._pre_ping = True
+        self.queries = _EventQueries(self.SQLEvent.__table__)
 
     @contextlib.contextmanager
     def session_scope(self) -> Iterator[Any]:
@@ -152,30 +257,46 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         finally:
             session.close()
 
+    def _check_schema(self) -> None:
+        """Rasa checks a configured PostgreSQL schema on every use of the database."""
+        if os.environ.get(POSTGRESQL_SCHEMA):
+            with self.session_scope():
+                pass
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         if deletion_requested(tracker):
             await self.delete(tracker.sender_id)
             return
-        await super().save(tracker)
+        await self.stream_events(tracker)  # to an event broker, if one is configured
+        self._check_schema()
+        with self.engine.begin() as connection:
+            stored = _known_stored(tracker)
+            if stored is None:
+                stored = connection.execute(
+                    self.queries.count_latest_session, {"sender_id": tracker.sender_id}
+                ).scalar_one()
+            new = itertools.islice(tracker.events, stored, None)
+            rows = [_row(tracker.sender_id, _redacted(event)) for event in new]
+            if rows:
+                connection.execute(self.queries.insert, rows)
+        _remember_stored(tracker, len(tracker.events))
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
-        """Rasa's, reading only the column it uses: an ORM object per stored event was a
-        tenth of the Rasa server's CPU under load (issue 21's profile)."""
-        with self.session_scope() as session:
-            query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
-            rows = query.with_entities(self.SQLEvent.data).all()
-        events = [json.loads(data) for (data,) in rows]
-        if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        return None
-
-    def _additional_events(self, session, tracker: DialogueStateTracker) -> Iterator[Event]:
-        """Only the events not yet stored are written, each as a redacted copy (cheaper
-        than rebuilding the whole tracker on every turn)."""
-        for event in super()._additional_events(session, tracker):
-            yield _redacted(event)
+        """Rasa's, with the query built once and only the column it uses read."""
+        queries = self.queries
+        query = queries.all_sessions if fetch_events_from_all_sessions else queries.latest_session
+        self._check_schema()
+        with self.engine.connect() as connection:
+            rows = connection.execute(query, {"sender_id": sender_id}).scalars().all()
+        events = [json.loads(data) for data in rows]
+        if not (self.domain and events):
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions:
+            _remember_stored(tracker, len(events))
+        return tracker
 
     async def _stream_new_events(self, event_broker, new_events: list[Event], sender_id: str):
         redacted = [_redacted(event) for event in new_events]

@@ -28,7 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from bot.linear_models import ready_for_single_rows
+from bot.linear_models import OneText, OneTextModel, probabilities, ready_for_single_rows
 from bot.risk.levels import CATEGORIES, RiskLevel
 from bot.settings import PROJECT_ROOT, Settings
 from bot.text import fold
@@ -92,6 +92,9 @@ class RiskClassifier:
         self.category_models = {
             name: ready_for_single_rows(model) for name, model in category_models.items()
         }
+        # The same models asked about one message without scikit-learn's overhead.
+        self._level = OneTextModel(level_model)
+        self._categories_of_text = OneText(category_features)
 
     @classmethod
     def train(cls, items: list[dict]) -> RiskClassifier:
@@ -110,11 +113,9 @@ class RiskClassifier:
         return cls(level_model, features, category_models)
 
     def predict(self, text: str) -> Prediction:
-        probabilities = dict(
-            zip(self.level_model.classes_, self.level_model.predict_proba([text])[0], strict=True)
-        )
-        acute = probabilities.get("acute", 0.0)
-        signalled = acute + probabilities.get("elevated", 0.0)
+        by_level = dict(zip(self._level.classes_, self._level.predict_proba(text), strict=True))
+        acute = by_level.get("acute", 0.0)
+        signalled = acute + by_level.get("elevated", 0.0)
         if acute >= ACUTE_THRESHOLD:
             level = RiskLevel.ACUTE
         elif signalled >= ELEVATED_THRESHOLD:
@@ -124,15 +125,24 @@ class RiskClassifier:
         # Categories also below the threshold: the screening may still act on a weaker
         # signal in a message that says when (bot/risk/screening.py).
         categories = self._categories(text) if signalled >= CATEGORIES_FROM else ()
-        return Prediction(level, categories, probabilities)
+        return Prediction(level, categories, by_level)
+
+    def _category_scores(self, text: str):
+        if self._categories_of_text.supported:
+            columns = self._categories_of_text.columns(text)
+            for category, model in self.category_models.items():
+                yield category, model, probabilities(model, columns)
+            return
+        features = self.category_features.transform([text])
+        for category, model in self.category_models.items():
+            yield category, model, model.predict_proba(features)[0]
 
     def _categories(self, text: str) -> tuple[str, ...]:
         if not self.category_models:
             return ()
-        features = self.category_features.transform([text])
         scores = {
-            category: model.predict_proba(features)[0][list(model.classes_).index(True)]
-            for category, model in self.category_models.items()
+            category: score[list(model.classes_).index(True)]
+            for category, model, score in self._category_scores(text)
         }
         chosen = [
             category for category in CATEGORIES if scores.get(category, 0.0) >= CATEGORY_THRESHOLD

@@ -93,3 +93,76 @@ async def test_action_calls_are_encoded_as_the_same_json(monkeypatch):
         with pytest.raises(TypeError):
             encode({"not json": object()})
         assert encode(float("nan")) == json.dumps(float("nan"))
+
+
+def test_the_domain_is_encoded_once_into_each_call():
+    import json
+
+    from bot.rasa_hot_paths import CallEncoder
+
+    encode = CallEncoder()
+    domain = {"responses": {"utter_greet": [{"text": "Hej! 😀 / \u00e5"}]}, "slots": {}}
+    call = {"next_action": "action_answer_topic", "tracker": {"sender_id": "1"}, "domain": domain}
+    assert json.loads(encode(call)) == call
+    first = encode._domain
+    assert json.loads(encode({**call, "next_action": "x"}))["next_action"] == "x"
+    assert encode._domain is first  # the same domain object: not encoded again
+    changed = {**domain, "slots": {"age": {}}}
+    assert json.loads(encode({**call, "domain": changed}))["domain"] == changed
+    assert json.loads(encode({"domain": domain})) == {"domain": domain}
+
+
+async def test_action_calls_keep_their_connection_open(monkeypatch):
+    """Two calls through one endpoint use one connection; a session per event loop."""
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_hot_paths import encode_action_calls_faster
+
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    encode_action_calls_faster()
+    peers = []
+
+    async def webhook(request):
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "echo": await request.json()})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        first = await endpoint.request(json={"next_action": "a", "domain": {"x": 1}}, method="post")
+        second = await endpoint.request(json={"next_action": "b"}, method="post")
+        assert first["echo"] == {"next_action": "a", "domain": {"x": 1}}
+        assert second["echo"] == {"next_action": "b"}
+        assert len(peers) == 2 and peers[0] == peers[1]
+        await endpoint.__dict__["_kept_session"].close()
+    finally:
+        await runner.cleanup()
+
+
+def test_diets_graph_called_directly_gives_the_same_parses(agent, monkeypatch):
+    from rasa.utils.tensorflow.models import RasaModel
+
+    from bot.rasa_hot_paths import _fits, call_the_prediction_graph_directly
+
+    through_tf_function = parse_all(agent)  # also traces the graph
+    calls = []
+    monkeypatch.setattr(RasaModel, "_rasa_predict", RasaModel._rasa_predict)  # undone afterwards
+    call_the_prediction_graph_directly()
+    direct = RasaModel._rasa_predict
+
+    def counted(self, batch_in):
+        outputs = direct(self, batch_in)
+        _, specs = self.__dict__["_traced_prediction"]
+        calls.append(_fits(batch_in, specs))  # the direct call is taken when the batch fits
+        return outputs
+
+    monkeypatch.setattr(RasaModel, "_rasa_predict", counted)
+    assert parse_all(agent) == through_tf_function
+    assert len(calls) == len(MESSAGES) and all(calls)  # every message took the direct call

@@ -136,6 +136,94 @@ async def test_a_deleted_conversation_leaves_no_row(sql_url):
     assert len((await store.retrieve("delete-me")).events) == 4
 
 
+def _rows(url: str) -> list[tuple]:
+    """Every stored event as Rasa reads it back: everything but the row id, in id order."""
+    engine = create_engine(url, future=True)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT sender_id, type_name, timestamp, intent_name, action_name, data "
+                "FROM events ORDER BY id"
+            )
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+def _a_turn(tracker: DialogueStateTracker, message: str) -> None:
+    tracker.update(UserUttered(message, {"name": "share_worry", "confidence": 0.8}))
+    tracker.update(ActionExecuted("action_answer_topic"))
+    tracker.update(BotUttered("Det låter tungt.", metadata={"utter_action": "utter_listen"}))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+async def test_the_rows_are_those_rasas_store_writes_for_the_redacted_conversation(
+    sql_url, tmp_path
+):
+    """Issue 21 reads and writes the events without Rasa's ORM queries and counts the
+    stored events when a tracker is read instead of on every save: the rows must be the
+    ones Rasa's own SQLTrackerStore writes for the redacted tracker, turn by turn, through
+    a new session and a tracker read back from the store."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import SessionStarted
+
+    from bot.privacy.tracker_store import redacted_tracker
+
+    ours = RedactingSQLTrackerStore(DOMAIN, host=sql_url)
+    rasas_url = f"sqlite:///{tmp_path / 'rasa-own.db'}"
+    rasas = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "rasa-own.db"))
+
+    async def save_both(tracker: DialogueStateTracker) -> None:
+        await ours.save(tracker)
+        await rasas.save(redacted_tracker(tracker, DOMAIN.slots))
+
+    tracker = conversation("same-rows")
+    await save_both(tracker)
+    _a_turn(tracker, "Ahmed har slutat i skolan")
+    await save_both(tracker)
+    # The next turn starts from the tracker as the store gives it back, as in Rasa's server.
+    tracker = await ours.retrieve("same-rows")
+    _a_turn(tracker, "ring mig på 070-123 45 67")
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    _a_turn(tracker, "hej igen")
+    await save_both(tracker)
+    tracker = await ours.retrieve("same-rows")
+    assert [event.type_name for event in tracker.events][:2] == ["session_started", "action"]
+    _a_turn(tracker, "tack")
+    await save_both(tracker)
+
+    assert _rows(sql_url) == _rows(rasas_url)
+    assert len(_rows(sql_url)) == 4 + 4 + 4 + 2 + 4 + 4
+    assert (await ours.retrieve("same-rows")).events == (await rasas.retrieve("same-rows")).events
+    everything = await ours.retrieve_full_tracker("same-rows")
+    assert len(everything.events) == len(_rows(sql_url))
+
+
+async def test_a_tracker_the_store_did_not_give_is_saved_after_counting_the_stored_events(
+    sql_url,
+):
+    """A tracker built elsewhere (Rasa's HTTP API can replace a conversation's events) has
+    no count from the store: the stored events are counted, as Rasa does."""
+    store = RedactingSQLTrackerStore(DOMAIN, host=sql_url)
+    await store.save(conversation("rebuilt"))
+    rebuilt = conversation("rebuilt")  # the same four events, not read from the store
+    _a_turn(rebuilt, "och sen?")
+    await store.save(rebuilt)
+    assert len((await store.retrieve("rebuilt")).events) == 8
+    # Two stores on one database (two Rasa servers): each reads before it writes.
+    other = RedactingSQLTrackerStore(DOMAIN, host=sql_url)
+    tracker = await other.retrieve("rebuilt")
+    _a_turn(tracker, "en gång till")
+    await other.save(tracker)
+    tracker = await store.retrieve("rebuilt")
+    _a_turn(tracker, "och igen")
+    await store.save(tracker)
+    stored = [json.loads(row[-1]).get("text") for row in _rows(sql_url)]
+    assert stored.count("en gång till") == 1 and stored.count("och igen") == 1
+    assert len(stored) == 16
+
+
 @pytest.fixture
 def redis_store():
     client = redis.Redis(host="127.0.0.1", port=6379)
@@ -189,5 +277,6 @@ def test_sqlite_overwrites_what_it_deletes(tmp_path):
     for engine in (store.engine, escalations):
         with engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA secure_delete = OFF")  # as a build may default
+            connection.invalidate()  # the next use opens a new connection (pools keep them)
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1

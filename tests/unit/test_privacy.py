@@ -40,6 +40,30 @@ def test_user_events_are_stored_redacted_without_metadata():
     assert event["text"] == "jag heter Maria, 070-123 45 67"  # the original is untouched
 
 
+def test_the_parse_text_is_redacted_also_when_it_differs_from_the_message():
+    event = UserUttered("Maria ringde", {"name": "x"}, parse_data={"text": "Ahmed ringde"})
+    stored = redacted_event(event.as_dict())
+    assert (stored["text"], stored["parse_data"]["text"]) == ("[namn] ringde", "[namn] ringde")
+
+
+def test_answers_are_remembered_redacted_and_a_handlers_messages_are_not_remembered():
+    """The domain's answers repeat on every turn and are redacted once (issue 21); what a
+    handler writes (no response name) is redacted each time and never kept in memory."""
+    from rasa.shared.core.events import BotUttered
+
+    from bot.privacy.tracker_store import _redacted_response
+
+    answer = BotUttered("Ring Maria på 070-123 45 67.", metadata={"utter_action": "utter_x"})
+    handler = BotUttered("Hej, jag heter Ahmed, nå mig på 070-765 43 21.", metadata={})
+    before = _redacted_response.cache_info()
+    assert redacted_event(answer.as_dict())["text"] == "Ring [namn] på [telefon]."
+    assert redacted_event(answer.as_dict())["text"] == "Ring [namn] på [telefon]."
+    after = _redacted_response.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+    assert "[telefon]" in redacted_event(handler.as_dict())["text"]
+    assert _redacted_response.cache_info().currsize == after.currsize
+
+
 def test_text_slots_are_redacted_and_other_values_kept():
     slot = {"event": "slot", "name": "x", "value": ["Maria", 3, None]}
     assert redacted_event(slot)["value"] == ["[namn]", 3, None]
