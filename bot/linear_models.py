@@ -37,13 +37,15 @@ class OneText:
         self._parts = []
         offset = 0
         for vectorizer in parts or []:
-            self._parts.append((vectorizer.build_analyzer(), vectorizer, offset))
+            # idf_ is a property that sums a vocabulary-sized matrix on every read.
+            idf = vectorizer.idf_ if vectorizer.use_idf else None
+            self._parts.append((vectorizer.build_analyzer(), vectorizer, idf, offset))
             offset += len(vectorizer.vocabulary_)
 
     def columns(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The text's non-zero feature columns and their values."""
         indices, values = [], []
-        for analyze, vectorizer, offset in self._parts:
+        for analyze, vectorizer, idf, offset in self._parts:
             counts: dict[int, int] = {}
             vocabulary = vectorizer.vocabulary_
             for feature in analyze(text):
@@ -56,8 +58,8 @@ class OneText:
             weights = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
             if vectorizer.sublinear_tf:
                 weights = np.log(weights) + 1
-            if vectorizer.use_idf:
-                weights *= vectorizer.idf_[columns]
+            if idf is not None:
+                weights *= idf[columns]
             if vectorizer.norm == "l2":
                 norm = np.sqrt(np.dot(weights, weights))
                 if norm > 0:
@@ -79,6 +81,8 @@ def probabilities(model, columns: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
             return np.array([1.0 - positive, positive])
         scores = _expit(decision)
         return scores / scores.sum()
+    if decision.shape[0] == 1:  # two classes, multinomial: scikit-learn's [-d, d]
+        decision = np.array([-decision[0], decision[0]])
     exp = np.exp(decision - decision.max())
     return exp / exp.sum()
 
@@ -104,7 +108,12 @@ def _vectorizers(features) -> list | None:
             return None
         parts = [transformer for _, transformer in features.transformer_list]
     for part in parts:
-        if type(part) is not TfidfVectorizer or part.binary or part.norm not in ("l2", None):
+        if (
+            type(part) is not TfidfVectorizer
+            or part.binary
+            or part.norm not in ("l2", None)
+            or part.dtype is not np.float64  # scikit-learn would compute in another precision
+        ):
             return None
     return parts
 

@@ -32,6 +32,8 @@ bot/servers.py installs them before the Rasa server starts.
 
 from __future__ import annotations
 
+import weakref
+
 
 def look_up_event_classes_once() -> None:
     from rasa.shared.core.events import Event
@@ -196,11 +198,16 @@ class _KeptOpen:
         return None
 
 
+_KEPT_SESSIONS: weakref.WeakSet = weakref.WeakSet()
+
+
 def encode_action_calls_faster() -> None:
     """Rasa opened a new HTTP session, and so a new connection, for every action call (two
     per message), and encoded the whole call, domain included, with the standard library.
     Each endpoint now keeps one session per event loop, its connections kept open for
-    the next calls, and encodes with `CallEncoder`."""
+    the next calls (no cookies kept), and encodes with `CallEncoder`. A kept connection
+    that the server closed just as a call went out (an action server restarting) is
+    tried once more on a new connection, where Rasa would have failed the turn."""
     import asyncio
 
     import aiohttp
@@ -216,12 +223,30 @@ def encode_action_calls_faster() -> None:
                 auth=aiohttp.BasicAuth(auth["username"], auth["password"]) if auth else None,
                 timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
                 connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_IDLE_CONNECTIONS_SECONDS),
+                cookie_jar=aiohttp.DummyCookieJar(),
                 json_serialize=CallEncoder(),
             )
             self.__dict__["_kept_session"] = kept
+            _KEPT_SESSIONS.add(kept)
         return _KeptOpen(kept)
 
+    request = EndpointConfig.request
+
+    async def request_again_if_the_connection_was_closed(self: EndpointConfig, *args, **kwargs):
+        try:
+            return await request(self, *args, **kwargs)
+        except aiohttp.ServerDisconnectedError:
+            return await request(self, *args, **kwargs)
+
     EndpointConfig.session = session
+    EndpointConfig.request = request_again_if_the_connection_was_closed
+
+
+async def close_kept_sessions(*_args) -> None:
+    """For the server's `after_server_stop`: the kept sessions close with it."""
+    for session in list(_KEPT_SESSIONS):
+        if not session.closed:
+            await session.close()
 
 
 def call_the_prediction_graph_directly() -> None:

@@ -69,6 +69,11 @@ def run_rasa_server() -> None:
     from bot import rasa_hot_paths
 
     rasa_hot_paths.install()  # the same work per message, cheaper (issue 21)
+    _after_creating(
+        rasa.core.run,
+        "configure_app",
+        lambda app: app.register_listener(rasa_hot_paths.close_kept_sessions, "after_server_stop"),
+    )
     require_expiring_tokens(settings.rasa_jwt_secret)
     allow_websockets_on_python_311()  # the web widget's socket (bot/sanic_compat.py)
     answer_malformed_input_with_400(rasa.core.run, settings.max_message_chars)

@@ -25,6 +25,7 @@ What is found, and the tag it is replaced by:
 from __future__ import annotations
 
 import bisect
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ from bot.conversation import OTHER_PEOPLE, RELATIONS
 from bot.text import fold
 
 NAMES_FILE = Path(__file__).resolve().parents[2] / "data/privacy/first_names.txt"
+ANSWERS_REMEMBERED = 1024
 
 TAGS = {
     "personnummer": "[personnummer]",
@@ -162,6 +164,9 @@ class Redactor:
     def __init__(self, first_names: Iterable[str], public_numbers: Iterable[str] = ()) -> None:
         self.first_names = frozenset(fold(name) for name in first_names)
         self.public_numbers = frozenset(_digits(number) for number in public_numbers)
+        # The bot's own answers (texts of the domain's responses) repeat on every turn:
+        # their redacted form is remembered (issue 21). Never for what a person wrote.
+        self.redact_answer = functools.lru_cache(maxsize=ANSWERS_REMEMBERED)(self.redact)
 
     # -- public interface ----------------------------------------------------------------
 

@@ -21,8 +21,8 @@ or `bot.privacy.tracker_store.RedactingRedisTrackerStore` with Rasa's Redis sett
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import functools
 import itertools
 import json
 import logging
@@ -65,19 +65,18 @@ def redact(text: str) -> str:
     return services().redactor.redact(text)
 
 
-@functools.lru_cache(maxsize=1024)
-def _redacted_response(text: str) -> str:
-    """The bot's answers come from the domain's responses, so the same few hundred texts
-    are redacted again on every turn (a quarter of the saving's work, issue 21): they are
-    remembered. Only texts of the domain's responses come here, never a relative's words
-    or a handler's message (bot_text below)."""
-    return redact(text)
-
-
 def _bot_text(event: dict[str, Any]) -> str:
+    """The bot's answers come from the domain's responses, so the same few hundred texts
+    were redacted again on every turn (a quarter of the saving's work, issue 21): the
+    redactor remembers them. Only texts said from a domain response come there (every
+    answer of actions/base.py is a rendered response filled with contact details, never
+    with what someone wrote); a handler's message has no response name and is redacted
+    each time, as a relative's message is."""
+    from bot.bootstrap import services
+
     text = event["text"]
-    if (event.get("metadata") or {}).get("utter_action"):  # said from a domain response
-        return _redacted_response(text)
+    if (event.get("metadata") or {}).get("utter_action"):
+        return services().redactor.redact_answer(text)
     return redact(text)
 
 
@@ -240,6 +239,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             # (issue 17, tests/integration/test_faults.py). An SQLite file does not restart.
             self.engine.pool._pre_ping = True
         self.queries = _EventQueries(self.SQLEvent.__table__)
+        in_memory = self.engine.dialect.name == "sqlite" and not _is_sqlite_file(self.engine)
+        self._writes_in_a_thread = not in_memory
 
     @contextlib.contextmanager
     def session_scope(self) -> Iterator[Any]:
@@ -269,17 +270,37 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             return
         await self.stream_events(tracker)  # to an event broker, if one is configured
         self._check_schema()
-        with self.engine.begin() as connection:
-            stored = _known_stored(tracker)
-            if stored is None:
+        stored = _known_stored(tracker)
+        if stored is None:
+            with self.engine.connect() as connection:
                 stored = connection.execute(
                     self.queries.count_latest_session, {"sender_id": tracker.sender_id}
                 ).scalar_one()
-            new = itertools.islice(tracker.events, stored, None)
-            rows = [_row(tracker.sender_id, _redacted(event)) for event in new]
-            if rows:
-                connection.execute(self.queries.insert, rows)
+        new = itertools.islice(tracker.events, stored, None)
+        rows = [_row(tracker.sender_id, _redacted(event)) for event in new]
+        if rows:
+            await self._write(rows)
         _remember_stored(tracker, len(tracker.events))
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        """The commit waits for the disk (a millisecond per message on SQLite, a round trip
+        on PostgreSQL): in a thread, the server answers other relatives meanwhile. The turn
+        holds the conversation's lock until the rows are written, also when the request
+        is cancelled (a client that went away): the next message must read them. An
+        in-memory SQLite database lives in one connection of the server's own thread."""
+        if not self._writes_in_a_thread:
+            self._insert(rows)
+            return
+        writing = asyncio.ensure_future(asyncio.to_thread(self._insert, rows))
+        try:
+            await asyncio.shield(writing)
+        except asyncio.CancelledError:
+            await asyncio.wait({writing})
+            raise
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(self.queries.insert, rows)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool

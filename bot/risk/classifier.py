@@ -128,7 +128,9 @@ class RiskClassifier:
         return Prediction(level, categories, by_level)
 
     def _category_scores(self, text: str):
-        if self._categories_of_text.supported:
+        if self._categories_of_text.supported and all(
+            type(model) is LogisticRegression for model in self.category_models.values()
+        ):
             columns = self._categories_of_text.columns(text)
             for category, model in self.category_models.items():
                 yield category, model, probabilities(model, columns)

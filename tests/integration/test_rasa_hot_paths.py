@@ -146,6 +146,43 @@ async def test_action_calls_keep_their_connection_open(monkeypatch):
         await runner.cleanup()
 
 
+async def test_a_call_on_a_connection_the_server_closed_is_sent_again(monkeypatch):
+    """An action server restarting closes the kept connections: the call goes again on a
+    new one instead of failing the relative's turn. The sessions close with the server."""
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_hot_paths import close_kept_sessions, encode_action_calls_faster
+
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(EndpointConfig, "request", EndpointConfig.request)
+    encode_action_calls_faster()
+    received = []
+
+    async def webhook(request):
+        received.append(await request.json())
+        if len(received) == 1:
+            request.transport.close()  # as a server going down mid-call
+        return web.json_response({"events": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        assert await endpoint.request(json={"next_action": "a"}, method="post") == {"events": []}
+        assert received == [{"next_action": "a"}, {"next_action": "a"}]
+        session = endpoint.__dict__["_kept_session"]
+        await close_kept_sessions()
+        assert session.closed
+    finally:
+        await runner.cleanup()
+
+
 def test_diets_graph_called_directly_gives_the_same_parses(agent, monkeypatch):
     from rasa.utils.tensorflow.models import RasaModel
 

@@ -224,6 +224,40 @@ async def test_a_tracker_the_store_did_not_give_is_saved_after_counting_the_stor
     assert len(stored) == 16
 
 
+async def test_a_cancelled_turn_lets_go_of_the_conversation_only_once_it_is_written(
+    sql_url, monkeypatch
+):
+    """The rows are written in a thread; when the request is cancelled (the client went
+    away) the turn still waits for them, so the next message of the conversation, which
+    may take the lock at once, reads them."""
+    import asyncio
+    import time
+
+    store = RedactingSQLTrackerStore(DOMAIN, host=sql_url)
+    insert = store._insert
+
+    def slow_insert(rows):
+        time.sleep(0.3)
+        insert(rows)
+
+    monkeypatch.setattr(store, "_insert", slow_insert)
+    saving = asyncio.create_task(store.save(conversation("cancelled")))
+    await asyncio.sleep(0.05)
+    saving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await saving
+    assert len(_rows(sql_url)) == 4
+
+
+async def test_an_in_memory_sqlite_store_keeps_the_conversation():
+    store = RedactingSQLTrackerStore(DOMAIN, host="sqlite://")
+    tracker = conversation("in-memory")
+    await store.save(tracker)
+    _a_turn(tracker, "hej igen")
+    await store.save(tracker)
+    assert len((await store.retrieve("in-memory")).events) == 8
+
+
 @pytest.fixture
 def redis_store():
     client = redis.Redis(host="127.0.0.1", port=6379)

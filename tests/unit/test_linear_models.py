@@ -94,3 +94,12 @@ def test_the_risk_classifier_screens_as_with_scikit_learn():
         assert quick_scores.keys() == sure_scores.keys()
         for category, score in quick_scores.items():
             np.testing.assert_allclose(score, sure_scores[category], rtol=0, atol=1e-12)
+
+
+def test_two_classes_with_the_multinomial_formula_give_scikit_learns_probabilities():
+    texts = ["han åker i morgon", "hon mår bra", "de har vapen", "vi pratar ofta"] * 3
+    labels = ["a", "b", "a", "b"] * 3
+    features = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
+    model = make_pipeline(features, LogisticRegression(multi_class="multinomial"))
+    model.fit(texts, labels)
+    _same(OneTextModel(model), model, ["han har vapen", "vi mår bra", ""])

@@ -51,17 +51,18 @@ def test_answers_are_remembered_redacted_and_a_handlers_messages_are_not_remembe
     handler writes (no response name) is redacted each time and never kept in memory."""
     from rasa.shared.core.events import BotUttered
 
-    from bot.privacy.tracker_store import _redacted_response
+    from bot.bootstrap import services
 
+    remembered = services().redactor.redact_answer
     answer = BotUttered("Ring Maria på 070-123 45 67.", metadata={"utter_action": "utter_x"})
     handler = BotUttered("Hej, jag heter Ahmed, nå mig på 070-765 43 21.", metadata={})
-    before = _redacted_response.cache_info()
+    before = remembered.cache_info()
     assert redacted_event(answer.as_dict())["text"] == "Ring [namn] på [telefon]."
     assert redacted_event(answer.as_dict())["text"] == "Ring [namn] på [telefon]."
-    after = _redacted_response.cache_info()
+    after = remembered.cache_info()
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
     assert "[telefon]" in redacted_event(handler.as_dict())["text"]
-    assert _redacted_response.cache_info().currsize == after.currsize
+    assert remembered.cache_info().currsize == after.currsize
 
 
 def test_text_slots_are_redacted_and_other_values_kept():
