@@ -203,3 +203,16 @@ def test_diets_graph_called_directly_gives_the_same_parses(agent, monkeypatch):
     monkeypatch.setattr(RasaModel, "_rasa_predict", counted)
     assert parse_all(agent) == through_tf_function
     assert len(calls) == len(MESSAGES) and all(calls)  # every message took the direct call
+
+
+def test_features_joined_without_deep_copies_give_the_same_parses(agent, monkeypatch):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.rasa_hot_paths import combine_features_without_deep_copies
+
+    with_deep_copies = parse_all(agent)
+    monkeypatch.setattr(Message, "_combine_features", Message._combine_features)
+    combine_features_without_deep_copies()
+    assert Message._combine_features.__module__ == "bot.rasa_hot_paths"
+    assert parse_all(agent) == with_deep_copies
+    assert parse_all(agent) == with_deep_copies  # nothing of a message's features changed
