@@ -39,6 +39,21 @@ def use_one_thread_per_model_call() -> None:
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
+def keep_what_is_loaded_out_of_garbage_collection(app) -> None:
+    """Python's cycle collector walked everything loaded (the model, spaCy's tables:
+    millions of objects) again and again under load. What exists once the server has
+    started lives as long as the server, so it is moved out of the collector's sight
+    (gc.freeze): issue 21, the Rasa server ~7 % less CPU per message and a shorter tail."""
+
+    async def freeze(*_args) -> None:
+        import gc
+
+        gc.collect()
+        gc.freeze()
+
+    app.register_listener(freeze, "after_server_start")
+
+
 def run_rasa_server() -> None:
     use_one_thread_per_model_call()
     parts = services()
@@ -74,6 +89,7 @@ def run_rasa_server() -> None:
         "configure_app",
         lambda app: app.register_listener(rasa_hot_paths.close_kept_sessions, "after_server_stop"),
     )
+    _after_creating(rasa.core.run, "configure_app", keep_what_is_loaded_out_of_garbage_collection)
     require_expiring_tokens(settings.rasa_jwt_secret)
     allow_websockets_on_python_311()  # the web widget's socket (bot/sanic_compat.py)
     answer_malformed_input_with_400(rasa.core.run, settings.max_message_chars)
@@ -212,6 +228,7 @@ def run_action_server() -> None:
     answer_what_is_not_an_action_call(endpoint, settings.max_request_bytes)
     _after_creating(endpoint, "create_app", lambda app: answer_readiness_of_actions(app, parts))
     watch_the_event_loop(endpoint, "create_app", "actions", settings.loop_stall_file)
+    _after_creating(endpoint, "create_app", keep_what_is_loaded_out_of_garbage_collection)
     endpoint.run("actions", port=settings.action_server_port, cors_origins=[])
 
 
