@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -25,6 +26,18 @@ def parse_all(agent) -> list[dict]:
         return [await agent.parse_message(text) for text in MESSAGES]
 
     return asyncio.run(parse())
+
+
+@pytest.fixture
+def kept_sessions(monkeypatch):
+    """Rasa's endpoints with bot.rasa_hot_paths' sessions, undone after the test."""
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_hot_paths import encode_action_calls_faster
+
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(EndpointConfig, "request", EndpointConfig.request)
+    encode_action_calls_faster()
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +81,11 @@ def test_event_classes_are_looked_up_as_rasa_does(monkeypatch):
         Event.resolve_by_type("no such event")
 
 
-async def test_action_calls_are_encoded_as_the_same_json(monkeypatch):
+async def test_action_calls_are_encoded_as_the_same_json(kept_sessions):
     import json
 
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.rasa_hot_paths import encode_action_calls_faster
-
-    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
-    encode_action_calls_faster()
     call = {
         "next_action": "action_answer_topic",
         "tracker": {
@@ -112,20 +121,11 @@ def test_the_domain_is_encoded_once_into_each_call():
     assert json.loads(encode({"domain": domain})) == {"domain": domain}
 
 
-async def test_action_calls_keep_their_connection_open(monkeypatch):
-    """Two calls through one endpoint use one connection; a session per event loop."""
+@contextlib.asynccontextmanager
+async def action_server(webhook):
+    """A stand-in action server on loopback: yields the endpoint Rasa would call."""
     from aiohttp import web
     from rasa.utils.endpoints import EndpointConfig
-
-    from bot.rasa_hot_paths import encode_action_calls_faster
-
-    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
-    encode_action_calls_faster()
-    peers = []
-
-    async def webhook(request):
-        peers.append(request.transport.get_extra_info("peername"))
-        return web.json_response({"events": [], "echo": await request.json()})
 
     app = web.Application()
     app.router.add_post("/webhook", webhook)
@@ -135,28 +135,37 @@ async def test_action_calls_keep_their_connection_open(monkeypatch):
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     try:
-        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        yield EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    finally:
+        await runner.cleanup()
+
+
+async def test_action_calls_keep_their_connection_open(kept_sessions):
+    """Two calls through one endpoint use one connection; a session per event loop."""
+    from aiohttp import web
+
+    peers = []
+
+    async def webhook(request):
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "echo": await request.json()})
+
+    async with action_server(webhook) as endpoint:
         first = await endpoint.request(json={"next_action": "a", "domain": {"x": 1}}, method="post")
         second = await endpoint.request(json={"next_action": "b"}, method="post")
         assert first["echo"] == {"next_action": "a", "domain": {"x": 1}}
         assert second["echo"] == {"next_action": "b"}
         assert len(peers) == 2 and peers[0] == peers[1]
         await endpoint.__dict__["_kept_session"].close()
-    finally:
-        await runner.cleanup()
 
 
-async def test_a_call_on_a_connection_the_server_closed_is_sent_again(monkeypatch):
+async def test_a_call_on_a_connection_the_server_closed_is_sent_again(kept_sessions):
     """An action server restarting closes the kept connections: the call goes again on a
     new one instead of failing the relative's turn. The sessions close with the server."""
     from aiohttp import web
-    from rasa.utils.endpoints import EndpointConfig
 
-    from bot.rasa_hot_paths import close_kept_sessions, encode_action_calls_faster
+    from bot.rasa_hot_paths import close_kept_sessions
 
-    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
-    monkeypatch.setattr(EndpointConfig, "request", EndpointConfig.request)
-    encode_action_calls_faster()
     received = []
 
     async def webhook(request):
@@ -165,22 +174,12 @@ async def test_a_call_on_a_connection_the_server_closed_is_sent_again(monkeypatc
             request.transport.close()  # as a server going down mid-call
         return web.json_response({"events": []})
 
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    async with action_server(webhook) as endpoint:
         assert await endpoint.request(json={"next_action": "a"}, method="post") == {"events": []}
         assert received == [{"next_action": "a"}, {"next_action": "a"}]
         session = endpoint.__dict__["_kept_session"]
         await close_kept_sessions()
         assert session.closed
-    finally:
-        await runner.cleanup()
 
 
 def test_diets_graph_called_directly_gives_the_same_parses(agent, monkeypatch):
