@@ -226,7 +226,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 query=dict(parsed.query) or None,
             )
         super().__init__(domain=domain, event_broker=event_broker, **kwargs)
-        if _is_sqlite_file(self.engine):
+        sqlite_file = _is_sqlite_file(self.engine)
+        if sqlite_file:
             self.engine = _pooled(self.engine)
             self.sessionmaker = sessionmaker(bind=self.engine)
         if self.engine.dialect.name == "sqlite":
@@ -239,8 +240,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             # (issue 17, tests/integration/test_faults.py). An SQLite file does not restart.
             self.engine.pool._pre_ping = True
         self.queries = _EventQueries(self.SQLEvent.__table__)
-        in_memory = self.engine.dialect.name == "sqlite" and not _is_sqlite_file(self.engine)
-        self._writes_in_a_thread = not in_memory
+        # An in-memory SQLite database lives in one connection of the server's own thread.
+        self._writes_in_a_thread = sqlite_file or self.engine.dialect.name != "sqlite"
 
     @contextlib.contextmanager
     def session_scope(self) -> Iterator[Any]:
@@ -286,8 +287,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         """The commit waits for the disk (a millisecond per message on SQLite, a round trip
         on PostgreSQL): in a thread, the server answers other relatives meanwhile. The turn
         holds the conversation's lock until the rows are written, also when the request
-        is cancelled (a client that went away): the next message must read them. An
-        in-memory SQLite database lives in one connection of the server's own thread."""
+        is cancelled (a client that went away): the next message must read them."""
         if not self._writes_in_a_thread:
             self._insert(rows)
             return

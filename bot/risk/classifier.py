@@ -95,6 +95,9 @@ class RiskClassifier:
         # The same models asked about one message without scikit-learn's overhead.
         self._level = OneTextModel(level_model)
         self._categories_of_text = OneText(category_features)
+        self._categories_of_text.supported &= all(
+            type(model) is LogisticRegression for model in self.category_models.values()
+        )
 
     @classmethod
     def train(cls, items: list[dict]) -> RiskClassifier:
@@ -128,9 +131,7 @@ class RiskClassifier:
         return Prediction(level, categories, by_level)
 
     def _category_scores(self, text: str):
-        if self._categories_of_text.supported and all(
-            type(model) is LogisticRegression for model in self.category_models.values()
-        ):
+        if self._categories_of_text.supported:
             columns = self._categories_of_text.columns(text)
             for category, model in self.category_models.items():
                 yield category, model, probabilities(model, columns)

@@ -4,11 +4,13 @@ and every placeholder in it can be filled."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import yaml
 
 from bot.settings import PROJECT_ROOT
 from bot.topics import TOPIC_INTENTS
+from tests.support.nlu_data import training_examples
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 FIXED_INTENTS = {
@@ -37,12 +39,7 @@ def test_intents_are_the_fixed_interface(domain):
 
 
 def test_every_intent_has_at_least_40_training_examples():
-    counts = {}
-    for path in (PROJECT_ROOT / "data/nlu").glob("*.yml"):
-        for block in yaml.safe_load(path.read_text())["nlu"]:
-            if "intent" in block:
-                examples = [line for line in block["examples"].splitlines() if line.strip()]
-                counts[block["intent"]] = counts.get(block["intent"], 0) + len(examples)
+    counts = Counter(intent for intent, _ in training_examples())
     assert set(counts) == FIXED_INTENTS - NOT_TRAINED
     assert min(counts.values()) >= 40, counts
     assert min(counts[intent] for intent in NEW_TOPICS) >= 60, counts

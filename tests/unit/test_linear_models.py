@@ -16,8 +16,8 @@ from bot.risk.classifier import (
     RiskClassifier,
     load_items,
 )
-from bot.settings import PROJECT_ROOT
 from bot.text import fold
+from tests.support.nlu_data import training_examples
 
 # Texts the models never saw, with unknown words, typos, repetition and nothing at all.
 UNSEEN = [
@@ -34,16 +34,9 @@ UNSEEN = [
 
 def analysed_examples() -> tuple[list[str], list[str]]:
     """The project's NLU examples as the intent prior reads them (words in place of lemmas)."""
-    import yaml
-
-    texts, labels = [], []
-    for path in sorted((PROJECT_ROOT / "data/nlu").glob("*.yml")):
-        for entry in yaml.safe_load(path.read_text())["nlu"]:
-            for line in entry.get("examples", "").splitlines():
-                text = fold(line.removeprefix("- ").strip())
-                texts.append(f"{text}\t{text}")
-                labels.append(entry["intent"])
-    return texts, labels
+    examples = training_examples()
+    texts = [f"{fold(text)}\t{fold(text)}" for _, text in examples]
+    return texts, [intent for intent, _ in examples]
 
 
 def _same(one_text: OneTextModel, pipeline, texts: list[str]) -> None:

@@ -118,12 +118,9 @@ def test_tracebacks_and_loggers_with_their_own_handlers_are_masked(redactor):
 
 
 def _delete_examples() -> list[str]:
-    import yaml
+    from tests.support.nlu_data import training_examples
 
-    from tests.conftest import PROJECT_ROOT
-
-    data = yaml.safe_load((PROJECT_ROOT / "data/nlu/delete_conversation.yml").read_text())
-    return [line[2:].strip() for line in data["nlu"][0]["examples"].splitlines() if line.strip()]
+    return [text for intent, text in training_examples() if intent == "delete_conversation"]
 
 
 def test_deletion_asked_for_in_words_is_recognised():
